@@ -1,0 +1,165 @@
+// Package server holds the server's domain: users, spaces, memberships,
+// sessions, and the Store interface every storage engine implements. It
+// imports no storage or transport library; server/store (badger) and
+// server/hub (WebSocket) do, each alone.
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/plansync/plansync/shared/record"
+)
+
+// Errors a Store returns. Callers match them with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+	// ErrUnavailable means the store cannot take writes now: the disk is
+	// nearly full or the store is closing. Nothing was written; the caller
+	// tells the client to retry later and never acks.
+	ErrUnavailable = errors.New("store unavailable for writes")
+)
+
+// Role is what a member may do in a space.
+type Role string
+
+// Roles. The per-collection rules for each live with the plan schema.
+const (
+	RoleAdmin   Role = "admin"
+	RoleTeacher Role = "teacher"
+	RoleSupport Role = "support"
+	RoleFamily  Role = "family"
+)
+
+// User is a person with an account.
+type User struct {
+	ID      uuid.UUID `msgpack:"i"`
+	Name    string    `msgpack:"n"`
+	Created time.Time `msgpack:"c"`
+}
+
+// SpaceKind says what a space holds.
+type SpaceKind string
+
+// Space kinds.
+const (
+	KindStudent SpaceKind = "student"
+	KindSchool  SpaceKind = "school"
+)
+
+// Space is the unit of sharing and sync: one student's plan or one school.
+type Space struct {
+	ID      uuid.UUID `msgpack:"i"`
+	Name    string    `msgpack:"n"`
+	Kind    SpaceKind `msgpack:"k"`
+	Created time.Time `msgpack:"c"`
+}
+
+// Member says a user belongs to a space with a role.
+type Member struct {
+	Space uuid.UUID `msgpack:"s"`
+	User  uuid.UUID `msgpack:"u"`
+	Role  Role      `msgpack:"r"`
+}
+
+// Session is a signed-in device. Only the SHA-256 of its token is stored,
+// so a copy of the database does not let anyone sign in.
+type Session struct {
+	Hash    [32]byte  `msgpack:"h"`
+	User    uuid.UUID `msgpack:"u"`
+	Created time.Time `msgpack:"c"`
+	Expires time.Time `msgpack:"e"`
+	Label   string    `msgpack:"l,omitempty"` // which device, for the owner's session list
+}
+
+// OpResult is the fate of one op given to Store.Commit.
+type OpResult struct {
+	// Seq is the space sequence number the op was committed at; for an op
+	// that was already applied, the record's current one.
+	Seq uint64
+	// Changed is false when the op was already applied.
+	Changed bool
+	// Conflict is true when the op left concurrent values in a field.
+	Conflict bool
+	// Err is set when this op alone was refused (record.ErrTooManyConflicts);
+	// the other ops of the call still apply.
+	Err error
+}
+
+// Committed is what one group commit changed in one space, published in
+// commit order after the commit is durable: records (newest state, each
+// once) changed in the sequence range (From, To].
+type Committed struct {
+	Space   uuid.UUID
+	From    uint64
+	To      uint64
+	Records []*record.Record
+}
+
+// Page is a page of a space's changes: the records changed in (From, To],
+// each in its newest state. More says the log continues past To.
+type Page struct {
+	From    uint64
+	To      uint64
+	Records []*record.Record
+	More    bool
+}
+
+// LogEntry is one accepted op in a space's log: the history of a plan.
+type LogEntry struct {
+	Seq      uint64    `msgpack:"q"`
+	Op       record.Op `msgpack:"o"`
+	Conflict bool      `msgpack:"x,omitempty"`
+}
+
+// Store is the server's durable state. Badger implements it (server/store);
+// a distributed engine can implement it later without the hub changing.
+//
+// Commit is the only write path for records. It returns after the ops are
+// durable (fsynced): acks depend on that. Implementations batch concurrent
+// Commit calls into one sync (group commit) and publish each durable batch
+// to the OnCommit hook, in commit order, before any of those calls return.
+type Store interface {
+	// Commit merges already validated and authorized ops (Node and Author
+	// stamped) into their records and appends them to their spaces' logs.
+	// It returns one result per op, or ErrUnavailable (nothing written).
+	Commit(ctx context.Context, ops []record.Op) ([]OpResult, error)
+	// OnCommit sets the function that receives every durable batch, in
+	// commit order. It is called from the committing goroutine and must
+	// not block. Set it before the first Commit.
+	OnCommit(func([]Committed))
+	// Changes returns the records of space changed after seq after, up to
+	// about maxBytes of encoded records (at least one record).
+	Changes(ctx context.Context, space uuid.UUID, after uint64, maxBytes int) (Page, error)
+	// Head returns the space's latest sequence number (0 when empty).
+	Head(ctx context.Context, space uuid.UUID) (uint64, error)
+	// Record returns one record, or ErrNotFound.
+	Record(ctx context.Context, key record.Key) (*record.Record, error)
+	// History returns the log entries of one record, oldest first.
+	History(ctx context.Context, key record.Key) ([]LogEntry, error)
+
+	CreateUser(ctx context.Context, u *User) error
+	User(ctx context.Context, id uuid.UUID) (*User, error)
+	CreateSpace(ctx context.Context, s *Space) error
+	Space(ctx context.Context, id uuid.UUID) (*Space, error)
+	Spaces(ctx context.Context) ([]*Space, error)
+	// PutMember adds a member or changes their role.
+	PutMember(ctx context.Context, m Member) error
+	// Memberships returns the spaces a user belongs to.
+	Memberships(ctx context.Context, user uuid.UUID) ([]Member, error)
+	// Members returns the members of a space.
+	Members(ctx context.Context, space uuid.UUID) ([]Member, error)
+
+	CreateSession(ctx context.Context, s *Session) error
+	// Session returns the session with this token hash, or ErrNotFound
+	// (also for an expired one).
+	Session(ctx context.Context, hash [32]byte) (*Session, error)
+	DeleteSession(ctx context.Context, hash [32]byte) error
+
+	// Close stops accepting commits, finishes those in flight, and closes
+	// the database.
+	Close() error
+}

@@ -1,0 +1,8 @@
+// Package shared is the vocabulary the server and every client speak: hybrid
+// logical clocks (hlc), records and their merge rules (record), the wire
+// protocol and its codec (protocol), and the plan's schema (plan).
+//
+// Everything under shared/ builds for GOOS=js GOARCH=wasm and does no I/O, so
+// the browser and the server run exactly the same merge code. It imports the
+// standard library, msgpack and uuid only.
+package shared

@@ -1,0 +1,166 @@
+package protocol
+
+import (
+	"bytes"
+	"compress/flate"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/plansync/plansync/shared/wire"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Frame limits. A frame is one WebSocket binary message.
+const (
+	// MaxFrameBytes is the largest frame either side accepts, as sent on
+	// the wire. The server sets it as the socket's read limit, so an
+	// oversized frame is refused before it is read into memory.
+	MaxFrameBytes = 1 << 20
+	// MaxInflatedBytes bounds a compressed body once inflated; inflating
+	// stops there, so a small "zip bomb" frame costs at most this much.
+	MaxInflatedBytes = 8 << 20
+	// CompressAbove is the body size from which Encode deflates: below it
+	// the deflate header costs more than it saves.
+	CompressAbove = 512
+)
+
+// A frame is the msgpack array [FrameVersion, type, body]. The body is the
+// message as a msgpack map, or that map deflated (RFC 1951) and carried as
+// msgpack bin: prose compresses about four times, which is the difference
+// between a page of a plan and four on a prepaid data plan.
+
+var flatePool = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.DefaultCompression)
+	return w
+}}
+
+// Encode turns a message into one frame.
+func Encode(m Message) ([]byte, error) {
+	body, err := wire.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("protocol: encode %s: %w", m.Type(), err)
+	}
+	var out bytes.Buffer
+	enc := msgpack.NewEncoder(&out)
+	enc.UseCompactInts(true)
+	_ = enc.EncodeArrayLen(3)
+	_ = enc.EncodeUint(FrameVersion)
+	_ = enc.EncodeString(string(m.Type()))
+	if len(body) < CompressAbove {
+		out.Write(body)
+		return out.Bytes(), nil
+	}
+	var z bytes.Buffer
+	fw := flatePool.Get().(*flate.Writer)
+	fw.Reset(&z)
+	_, _ = fw.Write(body)
+	err = fw.Close()
+	flatePool.Put(fw)
+	if err != nil {
+		return nil, err
+	}
+	if z.Len() >= len(body) {
+		out.Write(body)
+	} else {
+		_ = enc.EncodeBytes(z.Bytes())
+	}
+	return out.Bytes(), nil
+}
+
+// MustEncode encodes messages that cannot fail to encode (no values of
+// unsupported types); it exists for the server's own replies.
+func MustEncode(m Message) []byte {
+	b, err := Encode(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// Decode reads one frame. Every failure is an *Error with the code to send
+// back: CodeTooLarge, CodeUpgradeRequired (a frame version from the future),
+// CodeUnknownType, or CodeBadFrame. It never panics on any input.
+func Decode(b []byte) (Message, error) {
+	if len(b) > MaxFrameBytes {
+		return nil, Errorf(CodeTooLarge, fmt.Sprintf("frame of %d bytes, limit %d", len(b), MaxFrameBytes))
+	}
+	if err := wire.CheckShape(b); err != nil {
+		return nil, Errorf(CodeBadFrame, err.Error())
+	}
+	rd := bytes.NewReader(b)
+	dec := msgpack.NewDecoder(rd)
+	n, err := dec.DecodeArrayLen()
+	if err != nil || n != 3 {
+		return nil, Errorf(CodeBadFrame, "a frame is [version, type, body]")
+	}
+	v, err := dec.DecodeUint()
+	if err != nil || v == 0 {
+		return nil, Errorf(CodeBadFrame, "frame version missing")
+	}
+	if v > FrameVersion {
+		return nil, Errorf(CodeUpgradeRequired, fmt.Sprintf("frame version %d is newer than this build speaks (%d): upgrade required", v, FrameVersion))
+	}
+	t, err := dec.DecodeString()
+	if err != nil {
+		return nil, Errorf(CodeBadFrame, "frame type missing")
+	}
+	m := newMessage(Type(t))
+	if m == nil {
+		return nil, Errorf(CodeUnknownType, fmt.Sprintf("unknown message type %q", truncate(t)))
+	}
+	code, err := dec.PeekCode()
+	if err != nil {
+		return nil, Errorf(CodeBadFrame, "frame body missing")
+	}
+	var body []byte
+	if isBin(code) {
+		z, err := dec.DecodeBytes()
+		if err != nil {
+			return nil, Errorf(CodeBadFrame, "compressed body unreadable")
+		}
+		body, err = inflate(z)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		body = b[len(b)-rd.Len():]
+	}
+	if err := wire.Unmarshal(body, m); err != nil {
+		return nil, Errorf(CodeBadFrame, fmt.Sprintf("%s body: %v", t, err))
+	}
+	if c, ok := m.(*Changes); ok {
+		for _, r := range c.Records {
+			if r == nil {
+				return nil, Errorf(CodeBadFrame, "changes: empty record")
+			}
+			if err := r.Check(); err != nil {
+				return nil, Errorf(CodeBadFrame, err.Error())
+			}
+		}
+	}
+	return m, nil
+}
+
+func isBin(c byte) bool { return c == 0xc4 || c == 0xc5 || c == 0xc6 }
+
+func inflate(z []byte) ([]byte, error) {
+	r := flate.NewReader(bytes.NewReader(z))
+	defer r.Close()
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(r, MaxInflatedBytes+1))
+	if err != nil {
+		return nil, Errorf(CodeBadFrame, "compressed body corrupt: "+err.Error())
+	}
+	if n > MaxInflatedBytes {
+		return nil, Errorf(CodeTooLarge, fmt.Sprintf("compressed body inflates past %d bytes", MaxInflatedBytes))
+	}
+	return buf.Bytes(), nil
+}
+
+func truncate(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}

@@ -1,0 +1,143 @@
+package record
+
+import (
+	"errors"
+	"slices"
+)
+
+// MaxConflicts bounds the unresolved concurrent values one field may hold.
+// Real collisions come in twos and threes; a field past this is someone
+// writing blind in a loop, and the op is refused (ErrTooManyConflicts) rather
+// than growing a record without end. Refusing keeps the words in the
+// author's outbox, where they stay visible; nothing already stored is lost.
+const MaxConflicts = 32
+
+// ErrTooManyConflicts is returned by Apply when an op would push a field past
+// MaxConflicts.
+var ErrTooManyConflicts = errors.New("record: field has too many unresolved conflicts")
+
+// Outcome says what applying an op did.
+type Outcome struct {
+	// Changed is false for an op that was already applied.
+	Changed bool
+	// Conflict is true when the op collided with a version its author had
+	// not seen, so that a field now holds concurrent values.
+	Conflict bool
+}
+
+// Apply merges op into rec (which must be the record op addresses; nil is an
+// empty record) and returns the new record. rec is not modified.
+//
+// The rules, per written field:
+//   - The author saw the current version (Base is its Ref): the write
+//     replaces it.
+//   - Otherwise the edits were concurrent: the later Ref is visible and the
+//     other is kept in Conflicts with its author and time.
+//   - Versions named in Resolves were seen and chosen between by the author,
+//     so they leave Conflicts.
+//   - An op already applied (its clock at or below the device's entry in
+//     the record's Clock) changes nothing, so a retransmit after a lost ack
+//     is harmless.
+//
+// A delete is a write of DeletedField. Any field version the deleter did not
+// see (not in op.Seen), and any later write to a deleted record that does
+// not itself touch DeletedField, is added to DeletedField's conflicts with
+// value false: "someone edited this while it was being deleted".
+func Apply(rec *Record, op *Op) (*Record, Outcome, error) {
+	if rec != nil && op.HLC <= rec.nodeClock(op.Node) {
+		return rec, Outcome{}, nil
+	}
+	var next *Record
+	if rec == nil {
+		next = &Record{Format: FormatVersion, Space: op.Space, Collection: op.Collection, ID: op.ID, Fields: make(map[string]*Field, len(op.Writes))}
+	} else {
+		next = rec.Clone()
+	}
+	out := Outcome{Changed: true}
+	wasDeleted := next.Deleted()
+	touchesDeleted := false
+	for i := range op.Writes {
+		w := &op.Writes[i]
+		if w.Name == DeletedField {
+			touchesDeleted = true
+		}
+		v := Version{Value: w.Value, HLC: op.HLC, Node: op.Node, Author: op.Author}
+		if conflict, err := next.write(w, v); err != nil {
+			return rec, Outcome{}, err
+		} else if conflict {
+			out.Conflict = true
+		}
+	}
+	if op.IsDelete() {
+		for name, f := range next.Fields {
+			if name == DeletedField || f.Ref() == op.ref() || slices.Contains(op.Seen, f.Ref()) {
+				continue
+			}
+			if err := next.flagEditDuringDelete(f.Version); err != nil {
+				return rec, Outcome{}, err
+			}
+			out.Conflict = true
+		}
+	} else if wasDeleted && !touchesDeleted {
+		if err := next.flagEditDuringDelete(Version{HLC: op.HLC, Node: op.Node, Author: op.Author}); err != nil {
+			return rec, Outcome{}, err
+		}
+		out.Conflict = true
+	}
+	next.setNodeClock(op.Node, op.HLC)
+	return next, out, nil
+}
+
+func (o *Op) ref() Ref { return Ref{HLC: o.HLC, Node: o.Node} }
+
+// write applies one field write; it reports whether it left a conflict.
+func (r *Record) write(w *Write, v Version) (bool, error) {
+	f := r.Fields[w.Name]
+	if f == nil {
+		r.Fields[w.Name] = &Field{Version: v}
+		return false, nil
+	}
+	if len(w.Resolves) > 0 {
+		f.Conflicts = slices.DeleteFunc(f.Conflicts, func(c Version) bool {
+			return slices.Contains(w.Resolves, c.Ref())
+		})
+	}
+	if w.Base != nil && *w.Base == f.Ref() {
+		f.Version = v
+		return false, nil
+	}
+	if slices.Contains(w.Resolves, f.Ref()) {
+		// The author saw the visible version as one side of a conflict and
+		// chose: their choice replaces it even though Base named another.
+		f.Version = v
+		return false, nil
+	}
+	if len(f.Conflicts) >= MaxConflicts {
+		return false, ErrTooManyConflicts
+	}
+	if f.Ref().Less(v.Ref()) {
+		f.Conflicts = append(f.Conflicts, f.Version)
+		f.Version = v
+	} else {
+		f.Conflicts = append(f.Conflicts, v)
+	}
+	return true, nil
+}
+
+// flagEditDuringDelete records on DeletedField that an edit was made without
+// seeing the delete, so a person decides whether the record stays deleted.
+func (r *Record) flagEditDuringDelete(edit Version) error {
+	del := r.Fields[DeletedField]
+	if del == nil {
+		return nil
+	}
+	ref := edit.Ref()
+	if ref == del.Ref() || slices.ContainsFunc(del.Conflicts, func(c Version) bool { return c.Ref() == ref }) {
+		return nil
+	}
+	if len(del.Conflicts) >= MaxConflicts {
+		return ErrTooManyConflicts
+	}
+	del.Conflicts = append(del.Conflicts, Version{Value: false, HLC: edit.HLC, Node: edit.Node, Author: edit.Author})
+	return nil
+}
