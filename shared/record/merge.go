@@ -34,7 +34,7 @@ type Outcome struct {
 //   - Otherwise the edits were concurrent: the later Ref is visible and the
 //     other is kept in Conflicts with its author and time.
 //   - Versions named in Resolves were seen and chosen between by the author,
-//     so they leave Conflicts.
+//     so they leave Conflicts; so does Base when it has become a conflict.
 //   - An op already applied (its clock at or below the device's entry in
 //     the record's Clock) changes nothing, so a retransmit after a lost ack
 //     is harmless.
@@ -97,9 +97,12 @@ func (r *Record) write(w *Write, v Version) (bool, error) {
 		r.Fields[w.Name] = &Field{Version: v}
 		return false, nil
 	}
-	if len(w.Resolves) > 0 {
+	// Versions the author saw and wrote over leave Conflicts: those named
+	// in Resolves, and the base itself when it has since become a conflict
+	// (the author rewrote it while someone else's edit took the front).
+	if len(w.Resolves) > 0 || w.Base != nil {
 		f.Conflicts = slices.DeleteFunc(f.Conflicts, func(c Version) bool {
-			return slices.Contains(w.Resolves, c.Ref())
+			return slices.Contains(w.Resolves, c.Ref()) || (w.Base != nil && *w.Base == c.Ref())
 		})
 	}
 	if w.Base != nil && *w.Base == f.Ref() {
