@@ -92,6 +92,10 @@ type Changes struct {
 	More    bool             `msgpack:"m,omitempty"`
 }
 
+// MaxOpsPerPush is the most ops one Push may carry; the server refuses a
+// larger push whole with CodeTooLarge.
+const MaxOpsPerPush = 500
+
 // Push sends ops from the client's outbox. Batch is the client's own
 // increasing number for matching the Ack.
 type Push struct {
