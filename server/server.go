@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"time"
 
@@ -21,6 +22,9 @@ var (
 	// nearly full or the store is closing. Nothing was written; the caller
 	// tells the client to retry later and never acks.
 	ErrUnavailable = errors.New("store unavailable for writes")
+	// ErrRecordTooLarge refuses one op whose record would grow past the
+	// store's size limit; the other ops of the commit still apply.
+	ErrRecordTooLarge = errors.New("record too large")
 )
 
 // Role is what a member may do in a space.
@@ -48,6 +52,9 @@ type SpaceKind string
 const (
 	KindStudent SpaceKind = "student"
 	KindSchool  SpaceKind = "school"
+	// KindGeneral spaces have no plan schema: any collection, any fields.
+	// Bench mode and admin-made scratch spaces use them.
+	KindGeneral SpaceKind = "general"
 )
 
 // Space is the unit of sharing and sync: one student's plan or one school.
@@ -163,3 +170,8 @@ type Store interface {
 	// the database.
 	Close() error
 }
+
+// HashToken is how a session token is stored and looked up. Tokens carry
+// 256 random bits, so a plain SHA-256 (no salt, no stretching) is enough to
+// make a leaked database useless for signing in.
+func HashToken(tok string) [32]byte { return sha256.Sum256([]byte(tok)) }

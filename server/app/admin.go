@@ -1,0 +1,77 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/plansync/plansync/server"
+)
+
+// SessionLifetime is how long a session lasts: families may be offline for
+// weeks, so a session outlives a school term.
+const SessionLifetime = 400 * 24 * time.Hour
+
+// NewToken returns a fresh session token: 256 random bits, URL-safe.
+func NewToken() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return "pst_" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// AddUser creates a user.
+func AddUser(ctx context.Context, st server.Store, name string) (*server.User, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 200 {
+		return nil, fmt.Errorf("a user needs a name of 1 to 200 characters")
+	}
+	u := &server.User{ID: uuid.Must(uuid.NewV7()), Name: name, Created: time.Now().UTC()}
+	return u, st.CreateUser(ctx, u)
+}
+
+// AddSession signs a user in on a new device and returns its token, the
+// only time the token exists outside the client: the store keeps its hash.
+func AddSession(ctx context.Context, st server.Store, user uuid.UUID, label string) (string, error) {
+	if _, err := st.User(ctx, user); err != nil {
+		return "", fmt.Errorf("user %s: %w", user, err)
+	}
+	tok := NewToken()
+	now := time.Now().UTC()
+	s := &server.Session{Hash: server.HashToken(tok), User: user, Created: now, Expires: now.Add(SessionLifetime), Label: label}
+	return tok, st.CreateSession(ctx, s)
+}
+
+// AddSpace creates a space.
+func AddSpace(ctx context.Context, st server.Store, name string, kind server.SpaceKind) (*server.Space, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 200 {
+		return nil, fmt.Errorf("a space needs a name of 1 to 200 characters")
+	}
+	switch kind {
+	case server.KindStudent, server.KindSchool, server.KindGeneral:
+	default:
+		return nil, fmt.Errorf("space kind %q unknown (student, school or general)", kind)
+	}
+	sp := &server.Space{ID: uuid.Must(uuid.NewV7()), Name: name, Kind: kind, Created: time.Now().UTC()}
+	return sp, st.CreateSpace(ctx, sp)
+}
+
+// AddMember gives a user a role in a space.
+func AddMember(ctx context.Context, st server.Store, space, user uuid.UUID, role server.Role) error {
+	switch role {
+	case server.RoleAdmin, server.RoleTeacher, server.RoleSupport, server.RoleFamily:
+	default:
+		return fmt.Errorf("role %q unknown (admin, teacher, support or family)", role)
+	}
+	if _, err := st.Space(ctx, space); err != nil {
+		return fmt.Errorf("space %s: %w", space, err)
+	}
+	if _, err := st.User(ctx, user); err != nil {
+		return fmt.Errorf("user %s: %w", user, err)
+	}
+	return st.PutMember(ctx, server.Member{Space: space, User: user, Role: role})
+}

@@ -1,0 +1,132 @@
+// Package app wires one Plansync server together: store, hub, HTTP. The
+// plansync command and the end-to-end tests both run it, so the tests run
+// exactly what ships.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/plansync/plansync/server/httpd"
+	"github.com/plansync/plansync/server/hub"
+	"github.com/plansync/plansync/server/store"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Version is the server's version, set at build time with -ldflags -X.
+var Version = "dev"
+
+// Config is everything the server needs to start.
+type Config struct {
+	Addr    string // listen address, e.g. 127.0.0.1:8080; port 0 picks one
+	DataDir string // badger folder
+	// Seed creates the demo school and plans on first start.
+	Seed           bool
+	AllowedOrigins []string
+	Logger         *slog.Logger
+	Web            fs.FS
+	// Store and Hub override storage and connection settings (tests,
+	// bench mode).
+	Store store.Options
+	Hub   hub.Options
+}
+
+// App is a running server.
+type App struct {
+	cfg      Config
+	log      *slog.Logger
+	Store    *store.Store
+	Hub      *hub.Hub
+	Registry *prometheus.Registry
+	srv      *http.Server
+	ln       net.Listener
+	wg       sync.WaitGroup
+	// DemoToken is the demo teacher's session token when Seed is on.
+	DemoToken string
+}
+
+// Open opens the store, builds the hub and starts serving.
+func Open(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	a := &App{cfg: cfg, log: cfg.Logger, Registry: prometheus.NewRegistry()}
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	so := cfg.Store
+	so.Logger = cfg.Logger
+	so.Registry = a.Registry
+	st, err := store.Open(cfg.DataDir, so)
+	if err != nil {
+		return nil, err
+	}
+	a.Store = st
+	if cfg.Seed {
+		tok, err := Seed(ctx, st, filepath.Join(cfg.DataDir, "demo-token"))
+		if err != nil {
+			_ = st.Close()
+			return nil, fmt.Errorf("seeding the demo: %w", err)
+		}
+		a.DemoToken = tok
+	}
+	ho := cfg.Hub
+	ho.Store = st
+	ho.Logger = cfg.Logger
+	ho.Registry = a.Registry
+	ho.AllowedOrigins = cfg.AllowedOrigins
+	a.Hub = hub.New(ho)
+	handler := httpd.New(httpd.Options{
+		Sync:     a.Hub,
+		Gatherer: a.Registry,
+		Healthy:  st.Healthy,
+		Web:      cfg.Web,
+		Logger:   cfg.Logger,
+	})
+	a.srv = httpd.NewServer(handler, cfg.Logger)
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		a.Hub.Close()
+		_ = st.Close()
+		return nil, err
+	}
+	a.ln = ln
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("http server stopped", "err", err)
+		}
+	}()
+	a.log.Info("serving", "addr", ln.Addr().String(), "data", cfg.DataDir, "version", Version)
+	return a, nil
+}
+
+// Addr is the address the server listens on.
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// URL is the sync endpoint's WebSocket URL.
+func (a *App) URL() string { return "ws://" + a.Addr() + "/sync" }
+
+// Close shuts down cleanly: stop accepting, let every connection commit
+// what it has read and send its acks, then close the store (which finishes
+// in-flight commits and closes badger).
+func (a *App) Close(ctx context.Context) error {
+	err := a.srv.Shutdown(ctx)
+	a.Hub.Close()
+	a.wg.Wait()
+	if cerr := a.Store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

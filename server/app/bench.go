@@ -1,0 +1,69 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/shared/benchauth"
+)
+
+// BenchReady is the first line bench mode prints on stdout.
+type BenchReady struct {
+	Ready    bool              `json:"ready"`
+	Addr     string            `json:"addr"`
+	Versions map[string]string `json:"versions"`
+}
+
+// OpenBench starts the real server, with its real durability, for the
+// benchmark harness: badger in dataDir/db, the bench space and
+// benchauth.Users users with derivable tokens (see shared/benchauth), and
+// the ready line on out.
+func OpenBench(ctx context.Context, dataDir, listen string, cfg Config, out io.Writer) (*App, error) {
+	cfg.DataDir = filepath.Join(dataDir, "db")
+	cfg.Addr = listen
+	cfg.Seed = false
+	a, err := Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := seedBench(ctx, a.Store); err != nil {
+		_ = a.Close(ctx)
+		return nil, fmt.Errorf("bench setup: %w", err)
+	}
+	line, _ := json.Marshal(BenchReady{Ready: true, Addr: a.Addr(), Versions: map[string]string{"plansync": Version}})
+	if _, err := fmt.Fprintf(out, "%s\n", line); err != nil {
+		_ = a.Close(ctx)
+		return nil, err
+	}
+	return a, nil
+}
+
+func seedBench(ctx context.Context, st server.Store) error {
+	now := time.Now().UTC()
+	err := st.CreateSpace(ctx, &server.Space{ID: benchauth.SpaceID, Name: "bench", Kind: server.KindGeneral, Created: now})
+	if errors.Is(err, server.ErrExists) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	for k := 0; k < benchauth.Users; k++ {
+		u := &server.User{ID: benchauth.UserID(k), Name: fmt.Sprintf("bench user %d", k), Created: now}
+		if err := st.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		if err := st.PutMember(ctx, server.Member{Space: benchauth.SpaceID, User: u.ID, Role: server.RoleTeacher}); err != nil {
+			return err
+		}
+		s := &server.Session{Hash: server.HashToken(benchauth.Token(k)), User: u.ID, Created: now, Expires: now.Add(SessionLifetime), Label: "bench"}
+		if err := st.CreateSession(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,179 @@
+// Command plansync is the Plansync server and its admin commands.
+//
+//	plansync [serve] [--addr 127.0.0.1:8080] [--data ./data] [--seed]
+//	plansync bench-serve            (BENCH_DATA_DIR, BENCH_LISTEN)
+//	plansync user add --name NAME   (prints the user id and a session token)
+//	plansync space add --name NAME [--kind student|school|general]
+//	plansync member add --space ID --user ID --role teacher|family|support|admin
+//	plansync session add --user ID  (prints a new session token)
+//
+// Admin commands open the data folder directly, so run them while the
+// server is stopped (badger allows one process per folder).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/server/app"
+	"github.com/plansync/plansync/server/store"
+)
+
+// shutdownTimeout bounds a clean shutdown after SIGTERM.
+const shutdownTimeout = 30 * time.Second
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "plansync:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	slog.SetDefault(log)
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(args, stdout, log)
+	case "bench-serve":
+		return benchServe(stdout, log)
+	case "user", "space", "member", "session":
+		if len(args) == 0 || args[0] != "add" {
+			return fmt.Errorf("usage: plansync %s add ...", cmd)
+		}
+		return admin(cmd, args[1:], stdout, log)
+	case "version":
+		fmt.Fprintln(stdout, app.Version)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (serve, bench-serve, user add, space add, member add, session add, version)", cmd)
+}
+
+func serve(args []string, stdout io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", env("PLANSYNC_ADDR", "127.0.0.1:8080"), "listen address (env PLANSYNC_ADDR)")
+	data := fs.String("data", env("PLANSYNC_DATA", "./data"), "badger data folder (env PLANSYNC_DATA)")
+	seed := fs.Bool("seed", false, "create the demo school and plans on first start, and print the demo token")
+	origins := fs.String("origins", env("PLANSYNC_ORIGINS", ""), "extra browser origins allowed to sync, comma-separated")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	cfg := app.Config{Addr: *addr, DataDir: *data, Seed: *seed, Logger: log, Web: webFS()}
+	if *origins != "" {
+		cfg.AllowedOrigins = strings.Split(*origins, ",")
+	}
+	a, err := app.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Plansync is running at http://%s (data in %s)\n", a.Addr(), *data)
+	if a.DemoToken != "" {
+		fmt.Fprintf(stdout, "Demo teacher session token: %s\n", a.DemoToken)
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	return a.Close(sctx)
+}
+
+func benchServe(stdout io.Writer, log *slog.Logger) error {
+	dir := os.Getenv("BENCH_DATA_DIR")
+	if dir == "" {
+		return errors.New("bench-serve needs BENCH_DATA_DIR (a fresh empty folder)")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	a, err := app.OpenBench(ctx, dir, env("BENCH_LISTEN", "127.0.0.1:0"), app.Config{Logger: log}, stdout)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	return a.Close(sctx)
+}
+
+func admin(what string, args []string, stdout io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet(what+" add", flag.ContinueOnError)
+	data := fs.String("data", env("PLANSYNC_DATA", "./data"), "badger data folder (env PLANSYNC_DATA)")
+	name := fs.String("name", "", "name (user, space)")
+	kind := fs.String("kind", "general", "space kind: student, school or general")
+	spaceID := fs.String("space", "", "space id (member add)")
+	userID := fs.String("user", "", "user id (member add, session add)")
+	role := fs.String("role", "", "role: admin, teacher, support or family (member add)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := store.Open(*data, store.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ctx := context.Background()
+	switch what {
+	case "user":
+		u, err := app.AddUser(ctx, st, *name)
+		if err != nil {
+			return err
+		}
+		tok, err := app.AddSession(ctx, st, u.ID, "admin")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %s\ntoken %s\n", u.ID, tok)
+	case "space":
+		sp, err := app.AddSpace(ctx, st, *name, server.SpaceKind(*kind))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "space %s\n", sp.ID)
+	case "member":
+		sp, err1 := uuid.Parse(*spaceID)
+		u, err2 := uuid.Parse(*userID)
+		if err := errors.Join(err1, err2); err != nil {
+			return fmt.Errorf("member add needs --space and --user ids: %w", err)
+		}
+		if err := app.AddMember(ctx, st, sp, u, server.Role(*role)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "member %s of %s as %s\n", u, sp, *role)
+	case "session":
+		u, err := uuid.Parse(*userID)
+		if err != nil {
+			return fmt.Errorf("session add needs --user: %w", err)
+		}
+		tok, err := app.AddSession(ctx, st, u, "admin")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "token %s\n", tok)
+	}
+	return nil
+}

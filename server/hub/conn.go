@@ -1,0 +1,607 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/websocket"
+	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/shared/protocol"
+	"github.com/plansync/plansync/shared/record"
+	"golang.org/x/time/rate"
+)
+
+// storeTimeout bounds one store call made for a connection.
+const storeTimeout = 30 * time.Second
+
+// sub is a connection's view of one space.
+//
+// Invariant: the client has been sent every change of the space up to sent
+// (or has them queued, in order). While live, committed changes starting
+// exactly at sent are queued directly; otherwise the catcher-up pages them
+// from the store. dirty says a commit arrived while not live, so the
+// catcher-up must look again before going live.
+type sub struct {
+	space *server.Space
+	role  server.Role
+	sent  uint64
+	live  bool
+	dirty bool
+}
+
+// pendingAck is an ack that waits until the changes of its ops have been
+// queued: the client must see a pushed op's effect before its ack, or it
+// would drop the op from its view and briefly show stale state.
+type pendingAck struct {
+	frame []byte
+	need  map[uuid.UUID]uint64
+}
+
+type conn struct {
+	h      *Hub
+	ws     *websocket.Conn
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	send         chan []byte
+	pendingBytes atomic.Int64
+	pushes       chan *protocol.Push
+	wake         chan struct{}
+	quit         chan struct{} // closed by fail: stop now
+	pusherDone   chan struct{} // closed when the pusher has finished
+	failOnce     sync.Once
+	failFrame    []byte
+	failClose    int
+	failReason   string
+	limiter      *rate.Limiter
+
+	// Set once by hello, read-only after (except sub fields under mu).
+	user    uuid.UUID
+	client  uuid.UUID
+	session [32]byte
+	subs    map[uuid.UUID]*sub
+
+	mu   sync.Mutex // guards sub.sent/live/dirty and acks
+	acks []pendingAck
+}
+
+func newConn(h *Hub, ws *websocket.Conn, remote string) *conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &conn{
+		h:          h,
+		ws:         ws,
+		log:        h.log.With("remote", remote),
+		ctx:        ctx,
+		cancel:     cancel,
+		send:       make(chan []byte, h.opts.SendQueueFrames),
+		pushes:     make(chan *protocol.Push, h.opts.PushQueue),
+		wake:       make(chan struct{}, 1),
+		quit:       make(chan struct{}),
+		pusherDone: make(chan struct{}),
+		limiter:    rate.NewLimiter(rate.Limit(h.opts.PushRate), h.opts.PushBurst),
+	}
+}
+
+func (c *conn) start() {
+	go c.readLoop()
+	go c.writeLoop()
+	go c.pushLoop()
+	go c.catchUpLoop()
+}
+
+// fail closes the connection with an error frame and close code. It never
+// blocks and may be called from any goroutine, any number of times.
+func (c *conn) fail(code protocol.Code, msg string) {
+	c.failOnce.Do(func() {
+		c.failFrame = protocol.MustEncode(protocol.Errorf(code, msg))
+		c.failClose = protocol.StatusOf(code).Close
+		c.failReason = string(code)
+		close(c.quit)
+	})
+}
+
+// stopReading ends the reader so that the connection drains and closes
+// with "going away" (server shutdown).
+func (c *conn) stopReading() {
+	_ = c.ws.UnderlyingConn().SetReadDeadline(time.Now())
+}
+
+// enqueue queues a frame for the writer without blocking. Over the queue's
+// bounds the client is a slow consumer and is disconnected; it resumes from
+// its cursor, so nothing is lost.
+func (c *conn) enqueue(b []byte) bool {
+	if c.pendingBytes.Add(int64(len(b))) > int64(c.h.opts.MaxPendingBytes) {
+		c.pendingBytes.Add(-int64(len(b)))
+		c.fail(protocol.CodeSlowConsumer, "too many changes waiting to be read: reconnect to resume")
+		return false
+	}
+	select {
+	case c.send <- b:
+		return true
+	default:
+		c.pendingBytes.Add(-int64(len(b)))
+		c.fail(protocol.CodeSlowConsumer, "too many changes waiting to be read: reconnect to resume")
+		return false
+	}
+}
+
+func (c *conn) readLoop() {
+	defer c.h.wg.Done()
+	defer close(c.pushes)
+	c.ws.SetReadLimit(protocol.MaxFrameBytes)
+	_ = c.ws.SetReadDeadline(time.Now().Add(c.h.opts.HelloWait))
+	c.ws.SetPongHandler(func(string) error {
+		return c.ws.SetReadDeadline(time.Now().Add(c.h.opts.PongWait))
+	})
+	helloDone := false
+	for {
+		mt, b, err := c.ws.ReadMessage()
+		if err != nil {
+			switch {
+			case errors.Is(err, websocket.ErrReadLimit):
+				c.fail(protocol.CodeTooLarge, fmt.Sprintf("frame larger than %d bytes", protocol.MaxFrameBytes))
+			case !helloDone && isTimeout(err):
+				c.fail(protocol.CodeBadRequest, "no hello in time")
+			}
+			return
+		}
+		c.h.m.bytesIn.Add(float64(len(b)))
+		if mt != websocket.BinaryMessage {
+			c.fail(protocol.CodeBadFrame, "frames are binary msgpack")
+			return
+		}
+		_ = c.ws.SetReadDeadline(time.Now().Add(c.h.opts.PongWait))
+		m, err := protocol.Decode(b)
+		if err != nil {
+			var pe *protocol.Error
+			if errors.As(err, &pe) && pe.Code == protocol.CodeUnknownType {
+				// A newer client may speak types we do not: say so, carry on.
+				c.h.m.framesIn.WithLabelValues("unknown").Inc()
+				c.enqueue(protocol.MustEncode(pe))
+				continue
+			}
+			c.h.m.framesIn.WithLabelValues("bad").Inc()
+			if errors.As(err, &pe) {
+				c.fail(pe.Code, pe.Message)
+			} else {
+				c.fail(protocol.CodeBadFrame, err.Error())
+			}
+			return
+		}
+		c.h.m.framesIn.WithLabelValues(string(m.Type())).Inc()
+		switch m := m.(type) {
+		case *protocol.Hello:
+			if helloDone {
+				c.fail(protocol.CodeBadRequest, "hello sent twice")
+				return
+			}
+			if !c.hello(m) {
+				return
+			}
+			helloDone = true
+		case *protocol.Push:
+			if !helloDone {
+				c.fail(protocol.CodeBadRequest, "push before hello")
+				return
+			}
+			if len(m.Ops) > protocol.MaxOpsPerPush {
+				c.enqueue(protocol.MustEncode(&protocol.Error{Code: protocol.CodeTooLarge, Batch: m.Batch,
+					Message: fmt.Sprintf("push of %d ops, limit %d", len(m.Ops), protocol.MaxOpsPerPush)}))
+				continue
+			}
+			r := c.limiter.Reserve()
+			if d := r.Delay(); d > c.h.opts.MaxRateDelay {
+				r.Cancel()
+				c.fail(protocol.CodeRateLimited, "too many pushes: slow down and reconnect")
+				return
+			} else if d > 0 {
+				select {
+				case <-time.After(d):
+				case <-c.quit:
+					return
+				}
+			}
+			select {
+			case c.pushes <- m:
+			case <-c.quit:
+				return
+			}
+		case *protocol.Ping:
+			c.enqueue(protocol.MustEncode(&protocol.Pong{Time: m.Time}))
+		case *protocol.Pong:
+		default:
+			c.enqueue(protocol.MustEncode(protocol.Errorf(protocol.CodeBadRequest, fmt.Sprintf("%s is not sent by clients", m.Type()))))
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne interface{ Timeout() bool }
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// hello authenticates the session, subscribes the connection to the user's
+// spaces, sends Welcome and starts catching up. It reports whether the
+// connection may continue.
+func (c *conn) hello(m *protocol.Hello) bool {
+	if m.Protocol != protocol.Version {
+		c.fail(protocol.CodeUpgradeRequired, fmt.Sprintf("protocol version %d is not spoken here (server speaks %d): upgrade required", m.Protocol, protocol.Version))
+		return false
+	}
+	if m.Client == uuid.Nil {
+		c.fail(protocol.CodeBadRequest, "hello without a client id")
+		return false
+	}
+	ctx, cancel := ctxWithTimeout(c.ctx, storeTimeout)
+	defer cancel()
+	st := c.h.opts.Store
+	hash := server.HashToken(m.Token)
+	sess, err := st.Session(ctx, hash)
+	if err != nil {
+		if errors.Is(err, server.ErrNotFound) {
+			c.fail(protocol.CodeUnauthorized, "not signed in, or the session has ended: sign in again")
+		} else {
+			c.internal("session lookup", err)
+		}
+		return false
+	}
+	user, err := st.User(ctx, sess.User)
+	if err != nil {
+		c.fail(protocol.CodeUnauthorized, "not signed in, or the session has ended: sign in again")
+		return false
+	}
+	members, err := st.Memberships(ctx, sess.User)
+	if err != nil {
+		c.internal("memberships", err)
+		return false
+	}
+	cursors := map[uuid.UUID]uint64{}
+	for _, cu := range m.Cursors {
+		cursors[cu.Space] = cu.Seq
+	}
+	subs := make(map[uuid.UUID]*sub, len(members))
+	welcome := &protocol.Welcome{User: user.ID, Name: user.Name, ServerTime: c.h.opts.Now().UnixMilli(), Heartbeat: c.h.opts.Heartbeat.Milliseconds()}
+	for _, mem := range members {
+		sp, err := st.Space(ctx, mem.Space)
+		if err != nil {
+			c.internal("space", err)
+			return false
+		}
+		head, err := st.Head(ctx, sp.ID)
+		if err != nil {
+			c.internal("head", err)
+			return false
+		}
+		cur := cursors[sp.ID]
+		if cur > head {
+			cur = 0 // the client has changes this server never had (a restore): start over
+		}
+		subs[sp.ID] = &sub{space: sp, role: mem.Role, sent: cur}
+		welcome.Spaces = append(welcome.Spaces, protocol.SpaceInfo{ID: sp.ID, Name: sp.Name, Kind: string(sp.Kind), Role: string(mem.Role), Head: head})
+	}
+	c.user, c.client, c.session, c.subs = user.ID, m.Client, hash, subs
+	c.log = c.log.With("user", user.ID, "client", m.Client)
+	c.h.subscribe(c)
+	if !c.enqueue(protocol.MustEncode(welcome)) {
+		return false
+	}
+	c.mu.Lock()
+	for _, s := range subs {
+		s.dirty = true
+	}
+	c.mu.Unlock()
+	c.poke()
+	return true
+}
+
+func (c *conn) internal(what string, err error) {
+	c.log.Error("internal error", "during", what, "err", err)
+	c.fail(protocol.CodeInternal, "something went wrong on the server; try again later")
+}
+
+func (c *conn) poke() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// offer is called by fan-out with a committed change (from, to] of s's
+// space, encoded as frames. It must not block.
+func (c *conn) offer(from, to uint64, s *sub, frames [][]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case s.live && s.sent == from:
+		for _, f := range frames {
+			if !c.enqueue(f) {
+				return
+			}
+		}
+		s.sent = to
+		c.flushAcks()
+	case to <= s.sent:
+	default:
+		s.live, s.dirty = false, true
+		c.poke()
+	}
+}
+
+// flushAcks queues, in order, the acks whose changes have been queued.
+// The caller must hold c.mu.
+func (c *conn) flushAcks() {
+	for len(c.acks) > 0 {
+		a := c.acks[0]
+		for sp, seq := range a.need {
+			if c.subs[sp].sent < seq {
+				return
+			}
+		}
+		c.acks = c.acks[1:]
+		if !c.enqueue(a.frame) {
+			return
+		}
+	}
+}
+
+func (c *conn) catchUpLoop() {
+	defer c.h.wg.Done()
+	for {
+		select {
+		case <-c.wake:
+		case <-c.ctx.Done():
+			return
+		}
+		for _, s := range c.subs {
+			if err := c.catchUp(s); err != nil {
+				if c.ctx.Err() == nil {
+					c.internal("catch up", err)
+				}
+				return
+			}
+		}
+	}
+}
+
+// catchUp pages s's space from the store until the client is current, then
+// marks it live.
+func (c *conn) catchUp(s *sub) error {
+	for {
+		c.mu.Lock()
+		if s.live || !s.dirty {
+			c.mu.Unlock()
+			return nil
+		}
+		s.dirty = false
+		from := s.sent
+		c.mu.Unlock()
+		for {
+			ctx, cancel := ctxWithTimeout(c.ctx, storeTimeout)
+			page, err := c.h.opts.Store.Changes(ctx, s.space.ID, from, c.h.opts.PageBytes)
+			cancel()
+			if err != nil {
+				return err
+			}
+			recs := filter(c.h.opts.Rules, s.role, s.space, page.Records)
+			c.mu.Lock()
+			if page.To > s.sent {
+				frame := protocol.MustEncode(&protocol.Changes{Space: s.space.ID, From: s.sent, To: page.To, Records: recs, More: page.More})
+				if !c.enqueue(frame) {
+					c.mu.Unlock()
+					return nil
+				}
+				s.sent = page.To
+				c.flushAcks()
+			}
+			from = s.sent
+			if !page.More {
+				if !s.dirty {
+					s.live = true
+				}
+				c.mu.Unlock()
+				break
+			}
+			c.mu.Unlock()
+			select {
+			case <-c.ctx.Done():
+				return nil
+			default:
+			}
+		}
+	}
+}
+
+// pushLoop commits the connection's pushes in the order they were read,
+// handing the store several queued pushes at once so that a client
+// streaming an offline backlog shares fsyncs.
+func (c *conn) pushLoop() {
+	defer c.h.wg.Done()
+	defer close(c.pusherDone)
+	for p := range c.pushes {
+		batch := []*protocol.Push{p}
+		n := len(p.Ops)
+	drain:
+		for n < c.h.opts.MaxCommitOps {
+			select {
+			case q, ok := <-c.pushes:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, q)
+				n += len(q.Ops)
+			default:
+				break drain
+			}
+		}
+		if !c.commit(batch) {
+			// Drain so the reader never blocks on a full queue.
+			for range c.pushes {
+			}
+			return
+		}
+	}
+}
+
+// commit checks, commits and acks a run of pushes. It reports false when the
+// connection must stop.
+func (c *conn) commit(batch []*protocol.Push) bool {
+	results := make([][]protocol.Result, len(batch))
+	var ops []record.Op
+	type slot struct{ push, op int }
+	var slots []slot
+	for i, p := range batch {
+		results[i] = make([]protocol.Result, len(p.Ops))
+		for j := range p.Ops {
+			op := &p.Ops[j]
+			if perr := c.check(op); perr != nil {
+				results[i][j] = protocol.Result{Code: perr.Code, Message: perr.Message}
+				c.h.m.ops.WithLabelValues(string(perr.Code)).Inc()
+				continue
+			}
+			ops = append(ops, *op)
+			slots = append(slots, slot{i, j})
+		}
+	}
+	if len(ops) > 0 {
+		start := time.Now()
+		ctx, cancel := ctxWithTimeout(context.Background(), storeTimeout)
+		res, err := c.h.opts.Store.Commit(ctx, ops)
+		cancel()
+		c.h.m.commitSeconds.Observe(time.Since(start).Seconds())
+		if err != nil {
+			if errors.Is(err, server.ErrUnavailable) {
+				c.fail(protocol.CodeUnavailable, "the server cannot save changes right now; they stay on your device and will be sent again")
+			} else {
+				c.internal("commit", err)
+			}
+			return false
+		}
+		for k, r := range res {
+			s := slots[k]
+			switch {
+			case errors.Is(r.Err, record.ErrTooManyConflicts):
+				results[s.push][s.op] = protocol.Result{Code: protocol.CodeConflictLimit, Message: "this field has too many unresolved versions: resolve them first"}
+				c.h.m.ops.WithLabelValues(string(protocol.CodeConflictLimit)).Inc()
+			case errors.Is(r.Err, server.ErrRecordTooLarge):
+				results[s.push][s.op] = protocol.Result{Code: protocol.CodeTooLarge, Message: "this record is too large: split the text or remove some of it"}
+				c.h.m.ops.WithLabelValues(string(protocol.CodeTooLarge)).Inc()
+			case r.Err != nil:
+				results[s.push][s.op] = protocol.Result{Code: protocol.CodeInternal, Message: "not saved"}
+				c.log.Error("op refused by store", "err", r.Err)
+				c.h.m.ops.WithLabelValues(string(protocol.CodeInternal)).Inc()
+			default:
+				results[s.push][s.op] = protocol.Result{Seq: r.Seq}
+				c.h.m.ops.WithLabelValues("ok").Inc()
+			}
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, p := range batch {
+		need := map[uuid.UUID]uint64{}
+		for j, r := range results[i] {
+			if r.Seq > need[p.Ops[j].Space] {
+				need[p.Ops[j].Space] = r.Seq
+			}
+		}
+		c.acks = append(c.acks, pendingAck{frame: protocol.MustEncode(&protocol.Ack{Batch: p.Batch, Results: results[i]}), need: need})
+	}
+	c.flushAcks()
+	return true
+}
+
+// check validates and authorizes one op and stamps who made it.
+func (c *conn) check(op *record.Op) *protocol.Error {
+	if err := op.Validate(); err != nil {
+		return protocol.Errorf(protocol.CodeInvalid, err.Error())
+	}
+	s := c.subs[op.Space]
+	if s == nil {
+		return protocol.Errorf(protocol.CodeForbidden, "you are not a member of space "+op.Space.String())
+	}
+	op.Node, op.Author = c.client, c.user
+	return c.h.opts.Rules.CheckOp(s.role, s.space, op)
+}
+
+func (c *conn) writeLoop() {
+	defer c.h.wg.Done()
+	defer c.h.remove(c)
+	defer c.cancel()
+	defer c.ws.Close()
+	ping := time.NewTicker(c.h.opts.PingPeriod)
+	defer ping.Stop()
+	for {
+		select {
+		case b := <-c.send:
+			if !c.write(b) {
+				c.h.m.disconnects.WithLabelValues("write_failed").Inc()
+				return
+			}
+		case <-ping.C:
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.h.opts.WriteWait)); err != nil {
+				c.h.m.disconnects.WithLabelValues("write_failed").Inc()
+				return
+			}
+		case <-c.quit:
+			// A fatal error: say why, then close. Queued frames are dropped
+			// (the client resumes from its cursor and resends unacked ops).
+			c.h.m.disconnects.WithLabelValues(c.failReason).Inc()
+			if c.failReason != string(protocol.CodeSlowConsumer) {
+				c.log.Info("closing connection", "reason", c.failReason)
+			}
+			_ = c.ws.SetWriteDeadline(time.Now().Add(c.h.opts.WriteWait))
+			_ = c.ws.WriteMessage(websocket.BinaryMessage, c.failFrame)
+			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.failClose, c.failReason), time.Now().Add(c.h.opts.WriteWait))
+			return
+		case <-c.pusherDone:
+			// The reader stopped (client left or server shutting down) and
+			// every push read has been committed: send what is queued,
+			// acks included, and close.
+			for {
+				select {
+				case b := <-c.send:
+					if !c.write(b) {
+						return
+					}
+					continue
+				default:
+				}
+				break
+			}
+			c.h.m.disconnects.WithLabelValues("closed").Inc()
+			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "bye"), time.Now().Add(c.h.opts.WriteWait))
+			return
+		}
+	}
+}
+
+func (c *conn) write(b []byte) bool {
+	c.pendingBytes.Add(-int64(len(b)))
+	_ = c.ws.SetWriteDeadline(time.Now().Add(c.h.opts.WriteWait))
+	if err := c.ws.WriteMessage(websocket.BinaryMessage, b); err != nil {
+		return false
+	}
+	c.h.m.framesOut.Inc()
+	c.h.m.bytesOut.Add(float64(len(b)))
+	return true
+}
+
+func sortBySeq(recs []*record.Record) {
+	slices.SortFunc(recs, func(a, b *record.Record) int {
+		switch {
+		case a.Seq < b.Seq:
+			return -1
+		case a.Seq > b.Seq:
+			return 1
+		}
+		return 0
+	})
+}

@@ -1,0 +1,368 @@
+// Package hub is the sync endpoint: it speaks the protocol of
+// shared/protocol over WebSockets, authenticates sessions, authorizes every
+// op, hands ops to the store, and fans committed changes out to the other
+// members of a space. It is the only package that imports the WebSocket
+// library.
+//
+// Each connection has one reader, one writer, one pusher (commits the
+// connection's pushes in order, several at a time) and one catcher-up (pages
+// a space's backlog from the store). The hub's subscription maps are guarded
+// by a read-write lock rather than owned by one goroutine: fan-out runs on
+// the store's commit goroutine, which must never wait on a channel to the
+// hub, and a read lock over a map is bounded work.
+package hub
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/websocket"
+	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/shared/protocol"
+	"github.com/plansync/plansync/shared/record"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Options configure a Hub. Zero durations and sizes take the defaults in
+// limits.go.
+type Options struct {
+	Store  server.Store
+	Rules  Rules
+	Logger *slog.Logger
+	// Registry receives the hub's metrics; nil means none are exported.
+	Registry prometheus.Registerer
+	// AllowedOrigins lists the browser origins (scheme://host[:port]) that
+	// may open a socket besides the server's own host. Requests without an
+	// Origin header (native clients) are allowed: Origin checks defend
+	// browsers against cross-site sockets, which always send one.
+	AllowedOrigins []string
+	Now            func() time.Time
+
+	WriteWait       time.Duration
+	PongWait        time.Duration
+	PingPeriod      time.Duration
+	HelloWait       time.Duration
+	Heartbeat       time.Duration
+	SendQueueFrames int
+	MaxPendingBytes int
+	PageBytes       int
+	PushRate        float64
+	PushBurst       int
+	MaxRateDelay    time.Duration
+	PushQueue       int
+	MaxCommitOps    int
+}
+
+func (o *Options) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	defInt := func(d *int, v int) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&o.WriteWait, DefaultWriteWait)
+	def(&o.PongWait, DefaultPongWait)
+	if o.PingPeriod == 0 {
+		o.PingPeriod = o.PongWait * 9 / 10
+	}
+	def(&o.HelloWait, DefaultHelloWait)
+	def(&o.Heartbeat, DefaultHeartbeat)
+	def(&o.MaxRateDelay, DefaultMaxRateDelay)
+	defInt(&o.SendQueueFrames, DefaultSendQueueFrames)
+	defInt(&o.MaxPendingBytes, DefaultMaxPendingBytes)
+	defInt(&o.PageBytes, DefaultPageBytes)
+	defInt(&o.PushBurst, DefaultPushBurst)
+	defInt(&o.PushQueue, DefaultPushQueue)
+	defInt(&o.MaxCommitOps, DefaultMaxCommitOps)
+	if o.PushRate == 0 {
+		o.PushRate = DefaultPushRate
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rules == nil {
+		o.Rules = MembersOnly{}
+	}
+}
+
+// Hub serves sync connections. Create it with New, serve it as an
+// http.Handler, and Close it before closing the store.
+type Hub struct {
+	opts     Options
+	log      *slog.Logger
+	upgrader websocket.Upgrader
+	m        *metrics
+
+	mu        sync.RWMutex
+	closing   bool
+	conns     map[*conn]struct{}
+	bySpace   map[uuid.UUID]map[*conn]struct{}
+	bySession map[[32]byte]map[*conn]struct{}
+
+	wg sync.WaitGroup // every connection goroutine
+}
+
+// New returns a hub over opts.Store and registers its fan-out as the
+// store's commit hook.
+func New(opts Options) *Hub {
+	opts.setDefaults()
+	h := &Hub{
+		opts:      opts,
+		log:       opts.Logger.With("component", "hub"),
+		m:         newMetrics(opts.Registry),
+		conns:     map[*conn]struct{}{},
+		bySpace:   map[uuid.UUID]map[*conn]struct{}{},
+		bySession: map[[32]byte]map[*conn]struct{}{},
+	}
+	h.upgrader = websocket.Upgrader{
+		ReadBufferSize:    4096,
+		WriteBufferSize:   4096,
+		EnableCompression: false, // the read limit must count wire bytes
+		CheckOrigin:       h.checkOrigin,
+		HandshakeTimeout:  10 * time.Second,
+	}
+	opts.Store.OnCommit(h.fanOut)
+	return h
+}
+
+func (h *Hub) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, o := range h.opts.AllowedOrigins {
+		if strings.EqualFold(strings.TrimRight(o, "/"), origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// ServeHTTP upgrades a request to a sync connection.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mu.RLock()
+	closing := h.closing
+	h.mu.RUnlock()
+	if closing {
+		http.Error(w, "server is shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if !h.checkOrigin(r) {
+		h.m.disconnects.WithLabelValues("bad_origin").Inc()
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return
+	}
+	ws, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered the request
+	}
+	c := newConn(h, ws, r.RemoteAddr)
+	h.mu.Lock()
+	if h.closing {
+		h.mu.Unlock()
+		_ = ws.Close()
+		return
+	}
+	h.conns[c] = struct{}{}
+	h.wg.Add(4)
+	h.mu.Unlock()
+	h.m.connections.Inc()
+	c.start()
+}
+
+// Close stops taking connections, lets every connection commit the pushes
+// it has read and send their acks, closes them with "going away", and
+// waits for their goroutines.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	h.closing = true
+	conns := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.stopReading()
+	}
+	h.wg.Wait()
+}
+
+// CloseSession closes every live connection of the session with this token
+// hash (after the session is revoked) and returns how many it closed.
+func (h *Hub) CloseSession(hash [32]byte) int {
+	h.mu.RLock()
+	var cs []*conn
+	for c := range h.bySession[hash] {
+		cs = append(cs, c)
+	}
+	h.mu.RUnlock()
+	for _, c := range cs {
+		c.fail(protocol.CodeUnauthorized, "this session was signed out")
+	}
+	return len(cs)
+}
+
+// Connections returns how many sockets are open.
+func (h *Hub) Connections() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.conns)
+}
+
+// subscribe registers c for its spaces and session once hello succeeds.
+func (h *Hub) subscribe(c *conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id := range c.subs {
+		m := h.bySpace[id]
+		if m == nil {
+			m = map[*conn]struct{}{}
+			h.bySpace[id] = m
+		}
+		m[c] = struct{}{}
+	}
+	m := h.bySession[c.session]
+	if m == nil {
+		m = map[*conn]struct{}{}
+		h.bySession[c.session] = m
+	}
+	m[c] = struct{}{}
+}
+
+func (h *Hub) remove(c *conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.conns[c]; !ok {
+		return
+	}
+	delete(h.conns, c)
+	for id := range c.subs {
+		if m := h.bySpace[id]; m != nil {
+			delete(m, c)
+			if len(m) == 0 {
+				delete(h.bySpace, id)
+			}
+		}
+	}
+	if m := h.bySession[c.session]; m != nil {
+		delete(m, c)
+		if len(m) == 0 {
+			delete(h.bySession, c.session)
+		}
+	}
+	h.m.connections.Dec()
+}
+
+// fanOut runs on the store's commit goroutine after each durable commit.
+// It encodes each space's change once per distinct view (role) and offers
+// it to every subscriber; none of this blocks.
+func (h *Hub) fanOut(batches []server.Committed) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for i := range batches {
+		cm := &batches[i]
+		subs := h.bySpace[cm.Space]
+		if len(subs) == 0 {
+			continue
+		}
+		frames := map[server.Role][][]byte{}
+		for c := range subs {
+			sub := c.subs[cm.Space]
+			fs, ok := frames[sub.role]
+			if !ok {
+				recs := filter(h.opts.Rules, sub.role, sub.space, cm.Records)
+				fs = encodePages(cm.Space, cm.From, cm.To, recs, h.opts.PageBytes)
+				frames[sub.role] = fs
+			}
+			c.offer(cm.From, cm.To, sub, fs)
+		}
+	}
+}
+
+// filter returns the records as a member with role may see them.
+func filter(rules Rules, role server.Role, sp *server.Space, recs []*record.Record) []*record.Record {
+	out := make([]*record.Record, 0, len(recs))
+	for _, r := range recs {
+		if v := rules.Filter(role, sp, r); v != nil {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// encodePages encodes the change (from, to] as one or more Changes frames of
+// about maxBytes each (before compression), split at record sequence
+// numbers so that each frame's range is exact.
+func encodePages(space uuid.UUID, from, to uint64, recs []*record.Record, maxBytes int) [][]byte {
+	sortBySeq(recs)
+	var frames [][]byte
+	start, size, lo := 0, 0, from
+	for i, r := range recs {
+		size += approxSize(r)
+		if size >= maxBytes && i+1 < len(recs) {
+			hi := r.Seq
+			frames = append(frames, protocol.MustEncode(&protocol.Changes{Space: space, From: lo, To: hi, Records: recs[start : i+1], More: true}))
+			start, size, lo = i+1, 0, hi
+		}
+	}
+	return append(frames, protocol.MustEncode(&protocol.Changes{Space: space, From: lo, To: to, Records: recs[start:]}))
+}
+
+// approxSize estimates a record's encoded size without encoding it.
+func approxSize(r *record.Record) int {
+	n := 64
+	for name, f := range r.Fields {
+		n += len(name) + 40 + valueSize(f.Value)
+		for _, c := range f.Conflicts {
+			n += 40 + valueSize(c.Value)
+		}
+	}
+	return n
+}
+
+func valueSize(v any) int {
+	switch x := v.(type) {
+	case string:
+		return len(x)
+	case []byte:
+		return len(x)
+	case []any:
+		n := 0
+		for _, e := range x {
+			n += 1 + valueSize(e)
+		}
+		return n
+	case map[string]any:
+		n := 0
+		for k, e := range x {
+			n += len(k) + 1 + valueSize(e)
+		}
+		return n
+	}
+	return 9
+}
+
+// ctxWithTimeout bounds a store call made on behalf of a connection.
+func ctxWithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(parent, d)
+}

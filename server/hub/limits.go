@@ -1,0 +1,52 @@
+package hub
+
+import "time"
+
+// Limits a connection lives within. Each is a bound a hostile or broken
+// client meets; all are overridable through Options for tests.
+const (
+	// DefaultWriteWait is how long one frame write may take before the
+	// connection is closed: a peer that accepts no bytes for this long is
+	// gone or hostile.
+	DefaultWriteWait = 10 * time.Second
+	// DefaultPongWait is how long the connection may stay silent (no frame,
+	// no pong) before it is considered half-open and closed.
+	DefaultPongWait = 60 * time.Second
+	// DefaultPingPeriod is how often the server pings; below PongWait so a
+	// live peer always answers in time.
+	DefaultPingPeriod = DefaultPongWait * 9 / 10
+	// DefaultHelloWait is how long a new connection has to say hello.
+	DefaultHelloWait = 10 * time.Second
+	// DefaultHeartbeat is the application-level ping interval announced in
+	// Welcome, for browsers, which cannot send WebSocket pings.
+	DefaultHeartbeat = 25 * time.Second
+
+	// DefaultSendQueueFrames bounds the frames waiting to be written to one
+	// connection; DefaultMaxPendingBytes bounds their bytes. Past either,
+	// the connection is closed as a slow consumer: it resumes from its
+	// cursor when it comes back, so nothing is lost and memory stays
+	// bounded per connection.
+	DefaultSendQueueFrames = 1024
+	DefaultMaxPendingBytes = 8 << 20
+
+	// DefaultPageBytes is the target size of one Changes page before
+	// compression.
+	DefaultPageBytes = 256 << 10
+
+	// DefaultPushRate and DefaultPushBurst limit pushes per second per
+	// connection. A push carries up to protocol.MaxOpsPerPush ops, so
+	// this admits a 10,000-op offline backlog at once and then 10,000
+	// ops per second.
+	DefaultPushRate  = 20
+	DefaultPushBurst = 40
+	// DefaultMaxRateDelay is how long a push over the rate may be held
+	// back; a client further over the limit gets rate_limited and is
+	// disconnected.
+	DefaultMaxRateDelay = 2 * time.Second
+
+	// DefaultPushQueue bounds pushes read but not yet committed per
+	// connection; the reader stops reading (TCP back-pressure) when full.
+	DefaultPushQueue = 16
+	// DefaultMaxCommitOps bounds ops one connection hands the store at once.
+	DefaultMaxCommitOps = 4000
+)

@@ -1,0 +1,224 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/google/uuid"
+	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/shared/wire"
+)
+
+// conflictRetries is how often an account write is retried when a
+// concurrent transaction touched the same keys (badger.ErrConflict).
+const conflictRetries = 3
+
+// update runs fn in a read-write transaction, retrying on conflicts so that
+// a create racing another create of the same id reports ErrExists rather
+// than a badger error.
+func (s *Store) update(fn func(txn *badger.Txn) error) error {
+	var err error
+	for range conflictRetries {
+		if err = s.db.Update(fn); !errors.Is(err, badger.ErrConflict) {
+			return err
+		}
+	}
+	return err
+}
+
+// create stores v at key, or returns server.ErrExists.
+func (s *Store) create(key []byte, v any, what string) error {
+	b, err := wire.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("store: encoding %s: %w", what, err)
+	}
+	err = s.update(func(txn *badger.Txn) error {
+		if _, err := txn.Get(key); err == nil {
+			return server.ErrExists
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		return txn.Set(key, b)
+	})
+	if err != nil {
+		return fmt.Errorf("store: creating %s: %w", what, err)
+	}
+	return nil
+}
+
+// get decodes the value at key into v, or returns server.ErrNotFound.
+func (s *Store) get(key []byte, v any, what string) error {
+	err := s.db.View(func(txn *badger.Txn) error {
+		b, err := getRaw(txn, key)
+		if err != nil {
+			return err
+		}
+		return wire.Unmarshal(b, v)
+	})
+	if err != nil {
+		return fmt.Errorf("store: reading %s: %w", what, err)
+	}
+	return nil
+}
+
+// CreateUser stores a new user, or returns server.ErrExists.
+func (s *Store) CreateUser(ctx context.Context, u *server.User) error {
+	return s.create(idKey(kindUser, u.ID), u, "user "+u.ID.String())
+}
+
+// User returns a user, or server.ErrNotFound.
+func (s *Store) User(ctx context.Context, id uuid.UUID) (*server.User, error) {
+	u := new(server.User)
+	if err := s.get(idKey(kindUser, id), u, "user "+id.String()); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// CreateSpace stores a new space, or returns server.ErrExists.
+func (s *Store) CreateSpace(ctx context.Context, sp *server.Space) error {
+	return s.create(idKey(kindSpace, sp.ID), sp, "space "+sp.ID.String())
+}
+
+// Space returns a space, or server.ErrNotFound.
+func (s *Store) Space(ctx context.Context, id uuid.UUID) (*server.Space, error) {
+	sp := new(server.Space)
+	if err := s.get(idKey(kindSpace, id), sp, "space "+id.String()); err != nil {
+		return nil, err
+	}
+	return sp, nil
+}
+
+// Spaces returns every space, ordered by id.
+func (s *Store) Spaces(ctx context.Context) ([]*server.Space, error) {
+	var out []*server.Space
+	err := s.scan([]byte{kindSpace}, func(_, v []byte) error {
+		sp := new(server.Space)
+		if err := wire.Unmarshal(v, sp); err != nil {
+			return err
+		}
+		out = append(out, sp)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: listing spaces: %w", err)
+	}
+	return out, nil
+}
+
+// PutMember adds a member or changes their role. Both directions (space to
+// users, user to spaces) are written in one transaction.
+func (s *Store) PutMember(ctx context.Context, m server.Member) error {
+	if m.Space == uuid.Nil || m.User == uuid.Nil || m.Role == "" {
+		return fmt.Errorf("store: member needs a space, a user and a role (got %v)", m)
+	}
+	role := []byte(m.Role)
+	err := s.update(func(txn *badger.Txn) error {
+		if err := txn.Set(pairKey(kindMember, m.Space, m.User), role); err != nil {
+			return err
+		}
+		return txn.Set(pairKey(kindMembership, m.User, m.Space), role)
+	})
+	if err != nil {
+		return fmt.Errorf("store: putting member %s of %s: %w", m.User, m.Space, err)
+	}
+	return nil
+}
+
+// Memberships returns the spaces a user belongs to, ordered by space id.
+func (s *Store) Memberships(ctx context.Context, user uuid.UUID) ([]server.Member, error) {
+	var out []server.Member
+	err := s.scan(idKey(kindMembership, user), func(k, v []byte) error {
+		out = append(out, server.Member{Space: uuid.UUID(k[1+idLen:]), User: user, Role: server.Role(v)})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: memberships of %s: %w", user, err)
+	}
+	return out, nil
+}
+
+// Members returns the members of a space, ordered by user id.
+func (s *Store) Members(ctx context.Context, space uuid.UUID) ([]server.Member, error) {
+	var out []server.Member
+	err := s.scan(idKey(kindMember, space), func(k, v []byte) error {
+		out = append(out, server.Member{Space: space, User: uuid.UUID(k[1+idLen:]), Role: server.Role(v)})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: members of %s: %w", space, err)
+	}
+	return out, nil
+}
+
+// CreateSession stores a session, or returns server.ErrExists. Badger drops
+// it by itself once it has expired (a TTL on the key), so abandoned
+// sessions do not pile up.
+func (s *Store) CreateSession(ctx context.Context, se *server.Session) error {
+	if se.Expires.IsZero() {
+		return errors.New("store: session without an expiry")
+	}
+	b, err := wire.Marshal(se)
+	if err != nil {
+		return fmt.Errorf("store: encoding session: %w", err)
+	}
+	key := sessionKey(se.Hash)
+	err = s.update(func(txn *badger.Txn) error {
+		if _, err := txn.Get(key); err == nil {
+			return server.ErrExists
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		e := badger.NewEntry(key, b)
+		// Badger expires keys in whole seconds, truncating; round up so it
+		// never drops a session before Session itself calls it expired.
+		e.ExpiresAt = uint64(se.Expires.Unix()) + 1
+		return txn.SetEntry(e)
+	})
+	if err != nil {
+		return fmt.Errorf("store: creating session: %w", err)
+	}
+	return nil
+}
+
+// Session returns the session with this token hash, or server.ErrNotFound
+// when there is none or it has expired.
+func (s *Store) Session(ctx context.Context, hash [32]byte) (*server.Session, error) {
+	se := new(server.Session)
+	if err := s.get(sessionKey(hash), se, "session"); err != nil {
+		return nil, err
+	}
+	if !time.Now().Before(se.Expires) {
+		return nil, fmt.Errorf("store: session expired %s: %w", se.Expires.Format(time.RFC3339), server.ErrNotFound)
+	}
+	return se, nil
+}
+
+// DeleteSession removes a session (signing out). Deleting one that does not
+// exist is not an error, so signing out twice is harmless.
+func (s *Store) DeleteSession(ctx context.Context, hash [32]byte) error {
+	if err := s.update(func(txn *badger.Txn) error { return txn.Delete(sessionKey(hash)) }); err != nil {
+		return fmt.Errorf("store: deleting session: %w", err)
+	}
+	return nil
+}
+
+// scan calls fn with each key and value under prefix, in key order.
+func (s *Store) scan(prefix []byte, fn func(k, v []byte) error) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = prefix
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			if err := item.Value(func(v []byte) error { return fn(item.Key(), v) }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,95 @@
+package store
+
+import (
+	"encoding/binary"
+
+	"github.com/google/uuid"
+	"github.com/plansync/plansync/shared/record"
+)
+
+// Key layout: one prefix byte per kind, then fixed-width ids, so that every
+// kind is one contiguous, prefix-iterable key range. Collection names cannot
+// contain 0x00 (record.ValidName), so the 0x00 after a collection ends it
+// unambiguously. Sequence numbers are big-endian so that byte order is
+// numeric order.
+const (
+	kindRecord     byte = 'r' // r|space|collection|0x00|id -> record.Marshal
+	kindLog        byte = 'l' // l|space|seq -> server.LogEntry
+	kindHistory    byte = 'h' // h|space|collection|0x00|id|seq -> empty
+	kindHead       byte = 'q' // q|space -> seq (8 bytes, big-endian)
+	kindUser       byte = 'u' // u|id -> server.User
+	kindSpace      byte = 's' // s|id -> server.Space
+	kindMember     byte = 'm' // m|space|user -> role
+	kindMembership byte = 'M' // M|user|space -> role (reverse of m)
+	kindSession    byte = 't' // t|sha256(token) -> server.Session
+)
+
+const (
+	idLen  = 16 // bytes of a uuid
+	seqLen = 8  // bytes of a big-endian sequence number
+)
+
+// recordKey is r|space|collection|0x00|id.
+func recordKey(k record.Key) []byte {
+	b := make([]byte, 0, 1+idLen+len(k.Collection)+1+idLen)
+	b = append(b, kindRecord)
+	return appendRecordKey(b, k)
+}
+
+func appendRecordKey(b []byte, k record.Key) []byte {
+	b = append(b, k.Space[:]...)
+	b = append(b, k.Collection...)
+	b = append(b, 0)
+	return append(b, k.ID[:]...)
+}
+
+// historyPrefix is h|space|collection|0x00|id|, the range of one record's
+// history index.
+func historyPrefix(k record.Key) []byte {
+	b := make([]byte, 0, 1+idLen+len(k.Collection)+1+idLen+seqLen)
+	b = append(b, kindHistory)
+	return appendRecordKey(b, k)
+}
+
+// historyKey is historyPrefix(k)|seq.
+func historyKey(k record.Key, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(historyPrefix(k), seq)
+}
+
+// logPrefix is l|space|, the range of one space's log.
+func logPrefix(space uuid.UUID) []byte {
+	b := make([]byte, 0, 1+idLen+seqLen)
+	b = append(b, kindLog)
+	return append(b, space[:]...)
+}
+
+// logKey is l|space|seq.
+func logKey(space uuid.UUID, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(logPrefix(space), seq)
+}
+
+// seqSuffix reads the big-endian sequence number that ends a log or
+// history key.
+func seqSuffix(key []byte) uint64 {
+	return binary.BigEndian.Uint64(key[len(key)-seqLen:])
+}
+
+func encodeSeq(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+// idKey is kind|id, for heads, users, spaces.
+func idKey(kind byte, id uuid.UUID) []byte {
+	return append([]byte{kind}, id[:]...)
+}
+
+// pairKey is kind|a|b, for members (space, user) and memberships (user,
+// space).
+func pairKey(kind byte, a, b uuid.UUID) []byte {
+	k := make([]byte, 0, 1+2*idLen)
+	k = append(k, kind)
+	k = append(k, a[:]...)
+	return append(k, b[:]...)
+}
+
+func sessionKey(hash [32]byte) []byte {
+	return append([]byte{kindSession}, hash[:]...)
+}

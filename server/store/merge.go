@@ -1,0 +1,202 @@
+package store
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/google/uuid"
+	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/wire"
+)
+
+// group is the outcome of merging one group of Commit calls, not yet
+// written.
+type group struct {
+	results   [][]server.OpResult // per request, per op
+	writes    [][]kv              // per changed op: record, log, history, head
+	committed []server.Committed  // per space touched, in first-touch order
+	changed   int                 // ops that changed a record
+}
+
+// kv is one key to set. An op's writes are kept together so a transaction
+// split never separates a record from its log entry and head.
+type kv struct{ k, v []byte }
+
+// spaceChange tracks one space's part of a group.
+type spaceChange struct {
+	c    server.Committed
+	keys []string // records changed, first change first
+	seen map[string]bool
+}
+
+// merge applies every op of the group, in order, against the stored records
+// plus an overlay of records already changed earlier in the group. It
+// assigns sequence numbers and returns what to write; nothing is written.
+// Only the committer goroutine calls it.
+func (s *Store) merge(reqs []*commitReq) (*group, error) {
+	txn := s.db.NewTransaction(false)
+	defer txn.Discard()
+
+	g := &group{results: make([][]server.OpResult, len(reqs))}
+	overlay := map[string]*record.Record{} // record key -> newest state; nil: absent
+	var spaces []*spaceChange
+	bySpace := map[uuid.UUID]*spaceChange{}
+
+	for i, req := range reqs {
+		res := make([]server.OpResult, len(req.ops))
+		for j := range req.ops {
+			op := &req.ops[j]
+			if op.Collection == "" || strings.IndexByte(op.Collection, 0) >= 0 {
+				res[j].Err = errBadKey
+				continue
+			}
+			rk := string(recordKey(op.Key()))
+			cur, ok := overlay[rk]
+			if !ok {
+				var err error
+				if cur, err = getRecord(txn, []byte(rk)); err != nil && !errors.Is(err, server.ErrNotFound) {
+					return nil, err
+				}
+				overlay[rk] = cur
+			}
+			next, out, err := record.Apply(cur, op)
+			if err != nil {
+				res[j].Err = err
+				continue
+			}
+			if !out.Changed {
+				res[j].Seq = cur.Seq
+				continue
+			}
+			head, err := s.head(txn, op.Space)
+			if err != nil {
+				return nil, err
+			}
+			seq := head + 1
+			next.Seq = seq
+			w, err := opWrites(op, next, seq, out.Conflict)
+			if errors.Is(err, ErrRecordTooLarge) {
+				res[j].Err = err
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+			g.writes = append(g.writes, w)
+			g.changed++
+			s.heads[op.Space] = seq
+			overlay[rk] = next
+			res[j] = server.OpResult{Seq: seq, Changed: true, Conflict: out.Conflict}
+
+			sc := bySpace[op.Space]
+			if sc == nil {
+				sc = &spaceChange{c: server.Committed{Space: op.Space, From: head}, seen: map[string]bool{}}
+				bySpace[op.Space] = sc
+				spaces = append(spaces, sc)
+			}
+			sc.c.To = seq
+			if !sc.seen[rk] {
+				sc.seen[rk] = true
+				sc.keys = append(sc.keys, rk)
+			}
+		}
+		g.results[i] = res
+	}
+
+	for _, sc := range spaces {
+		recs := make([]*record.Record, len(sc.keys))
+		for i, k := range sc.keys {
+			recs[i] = overlay[k]
+		}
+		slices.SortFunc(recs, func(a, b *record.Record) int { return cmp.Compare(a.Seq, b.Seq) })
+		sc.c.Records = recs
+		g.committed = append(g.committed, sc.c)
+	}
+	return g, nil
+}
+
+// opWrites encodes one changed op's keys: the record, its log entry, its
+// history index key and the space's new head.
+func opWrites(op *record.Op, rec *record.Record, seq uint64, conflict bool) ([]kv, error) {
+	rb, err := record.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("store: encoding record %s/%s: %w", rec.Collection, rec.ID, err)
+	}
+	if len(rb) > MaxRecordBytes {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrRecordTooLarge, len(rb), MaxRecordBytes)
+	}
+	lb, err := wire.Marshal(&server.LogEntry{Seq: seq, Op: *op, Conflict: conflict})
+	if err != nil {
+		return nil, fmt.Errorf("store: encoding log entry %d: %w", seq, err)
+	}
+	key := op.Key()
+	return []kv{
+		{recordKey(key), rb},
+		{logKey(op.Space, seq), lb},
+		{historyKey(key, seq), []byte{}},
+		{idKey(kindHead, op.Space), encodeSeq(seq)},
+	}, nil
+}
+
+// head returns the space's head, from the cache or else from txn. Only the
+// committer goroutine calls it.
+func (s *Store) head(txn *badger.Txn, space uuid.UUID) (uint64, error) {
+	if h, ok := s.heads[space]; ok {
+		return h, nil
+	}
+	h, err := readHead(txn, space)
+	if err != nil {
+		return 0, err
+	}
+	s.heads[space] = h
+	return h, nil
+}
+
+// write sets the group's keys in as few transactions as badger allows.
+// When a transaction reports ErrTxnTooBig part-way through an op's keys, it
+// is rebuilt without that op and committed, and the op starts the next one:
+// every committed transaction holds whole ops and their heads, so the log
+// stays dense whatever is lost with the rest. The group is synced after.
+func (s *Store) write(writes [][]kv) error {
+	for start := 0; start < len(writes); {
+		txn := s.db.NewTransaction(true)
+		end, err := setOps(txn, writes[start:])
+		end += start
+		switch {
+		case err == nil:
+		case errors.Is(err, badger.ErrTxnTooBig) && end > start:
+			txn.Discard()
+			txn = s.db.NewTransaction(true)
+			if _, err := setOps(txn, writes[start:end]); err != nil {
+				txn.Discard()
+				return fmt.Errorf("store: rebuilding split transaction: %w", err)
+			}
+		default:
+			txn.Discard()
+			return fmt.Errorf("store: writing group: %w", err)
+		}
+		if err := txn.Commit(); err != nil {
+			return fmt.Errorf("store: committing group: %w", err)
+		}
+		s.dirty = true
+		start = end
+	}
+	return nil
+}
+
+// setOps sets whole ops into txn until one does not fit; it returns how many
+// were set completely.
+func setOps(txn *badger.Txn, writes [][]kv) (int, error) {
+	for i, w := range writes {
+		for _, e := range w {
+			if err := txn.Set(e.k, e.v); err != nil {
+				return i, err
+			}
+		}
+	}
+	return len(writes), nil
+}

@@ -1,0 +1,129 @@
+package store
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults, sized for a small two-core machine with a few hundred MiB of
+// memory to spare: badger's own defaults (64 MiB memtables, five of them, a
+// 256 MiB block cache, 1 GiB value log files) assume a database server.
+const (
+	// DefaultMemTableSize is the size of one in-memory write table. A badger
+	// transaction may hold at most 15% of it (2.4 MiB here), which bounds a
+	// single record (see MaxRecordBytes).
+	DefaultMemTableSize = 16 << 20 // bytes
+	// DefaultNumMemtables is how many memtables may exist at once (the
+	// active one and one being flushed).
+	DefaultNumMemtables = 2
+	// DefaultBlockCacheSize caches decompressed table blocks for reads.
+	DefaultBlockCacheSize = 16 << 20 // bytes
+	// DefaultIndexCacheSize caches table indexes and bloom filters; without
+	// a limit badger keeps every index in memory.
+	DefaultIndexCacheSize = 8 << 20 // bytes
+	// DefaultValueLogFileSize is the size of one value log file. Values stay
+	// in the LSM tree (see valueThreshold), so these stay small.
+	DefaultValueLogFileSize = 64 << 20 // bytes
+	// DefaultNumCompactors is badger's minimum useful number (one of them
+	// is dedicated to level 0).
+	DefaultNumCompactors = 2
+
+	// DefaultMinFreeBytes is the free disk space below which Commit refuses
+	// writes: badger crashes with SIGBUS when a write into a memory-mapped
+	// file finds the disk full, so the store stops well before.
+	DefaultMinFreeBytes = 64 << 20 // bytes
+	// DefaultFreeSpaceInterval is how long a free-space reading that was
+	// above MinFreeBytes is trusted. A reading below it is never cached, so
+	// writes resume at the first commit after space returns.
+	DefaultFreeSpaceInterval = time.Second
+
+	// DefaultMaxGroupOps is how many ops the committer gathers into one
+	// group commit (one transaction, one fsync) before it stops taking more
+	// queued requests. A group can exceed it by one request.
+	DefaultMaxGroupOps = 2048
+)
+
+// commitQueueLen is how many Commit calls may wait for the committer; more
+// block in Commit (until their context ends), which pushes back on the hub.
+const commitQueueLen = 256 // requests
+
+// valueThreshold keeps every value (records reach at most MaxRecordBytes)
+// inside the LSM tree, so compaction alone reclaims overwritten records and
+// no value-log garbage collection is needed.
+const valueThreshold = 1 << 20 // bytes, badger's maximum
+
+// Options tune a Store. The zero value of each field means its default.
+type Options struct {
+	MemTableSize     int64 // bytes; DefaultMemTableSize
+	NumMemtables     int   // DefaultNumMemtables
+	BlockCacheSize   int64 // bytes; DefaultBlockCacheSize
+	IndexCacheSize   int64 // bytes; DefaultIndexCacheSize
+	ValueLogFileSize int64 // bytes; DefaultValueLogFileSize
+	NumCompactors    int   // DefaultNumCompactors
+
+	// MinFreeBytes: below this much free disk space Commit returns
+	// server.ErrUnavailable without touching badger.
+	MinFreeBytes uint64
+	// FreeSpace reports the free bytes on the database's disk. Nil means
+	// statfs(2) on the database directory; tests set it to fake a full disk.
+	FreeSpace func() (uint64, error)
+	// FreeSpaceInterval is how long a good free-space reading is trusted.
+	FreeSpaceInterval time.Duration
+
+	// MaxGroupOps bounds the ops of one group commit.
+	MaxGroupOps int
+
+	// NoSync skips the fsync after each group commit, so Commit returns
+	// before its ops are durable. It exists only for the crash harness's
+	// control run (to show that the harness detects lost acks); never set
+	// it anywhere else.
+	NoSync bool
+
+	// Logger receives badger's warnings and errors and the store's own
+	// messages. Nil means slog.Default().
+	Logger *slog.Logger
+	// Registry, when set, receives the store's metrics (group size, group
+	// commit latency, refusals). Nil means none; the store never registers
+	// on the global default registry.
+	Registry prometheus.Registerer
+}
+
+// withDefaults returns o with every zero field set to its default.
+func (o Options) withDefaults(dir string) Options {
+	if o.MemTableSize == 0 {
+		o.MemTableSize = DefaultMemTableSize
+	}
+	if o.NumMemtables == 0 {
+		o.NumMemtables = DefaultNumMemtables
+	}
+	if o.BlockCacheSize == 0 {
+		o.BlockCacheSize = DefaultBlockCacheSize
+	}
+	if o.IndexCacheSize == 0 {
+		o.IndexCacheSize = DefaultIndexCacheSize
+	}
+	if o.ValueLogFileSize == 0 {
+		o.ValueLogFileSize = DefaultValueLogFileSize
+	}
+	if o.NumCompactors == 0 {
+		o.NumCompactors = DefaultNumCompactors
+	}
+	if o.MinFreeBytes == 0 {
+		o.MinFreeBytes = DefaultMinFreeBytes
+	}
+	if o.FreeSpace == nil {
+		o.FreeSpace = func() (uint64, error) { return freeBytes(dir) }
+	}
+	if o.FreeSpaceInterval == 0 {
+		o.FreeSpaceInterval = DefaultFreeSpaceInterval
+	}
+	if o.MaxGroupOps == 0 {
+		o.MaxGroupOps = DefaultMaxGroupOps
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}

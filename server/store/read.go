@@ -1,0 +1,199 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/google/uuid"
+	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/wire"
+)
+
+// MaxPageScan bounds the log entries one Changes call reads, so that a call
+// stays bounded in time even when most entries are skipped (a record edited
+// thousands of times is sent once, at its newest seq). It is also below
+// wire.MaxArrayLen, so a page always decodes.
+const MaxPageScan = 4096 // log entries
+
+// Changes returns the records of space changed after seq after, each in its
+// newest state and at most once, up to about maxBytes of encoded records
+// (at least one record when any remain).
+//
+// A log entry whose record has changed again later is skipped: the record
+// goes out at its later position. So a page never carries a record twice,
+// and a first sync of a space of N records sends N records. To is the last
+// seq read, skipped or not; More says the log continues past it.
+func (s *Store) Changes(ctx context.Context, space uuid.UUID, after uint64, maxBytes int) (server.Page, error) {
+	var p server.Page
+	err := s.db.View(func(txn *badger.Txn) error {
+		head, err := readHead(txn, space)
+		if err != nil {
+			return err
+		}
+		p = server.Page{From: after, To: head}
+		if after >= head {
+			return nil
+		}
+		p.To = after
+		opts := badger.DefaultIteratorOptions
+		opts.PrefetchValues = false
+		opts.Prefix = logPrefix(space)
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		size := 0
+		scanned := 0
+		for it.Seek(logKey(space, after+1)); it.ValidForPrefix(opts.Prefix) && scanned < MaxPageScan; it.Next() {
+			if scanned%256 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			scanned++
+			item := it.Item()
+			seq := seqSuffix(item.Key())
+			var ref logRef
+			if err := item.Value(func(v []byte) error { return wire.Unmarshal(v, &ref) }); err != nil {
+				return fmt.Errorf("store: reading log entry %s/%d: %w", space, seq, err)
+			}
+			key := record.Key{Space: space, Collection: ref.Op.Collection, ID: ref.Op.ID}
+			raw, err := getRaw(txn, recordKey(key))
+			if err != nil {
+				return fmt.Errorf("store: record of log entry %s/%d: %w", space, seq, err)
+			}
+			rec, err := record.Unmarshal(raw)
+			if err != nil {
+				return fmt.Errorf("store: record of log entry %s/%d: %w", space, seq, err)
+			}
+			if rec.Seq > seq {
+				p.To = seq // superseded: sent at its later position
+				continue
+			}
+			if len(p.Records) > 0 && size+len(raw) > maxBytes {
+				break
+			}
+			size += len(raw)
+			p.Records = append(p.Records, rec)
+			p.To = seq
+		}
+		p.More = p.To < head
+		return nil
+	})
+	if err != nil {
+		return server.Page{}, fmt.Errorf("store: changes of %s after %d: %w", space, after, err)
+	}
+	return p, nil
+}
+
+// logRef decodes only the record a log entry names, skipping its values.
+type logRef struct {
+	Op struct {
+		Collection string    `msgpack:"c"`
+		ID         uuid.UUID `msgpack:"i"`
+	} `msgpack:"o"`
+}
+
+// Head returns the space's latest sequence number (0 when empty).
+func (s *Store) Head(ctx context.Context, space uuid.UUID) (uint64, error) {
+	var h uint64
+	err := s.db.View(func(txn *badger.Txn) (err error) {
+		h, err = readHead(txn, space)
+		return err
+	})
+	return h, err
+}
+
+// Record returns one record, or server.ErrNotFound.
+func (s *Store) Record(ctx context.Context, key record.Key) (*record.Record, error) {
+	var rec *record.Record
+	err := s.db.View(func(txn *badger.Txn) (err error) {
+		rec, err = getRecord(txn, recordKey(key))
+		return err
+	})
+	return rec, err
+}
+
+// History returns the log entries of one record, oldest first: who changed
+// what, when, and the base each write saw.
+func (s *Store) History(ctx context.Context, key record.Key) ([]server.LogEntry, error) {
+	var out []server.LogEntry
+	err := s.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.PrefetchValues = false
+		opts.Prefix = historyPrefix(key)
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			seq := seqSuffix(it.Item().Key())
+			raw, err := getRaw(txn, logKey(key.Space, seq))
+			if err != nil {
+				return fmt.Errorf("store: log entry %d of %s/%s: %w", seq, key.Collection, key.ID, err)
+			}
+			e, err := decodeLogEntry(raw)
+			if err != nil {
+				return fmt.Errorf("store: log entry %d of %s/%s: %w", seq, key.Collection, key.ID, err)
+			}
+			out = append(out, e)
+		}
+		return ctx.Err()
+	})
+	return out, err
+}
+
+// decodeLogEntry decodes a log entry and normalizes its values as
+// record.Op.Validate does, so that they compare alike with the original.
+func decodeLogEntry(b []byte) (server.LogEntry, error) {
+	var e server.LogEntry
+	if err := wire.Unmarshal(b, &e); err != nil {
+		return e, err
+	}
+	for i := range e.Op.Writes {
+		v, err := record.NormalizeValue(e.Op.Writes[i].Value)
+		if err != nil {
+			return e, fmt.Errorf("field %q: %w", e.Op.Writes[i].Name, err)
+		}
+		e.Op.Writes[i].Value = v
+	}
+	return e, nil
+}
+
+// readHead returns the space's head as of txn.
+func readHead(txn *badger.Txn, space uuid.UUID) (uint64, error) {
+	b, err := getRaw(txn, idKey(kindHead, space))
+	if errors.Is(err, server.ErrNotFound) {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("store: head of %s: %w", space, err)
+	}
+	if len(b) != seqLen {
+		return 0, fmt.Errorf("store: head of %s is %d bytes", space, len(b))
+	}
+	return binary.BigEndian.Uint64(b), nil
+}
+
+// getRecord returns the record stored at key, or server.ErrNotFound.
+func getRecord(txn *badger.Txn, key []byte) (*record.Record, error) {
+	b, err := getRaw(txn, key)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := record.Unmarshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("store: decoding record: %w", err)
+	}
+	return rec, nil
+}
+
+// getRaw returns a copy of the value at key, or server.ErrNotFound.
+func getRaw(txn *badger.Txn, key []byte) ([]byte, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, server.ErrNotFound
+	} else if err != nil {
+		return nil, err
+	}
+	return item.ValueCopy(nil)
+}

@@ -1,0 +1,167 @@
+// Package store is the badger implementation of server.Store, and the only
+// package that imports badger.
+//
+// Records change only through Commit, and Commit runs on a single committer
+// goroutine: it gathers queued calls into a group, merges their ops in
+// arrival order, writes the group in one transaction, fsyncs once, publishes
+// the group to the OnCommit hook and only then answers the callers. One
+// writer means per-space sequence numbers need no locks and the merge reads
+// a stable state.
+//
+// The log invariants (see CheckLog): each space's log holds every seq from
+// 1 to its head, each entry's record exists with a Seq at or above the
+// entry's, and the history index names exactly the log entries of each
+// record. Re-applying an op is harmless: record.Apply reports it unchanged
+// and nothing is written.
+package store
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/google/uuid"
+	"github.com/plansync/plansync/server"
+)
+
+var _ server.Store = (*Store)(nil)
+
+// ErrRecordTooLarge refuses an op whose record would encode to more than
+// MaxRecordBytes; the op's other fields and the rest of the call still apply.
+var ErrRecordTooLarge = server.ErrRecordTooLarge
+
+// MaxRecordBytes bounds one encoded record, so that a record, its log entry
+// and its index keys always fit one badger transaction (15% of a memtable).
+const MaxRecordBytes = 1 << 20 // bytes
+
+// Store is a server.Store on badger. Open starts its committer; Close stops
+// it. It is safe for concurrent use.
+type Store struct {
+	db   *badger.DB
+	opts Options
+	log  *slog.Logger
+
+	// mu guards closed. Commit holds it for reading while it enqueues, so
+	// that Close (which takes it for writing) never closes reqs under a
+	// sender.
+	mu     sync.RWMutex
+	closed bool
+	reqs   chan *commitReq
+	wg     sync.WaitGroup // the committer
+
+	hook atomic.Pointer[func([]server.Committed)]
+
+	// Owned by the committer goroutine; nothing else touches them.
+	heads      map[uuid.UUID]uint64 // space -> head, cached after first read
+	dirty      bool                 // written since the last successful sync
+	spaceOK    bool                 // last free-space reading was enough
+	spaceCheck time.Time            // when it was taken
+
+	stats   stats
+	metrics *metrics
+}
+
+// Stats counts the committer's work since Open.
+type Stats struct {
+	Commits uint64 // Commit calls answered
+	Groups  uint64 // group commits run
+	Syncs   uint64 // fsyncs (fewer than Commits when grouping works)
+	Ops     uint64 // ops that changed a record
+	Refused uint64 // Commit calls refused for lack of disk space
+	// GroupTime is the total time spent merging, writing and syncing
+	// successful groups; GroupTime/Groups approximates commit latency.
+	GroupTime time.Duration
+}
+
+type stats struct {
+	commits, groups, syncs, ops, refused, groupNanos atomic.Uint64
+}
+
+// Stats returns the counters so far.
+func (s *Store) Stats() Stats {
+	return Stats{
+		Commits: s.stats.commits.Load(),
+		Groups:  s.stats.groups.Load(),
+		Syncs:   s.stats.syncs.Load(),
+		Ops:     s.stats.ops.Load(),
+		Refused: s.stats.refused.Load(),
+
+		GroupTime: time.Duration(s.stats.groupNanos.Load()),
+	}
+}
+
+// Open opens (or creates) the database in dir and starts the committer.
+func Open(dir string, opts Options) (*Store, error) {
+	opts = opts.withDefaults(dir)
+	m, err := newMetrics(opts.Registry)
+	if err != nil {
+		return nil, fmt.Errorf("store: registering metrics: %w", err)
+	}
+	db, err := badger.Open(badgerOptions(dir, opts))
+	if err != nil {
+		m.unregister()
+		return nil, fmt.Errorf("store: opening %s: %w", dir, err)
+	}
+	s := &Store{
+		db:      db,
+		opts:    opts,
+		log:     opts.Logger,
+		reqs:    make(chan *commitReq, commitQueueLen),
+		heads:   make(map[uuid.UUID]uint64),
+		metrics: m,
+	}
+	s.wg.Add(1)
+	go s.runCommitter()
+	return s, nil
+}
+
+// OnCommit sets the function that receives every durable group, in commit
+// order, on the committer goroutine. It must not block: every Commit waits
+// for it. The records it receives are shared with every subscriber and
+// must not be modified.
+func (s *Store) OnCommit(fn func([]server.Committed)) {
+	s.hook.Store(&fn)
+}
+
+// Close refuses new commits (server.ErrUnavailable), lets the committer
+// finish every queued one, then closes the database.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.reqs)
+	s.mu.Unlock()
+
+	s.wg.Wait()
+	s.metrics.unregister()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("store: closing: %w", err)
+	}
+	return nil
+}
+
+// Healthy reports whether the store can take writes: nil, or an error
+// wrapping server.ErrUnavailable when it is closed or the disk is below
+// MinFreeBytes. It reads free space afresh (one statfs), for /healthz.
+func (s *Store) Healthy() error {
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return fmt.Errorf("store: closed: %w", server.ErrUnavailable)
+	}
+	free, err := s.opts.FreeSpace()
+	if err != nil {
+		return fmt.Errorf("store: cannot read free disk space (%v): %w", err, server.ErrUnavailable)
+	}
+	if free < s.opts.MinFreeBytes {
+		return fmt.Errorf("store: %d bytes free on disk, %d reserved: %w", free, s.opts.MinFreeBytes, server.ErrUnavailable)
+	}
+	return nil
+}
