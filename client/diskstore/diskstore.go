@@ -1,0 +1,210 @@
+// Package diskstore is a client.Store on disk for native clients (a CLI,
+// the load generator when it must survive restarts), using badger. It is
+// its own package so the wasm build never links badger.
+//
+// Every write is committed with SyncWrites on: the outbox entry is on disk
+// when AddPending returns, which is the promise "saved on this device"
+// makes. A process killed at any point reopens with its outbox intact.
+package diskstore
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/google/uuid"
+	"github.com/plansync/plansync/client"
+	"github.com/plansync/plansync/shared/record"
+)
+
+// Memory settings: one device's data is megabytes, not gigabytes, and the
+// process often runs beside many others (load generator).
+const (
+	memTableBytes   = 16 << 20 // also bounds one transaction to 15% of it
+	numMemtables    = 2
+	blockCacheBytes = 8 << 20
+	indexCacheBytes = 4 << 20
+	vlogFileBytes   = 32 << 20
+	baseTableBytes  = 2 << 20
+)
+
+// Key prefixes, one key space per kind.
+const (
+	prefixMeta   = 'm' // 'm' → client.MarshalMeta
+	prefixRecord = 'r' // 'r' space(16) id(16) collection → record.Marshal
+	prefixOutbox = 'o' // 'o' big-endian LocalSeq(8) → client.MarshalPending
+	prefixCursor = 'c' // 'c' space(16) → big-endian seq(8)
+)
+
+// Store is a client.Store in a badger directory.
+type Store struct {
+	db *badger.DB
+}
+
+var _ client.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the store in dir. Badger locks the
+// directory: one process at a time.
+func Open(dir string) (*Store, error) {
+	opts := badger.DefaultOptions(dir).
+		WithSyncWrites(true).
+		WithLogger(nil).
+		WithMemTableSize(memTableBytes).
+		WithNumMemtables(numMemtables).
+		WithNumLevelZeroTables(numMemtables).
+		WithNumLevelZeroTablesStall(numMemtables * 2).
+		WithBlockCacheSize(blockCacheBytes).
+		WithIndexCacheSize(indexCacheBytes).
+		WithValueLogFileSize(vlogFileBytes).
+		WithBaseTableSize(baseTableBytes).
+		WithNumCompactors(2)
+	db, err := badger.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("diskstore: open %s: %w", dir, err)
+	}
+	return &Store{db: db}, nil
+}
+
+func recordKey(k record.Key) []byte {
+	b := make([]byte, 0, 1+16+16+len(k.Collection))
+	b = append(b, prefixRecord)
+	b = append(b, k.Space[:]...)
+	b = append(b, k.ID[:]...)
+	return append(b, k.Collection...)
+}
+
+func outboxKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{prefixOutbox}, seq)
+}
+
+func cursorKey(space uuid.UUID) []byte {
+	return append([]byte{prefixCursor}, space[:]...)
+}
+
+// Load implements client.Store.
+func (s *Store) Load(ctx context.Context) (*client.Snapshot, error) {
+	snap := &client.Snapshot{Records: map[record.Key]*record.Record{}, Cursors: map[uuid.UUID]uint64{}}
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.DefaultIteratorOptions)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			k := item.Key()
+			v, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			switch {
+			case len(k) == 1 && k[0] == prefixMeta:
+				m, err := client.UnmarshalMeta(v)
+				if err != nil {
+					return err
+				}
+				snap.Meta = &m
+			case k[0] == prefixRecord:
+				r, err := record.Unmarshal(v)
+				if err != nil {
+					return err
+				}
+				snap.Records[r.Key()] = r
+			case k[0] == prefixOutbox:
+				p, err := client.UnmarshalPending(v)
+				if err != nil {
+					return err
+				}
+				snap.Outbox = append(snap.Outbox, p) // keys sort by LocalSeq
+			case k[0] == prefixCursor && len(k) == 17 && len(v) == 8:
+				snap.Cursors[uuid.UUID(k[1:])] = binary.BigEndian.Uint64(v)
+			default:
+				return fmt.Errorf("diskstore: unknown key %q", k)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
+// AddPending implements client.Store.
+func (s *Store) AddPending(ctx context.Context, p client.PendingOp) error {
+	b, err := client.MarshalPending(p)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(txn *badger.Txn) error { return txn.Set(outboxKey(p.LocalSeq), b) })
+}
+
+// ApplyChanges implements client.Store. A page normally commits as one
+// transaction. A page too big for one (badger bounds a transaction by the
+// memtable size) commits its records in several and the cursor in the
+// last: a crash in between leaves records newer than the cursor, which the
+// next sync sends again, never a cursor past its records.
+func (s *Store) ApplyChanges(ctx context.Context, space uuid.UUID, cursor uint64, records []*record.Record) error {
+	txn := s.db.NewTransaction(true)
+	defer func() { txn.Discard() }()
+	for _, r := range records {
+		b, err := record.Marshal(r.Clone())
+		if err != nil {
+			return err
+		}
+		k := recordKey(r.Key())
+		if err := txn.Set(k, b); errors.Is(err, badger.ErrTxnTooBig) {
+			if err := txn.Commit(); err != nil {
+				return err
+			}
+			txn = s.db.NewTransaction(true)
+			if err := txn.Set(k, b); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+	}
+	if err := txn.Set(cursorKey(space), binary.BigEndian.AppendUint64(nil, cursor)); errors.Is(err, badger.ErrTxnTooBig) {
+		if err := txn.Commit(); err != nil {
+			return err
+		}
+		txn = s.db.NewTransaction(true)
+		if err := txn.Set(cursorKey(space), binary.BigEndian.AppendUint64(nil, cursor)); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	return txn.Commit()
+}
+
+// RemovePending implements client.Store.
+func (s *Store) RemovePending(ctx context.Context, seqs []uint64) error {
+	wb := s.db.NewWriteBatch() // deletes are idempotent: no need for one transaction
+	defer wb.Cancel()
+	for _, q := range seqs {
+		if err := wb.Delete(outboxKey(q)); err != nil {
+			return err
+		}
+	}
+	return wb.Flush()
+}
+
+// SaveMeta implements client.Store.
+func (s *Store) SaveMeta(ctx context.Context, m client.Meta) error {
+	b, err := client.MarshalMeta(m)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte{prefixMeta}, b) })
+}
+
+// Reset implements client.Store.
+func (s *Store) Reset(ctx context.Context) error {
+	return s.db.DropAll()
+}
+
+// Close implements client.Store.
+func (s *Store) Close() error {
+	return s.db.Close()
+}

@@ -1,0 +1,138 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/plansync/plansync/shared/hlc"
+	"github.com/plansync/plansync/shared/protocol"
+	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/wire"
+)
+
+// Store is a device's durable state: the records as the server last sent
+// them with a cursor per space, the outbox of edits not yet acknowledged,
+// and a little metadata. The engine keeps everything in memory and writes
+// through, so a Store only needs to load all at once and take small atomic
+// writes; that is the shape an IndexedDB transaction has.
+//
+// Every write is durable when it returns. Methods may be called from
+// different goroutines, but the engine never issues two writes for the same
+// thing at once.
+type Store interface {
+	// Load returns everything stored. On an empty store (first run, or
+	// storage the browser evicted) Snapshot.Meta is nil.
+	Load(ctx context.Context) (*Snapshot, error)
+	// AddPending appends an op to the outbox. Its LocalSeq is greater than
+	// every one stored before. When it returns the edit survives a crash:
+	// this is when the UI may say "saved on this device".
+	AddPending(ctx context.Context, op PendingOp) error
+	// ApplyChanges stores records from the server and moves the space's
+	// cursor to cursor, atomically: after a crash the stored records are
+	// never older than the stored cursor says (records newer than it are
+	// harmless; they are sent again and replace themselves).
+	ApplyChanges(ctx context.Context, space uuid.UUID, cursor uint64, records []*record.Record) error
+	// RemovePending drops ops from the outbox; unknown numbers are ignored.
+	RemovePending(ctx context.Context, localSeqs []uint64) error
+	// SaveMeta replaces the metadata.
+	SaveMeta(ctx context.Context, m Meta) error
+	// Reset erases everything, for sign-out or a store found half wiped.
+	Reset(ctx context.Context) error
+	// Close releases the store. The engine does not call it: whoever opened
+	// the store closes it, after the engine.
+	Close() error
+}
+
+// Meta is what a device knows about itself.
+type Meta struct {
+	// Device identifies this copy of the data; the server stamps it on every
+	// op as record.Op.Node. A store that lost its data gets a new one, so
+	// its fresh clock can never collide with versions the old copy wrote.
+	Device uuid.UUID `msgpack:"d"`
+	// User is the account last welcomed on this device (uuid.Nil before the
+	// first Welcome).
+	User uuid.UUID `msgpack:"u"`
+	// LastHLC is at or above every timestamp this device issued, so that a
+	// restarted clock never reuses one. Ops in the outbox carry theirs too.
+	LastHLC hlc.Timestamp `msgpack:"h"`
+	// Spaces are the spaces of the last Welcome, so the app can list them
+	// offline.
+	Spaces []protocol.SpaceInfo `msgpack:"s,omitempty"`
+}
+
+// PendingOp is an edit in the outbox. LocalSeq orders the outbox; it is the
+// order the edits were made and must be the order they reach the server.
+type PendingOp struct {
+	LocalSeq uint64    `msgpack:"q"`
+	Op       record.Op `msgpack:"o"`
+}
+
+// Snapshot is the whole of a Store.
+type Snapshot struct {
+	Meta    *Meta                         // nil when the store is empty
+	Records map[record.Key]*record.Record // server state, by key
+	Outbox  []PendingOp                   // in LocalSeq order
+	Cursors map[uuid.UUID]uint64          // per space
+}
+
+// storedFormat versions the encodings below. Decoders accept every version
+// up to it; a store written by a newer app is refused, not misread.
+const storedFormat = 1
+
+type storedPending struct {
+	Format uint8 `msgpack:"f"`
+	PendingOp
+}
+
+type storedMeta struct {
+	Format uint8 `msgpack:"f"`
+	Meta
+}
+
+// ErrStoredFormat means stored bytes were written by a newer version of the
+// app; the data is left alone.
+var ErrStoredFormat = errors.New("client: stored data is from a newer app version")
+
+// MarshalPending encodes an outbox entry for a Store that keeps bytes.
+func MarshalPending(p PendingOp) ([]byte, error) {
+	return wire.Marshal(storedPending{Format: storedFormat, PendingOp: p})
+}
+
+// UnmarshalPending decodes MarshalPending's bytes, normalizing values as
+// record.Op.Validate does so that a reloaded op equals the one saved.
+func UnmarshalPending(b []byte) (PendingOp, error) {
+	var s storedPending
+	if err := wire.Unmarshal(b, &s); err != nil {
+		return PendingOp{}, fmt.Errorf("client: pending op: %w", err)
+	}
+	if s.Format == 0 || s.Format > storedFormat {
+		return PendingOp{}, ErrStoredFormat
+	}
+	for i := range s.Op.Writes {
+		v, err := record.NormalizeValue(s.Op.Writes[i].Value)
+		if err != nil {
+			return PendingOp{}, fmt.Errorf("client: pending op: %w", err)
+		}
+		s.Op.Writes[i].Value = v
+	}
+	return s.PendingOp, nil
+}
+
+// MarshalMeta encodes Meta for a Store that keeps bytes.
+func MarshalMeta(m Meta) ([]byte, error) {
+	return wire.Marshal(storedMeta{Format: storedFormat, Meta: m})
+}
+
+// UnmarshalMeta decodes MarshalMeta's bytes.
+func UnmarshalMeta(b []byte) (Meta, error) {
+	var s storedMeta
+	if err := wire.Unmarshal(b, &s); err != nil {
+		return Meta{}, fmt.Errorf("client: meta: %w", err)
+	}
+	if s.Format == 0 || s.Format > storedFormat {
+		return Meta{}, ErrStoredFormat
+	}
+	return s.Meta, nil
+}

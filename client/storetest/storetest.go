@@ -1,0 +1,207 @@
+// Package storetest is the conformance test every client.Store passes:
+// memstore, diskstore, and the browser's IndexedDB store. Durability is
+// proven the only way that counts: write, close, reopen, compare.
+package storetest
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/plansync/plansync/client"
+	"github.com/plansync/plansync/shared/hlc"
+	"github.com/plansync/plansync/shared/protocol"
+	"github.com/plansync/plansync/shared/record"
+)
+
+// Opener opens the store under test. Reopen closes s and opens the same
+// storage again, as a restarted process or reloaded page would.
+type Opener interface {
+	Open(t *testing.T) client.Store
+	Reopen(t *testing.T, s client.Store) client.Store
+}
+
+// Run runs the conformance tests.
+func Run(t *testing.T, o Opener) {
+	t.Run("Empty", func(t *testing.T) { testEmpty(t, o) })
+	t.Run("RoundTripAndReopen", func(t *testing.T) { testRoundTrip(t, o) })
+	t.Run("OutboxOrderAndRemove", func(t *testing.T) { testOutbox(t, o) })
+	t.Run("ApplyChangesReplaces", func(t *testing.T) { testReplace(t, o) })
+	t.Run("Reset", func(t *testing.T) { testReset(t, o) })
+}
+
+var (
+	space  = uuid.MustParse("01900000-0000-7000-8000-0000000000a1")
+	space2 = uuid.MustParse("01900000-0000-7000-8000-0000000000a2")
+	device = uuid.MustParse("01900000-0000-7000-8000-0000000000d1")
+	user   = uuid.MustParse("01900000-0000-7000-8000-0000000000b1")
+)
+
+func id(n byte) uuid.UUID {
+	u := uuid.MustParse("01900000-0000-7000-8000-000000000000")
+	u[15] = n
+	return u
+}
+
+func sampleRecord(n byte, seq uint64, text string) *record.Record {
+	ts := hlc.New(1_700_000_000_000+int64(seq), 0)
+	return &record.Record{Format: record.FormatVersion, Space: space, Collection: "goals", ID: id(n), Seq: seq,
+		Fields: map[string]*record.Field{
+			"description": {Version: record.Version{Value: text, HLC: ts, Node: device, Author: user},
+				Conflicts: []record.Version{{Value: "other", HLC: ts - 1, Node: user, Author: user}}},
+			"count": {Version: record.Version{Value: int64(seq), HLC: ts, Node: device, Author: user}},
+			"tags":  {Version: record.Version{Value: []any{"a", map[string]any{"k": 1.5}}, HLC: ts, Node: device, Author: user}},
+		},
+		Clock: []record.NodeClock{{Node: device, HLC: ts}}}
+}
+
+func sampleOp(n byte, seq uint64) client.PendingOp {
+	base := record.Ref{HLC: 5, Node: device}
+	op := record.Op{Space: space, Collection: "goals", ID: id(n), HLC: hlc.New(1_700_000_000_000, uint16(seq)), Node: device, Author: user,
+		Writes: []record.Write{{Name: "status", Value: "met", Base: &base, Resolves: []record.Ref{{HLC: 4, Node: user}}},
+			{Name: "count", Value: int64(300)}},
+		Seen: []record.Ref{base}}
+	if err := op.Validate(); err != nil {
+		panic(err)
+	}
+	return client.PendingOp{LocalSeq: seq, Op: op}
+}
+
+func load(t *testing.T, s client.Store) *client.Snapshot {
+	t.Helper()
+	snap, err := s.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testEmpty(t *testing.T, o Opener) {
+	s := o.Open(t)
+	defer s.Close()
+	snap := load(t, s)
+	if snap.Meta != nil || len(snap.Records) != 0 || len(snap.Outbox) != 0 || len(snap.Cursors) != 0 {
+		t.Fatalf("new store not empty: %+v", snap)
+	}
+}
+
+func testRoundTrip(t *testing.T, o Opener) {
+	ctx := context.Background()
+	s := o.Open(t)
+	meta := client.Meta{Device: device, User: user, LastHLC: 99, Spaces: []protocol.SpaceInfo{{ID: space, Name: "Ana", Kind: "student", Role: "family", Head: 7}}}
+	must(t, s.SaveMeta(ctx, meta))
+	recs := []*record.Record{sampleRecord(1, 3, "read every night"), sampleRecord(2, 7, "count to ten")}
+	must(t, s.ApplyChanges(ctx, space, 7, recs))
+	must(t, s.ApplyChanges(ctx, space2, 2, nil))
+	ops := []client.PendingOp{sampleOp(1, 1), sampleOp(3, 2)}
+	for _, p := range ops {
+		must(t, s.AddPending(ctx, p))
+	}
+	check := func(snap *client.Snapshot) {
+		t.Helper()
+		if snap.Meta == nil || !reflect.DeepEqual(*snap.Meta, meta) {
+			t.Errorf("meta: got %+v, want %+v", snap.Meta, meta)
+		}
+		if len(snap.Records) != 2 {
+			t.Fatalf("%d records, want 2", len(snap.Records))
+		}
+		for _, r := range recs {
+			if got := snap.Records[r.Key()]; !reflect.DeepEqual(got, r) {
+				t.Errorf("record %v:\n got %#v\nwant %#v", r.Key(), got, r)
+			}
+		}
+		if !reflect.DeepEqual(snap.Outbox, ops) {
+			t.Errorf("outbox:\n got %#v\nwant %#v", snap.Outbox, ops)
+		}
+		if want := map[uuid.UUID]uint64{space: 7, space2: 2}; !reflect.DeepEqual(snap.Cursors, want) {
+			t.Errorf("cursors: got %v, want %v", snap.Cursors, want)
+		}
+	}
+	check(load(t, s))
+	s = o.Reopen(t, s)
+	defer s.Close()
+	check(load(t, s))
+}
+
+func testOutbox(t *testing.T, o Opener) {
+	ctx := context.Background()
+	s := o.Open(t)
+	must(t, s.SaveMeta(ctx, client.Meta{Device: device}))
+	// Sequence numbers past 255 and 65535 catch stores that order keys
+	// by text or little-endian bytes.
+	seqs := []uint64{1, 2, 9, 10, 255, 256, 70000}
+	for _, q := range seqs {
+		must(t, s.AddPending(ctx, sampleOp(byte(q), q)))
+	}
+	must(t, s.RemovePending(ctx, []uint64{2, 256, 12345}))
+	s = o.Reopen(t, s)
+	defer s.Close()
+	var got []uint64
+	for _, p := range load(t, s).Outbox {
+		got = append(got, p.LocalSeq)
+	}
+	if want := []uint64{1, 9, 10, 255, 70000}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("outbox after remove and reopen: %v, want %v", got, want)
+	}
+}
+
+func testReplace(t *testing.T, o Opener) {
+	ctx := context.Background()
+	s := o.Open(t)
+	defer s.Close()
+	must(t, s.ApplyChanges(ctx, space, 3, []*record.Record{sampleRecord(1, 3, "old")}))
+	newer := sampleRecord(1, 5, "new")
+	must(t, s.ApplyChanges(ctx, space, 5, []*record.Record{newer}))
+	snap := load(t, s)
+	if len(snap.Records) != 1 || !reflect.DeepEqual(snap.Records[newer.Key()], newer) || snap.Cursors[space] != 5 {
+		t.Fatalf("got %+v", snap)
+	}
+}
+
+func testReset(t *testing.T, o Opener) {
+	ctx := context.Background()
+	s := o.Open(t)
+	must(t, s.SaveMeta(ctx, client.Meta{Device: device}))
+	must(t, s.ApplyChanges(ctx, space, 3, []*record.Record{sampleRecord(1, 3, "x")}))
+	must(t, s.AddPending(ctx, sampleOp(1, 1)))
+	must(t, s.Reset(ctx))
+	s = o.Reopen(t, s)
+	defer s.Close()
+	snap := load(t, s)
+	if snap.Meta != nil || len(snap.Records) != 0 || len(snap.Outbox) != 0 || len(snap.Cursors) != 0 {
+		t.Fatalf("after reset: %+v", snap)
+	}
+	// Usable again after a reset.
+	must(t, s.AddPending(ctx, sampleOp(1, 1)))
+	if n := len(load(t, s).Outbox); n != 1 {
+		t.Fatalf("outbox after reset and add: %d", n)
+	}
+}
+
+// SampleOp returns a valid pending op with LocalSeq seq, for stores' own
+// tests.
+func SampleOp(seq uint64) client.PendingOp { return sampleOp(byte(seq), seq) }
+
+// BigPage returns n records of about 1 KiB each with distinct ids and
+// sequence numbers 1..n, enough to exceed one small transaction.
+func BigPage(n int) []*record.Record {
+	out := make([]*record.Record, n)
+	text := string(make([]byte, 0, 1024))
+	for len(text) < 1024 {
+		text += "read every night with a grown-up. "
+	}
+	for i := range out {
+		r := sampleRecord(0, uint64(i+1), text)
+		r.ID = uuid.Must(uuid.NewV7())
+		out[i] = r
+	}
+	return out
+}

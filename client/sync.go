@@ -1,0 +1,566 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/plansync/plansync/shared/protocol"
+	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/wire"
+)
+
+// Reasons a session ends that are not the server's error codes.
+var (
+	errPaused     = errors.New("paused: device is offline")
+	errDead       = errors.New("connection silent for two heartbeats")
+	errHandshake  = errors.New("no welcome from the server in time")
+	errGap        = errors.New("server skipped changes; resyncing from the cursor")
+	errProtocol   = errors.New("server broke the protocol")
+	errBatchLimit = errors.New("server refused a whole push; retrying with smaller pushes")
+)
+
+// run is the sync loop: connect, sync until the connection ends, wait out
+// the backoff, again, until ctx ends. Started by Open, stopped by Close.
+func (e *Engine) run(ctx context.Context) {
+	bo := &backoff{base: e.opts.BackoffBase, max: e.opts.BackoffMax, rand: e.opts.Rand}
+	for ctx.Err() == nil {
+		e.mu.Lock()
+		online, stopped := e.online, e.stopReason != ""
+		e.mu.Unlock()
+		if !online || stopped {
+			e.publishState(StatusOffline, "")
+			select {
+			case <-ctx.Done():
+				return
+			case <-e.kick:
+				continue
+			}
+		}
+
+		healthy, err := e.session(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if healthy {
+			bo.reset()
+		}
+		var pe *protocol.Error
+		if errors.As(err, &pe) && !protocol.StatusOf(pe.Code).Retry &&
+			(pe.Code == protocol.CodeUnauthorized || pe.Code == protocol.CodeUpgradeRequired) {
+			e.mu.Lock()
+			e.stopReason = pe.Code
+			e.mu.Unlock()
+			e.logf("syncing stopped: %v", err)
+			e.publishState(StatusStopped, err.Error())
+			continue
+		}
+		if errors.Is(err, errPaused) {
+			continue
+		}
+		e.mu.Lock()
+		stopped = e.stopReason != ""
+		e.mu.Unlock()
+		if stopped {
+			e.publishState(StatusStopped, "")
+			continue
+		}
+		delay := bo.next()
+		msg := "disconnected"
+		if err != nil {
+			msg = err.Error()
+		}
+		e.logf("connection ended (%v); retrying in %v", err, delay)
+		e.publishState(StatusOffline, msg)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-e.kick:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+func (e *Engine) publishState(st Status, lastErr string) {
+	e.mu.Lock()
+	if st != StatusSyncing && st != StatusSynced {
+		e.welcomed = false
+	}
+	evs := e.setStateLocked(st, lastErr)
+	e.mu.Unlock()
+	e.hub.publish(evs...)
+}
+
+// inbound is one decoded frame, or the error that ended reading.
+type inbound struct {
+	msg protocol.Message
+	err error
+}
+
+// batch is a push awaiting its ack.
+type batch struct {
+	id  uint64
+	ops []PendingOp
+}
+
+// session is one connection's state, owned by the sync loop goroutine.
+type session struct {
+	conn      Conn
+	in        chan inbound // from the reader
+	out       chan []byte  // to the writer
+	writeErr  chan error   // capacity 1: the writer's failure
+	heartbeat time.Duration
+	lastRecv  time.Time
+	sentSeq   uint64 // highest LocalSeq pushed on this connection
+	nextBatch uint64
+	inflight  []batch
+	healthy   bool
+	start     time.Time
+}
+
+// session runs one connection until it fails, the server ends it, the
+// device goes offline or ctx ends. It owns two goroutines, a reader and a
+// writer, and returns only after both stopped. healthy says the connection
+// was welcomed and then reached "synced" or lasted HealthyAfter.
+func (e *Engine) session(ctx context.Context) (healthy bool, err error) {
+	e.publishState(StatusConnecting, "")
+	dctx, dcancel := context.WithTimeout(ctx, e.opts.DialTimeout)
+	conn, err := e.opts.Transport.Dial(dctx)
+	dcancel()
+	if err != nil {
+		return false, fmt.Errorf("dial: %w", err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	s := &session{
+		conn:     conn,
+		in:       make(chan inbound, inboundQueue),
+		out:      make(chan []byte, e.opts.PushWindow+outboundSlack),
+		writeErr: make(chan error, 1),
+		lastRecv: time.Now(),
+		start:    time.Now(),
+	}
+	done := make(chan struct{}, 2)
+	defer func() {
+		cancel()
+		_ = conn.Close()
+		<-done
+		<-done
+	}()
+	go func() { defer func() { done <- struct{}{} }(); s.read(sctx) }()
+	go func() { defer func() { done <- struct{}{} }(); s.write(sctx) }()
+
+	e.mu.Lock()
+	hello := &protocol.Hello{Protocol: protocol.Version, Client: e.meta.Device, Token: e.token}
+	for sp, c := range e.cursors {
+		hello.Cursors = append(hello.Cursors, protocol.Cursor{Space: sp, Seq: c})
+	}
+	e.mu.Unlock()
+	slices.SortFunc(hello.Cursors, func(a, b protocol.Cursor) int { return compareUUID(a.Space, b.Space) })
+	if err := s.send(hello); err != nil {
+		return false, err
+	}
+
+	dead := time.NewTimer(e.opts.DialTimeout)
+	defer dead.Stop()
+	var ping <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return s.healthy, ctx.Err()
+		case err := <-s.writeErr:
+			return s.healthy, err
+		case <-dead.C:
+			if s.heartbeat == 0 {
+				return false, errHandshake
+			}
+			idle := time.Since(s.lastRecv)
+			if idle >= 2*s.heartbeat {
+				return s.healthy, errDead
+			}
+			dead.Reset(2*s.heartbeat - idle)
+		case <-ping:
+			s.trySend(&protocol.Ping{Time: time.Now().UnixMilli()})
+		case <-e.kick:
+			e.mu.Lock()
+			online, stopped := e.online, e.stopReason != ""
+			e.mu.Unlock()
+			if !online || stopped {
+				return s.healthy, errPaused
+			}
+			if s.heartbeat > 0 {
+				if err := e.pump(s); err != nil {
+					return s.healthy, err
+				}
+			}
+		case in := <-s.in:
+			if in.err != nil {
+				return s.healthy, in.err
+			}
+			s.lastRecv = time.Now()
+			welcomed := s.heartbeat > 0
+			if err := e.handle(ctx, s, in.msg); err != nil {
+				return s.healthy, err
+			}
+			if !welcomed && s.heartbeat > 0 {
+				t := time.NewTicker(s.heartbeat / 2)
+				defer t.Stop()
+				ping = t.C
+				dead.Reset(2 * s.heartbeat)
+			}
+			if !s.healthy && s.heartbeat > 0 && (e.State().Status == StatusSynced || time.Since(s.start) >= e.opts.HealthyAfter) {
+				s.healthy = true
+			}
+		}
+	}
+}
+
+// read is the connection's reader: it decodes frames and hands them over,
+// waiting when the engine is behind (bounded by inboundQueue).
+func (s *session) read(ctx context.Context) {
+	for {
+		b, err := s.conn.ReadMessage(ctx)
+		var m protocol.Message
+		if err == nil {
+			m, err = protocol.Decode(b)
+		}
+		select {
+		case s.in <- inbound{msg: m, err: err}:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// write is the connection's writer.
+func (s *session) write(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case b := <-s.out:
+			if err := s.conn.WriteMessage(ctx, b); err != nil {
+				s.writeErr <- err
+				return
+			}
+		}
+	}
+}
+
+// send queues a frame that must go out. The queue has room by
+// construction (see outboundSlack); if not, the connection is unusable.
+func (s *session) send(m protocol.Message) error {
+	b, err := protocol.Encode(m)
+	if err != nil {
+		return err
+	}
+	select {
+	case s.out <- b:
+		return nil
+	default:
+		return fmt.Errorf("%w: send queue full", errProtocol)
+	}
+}
+
+// trySend queues a frame that may be dropped (pings, pongs).
+func (s *session) trySend(m protocol.Message) {
+	if b, err := protocol.Encode(m); err == nil {
+		select {
+		case s.out <- b:
+		default:
+		}
+	}
+}
+
+// handle processes one message from the server.
+func (e *Engine) handle(ctx context.Context, s *session, m protocol.Message) error {
+	if s.heartbeat == 0 {
+		switch m := m.(type) {
+		case *protocol.Welcome:
+			return e.welcome(ctx, s, m)
+		case *protocol.Error:
+			return m
+		default:
+			return fmt.Errorf("%w: %s before welcome", errProtocol, m.Type())
+		}
+	}
+	switch m := m.(type) {
+	case *protocol.Changes:
+		return e.changes(ctx, m)
+	case *protocol.Ack:
+		return e.ack(ctx, s, m)
+	case *protocol.Error:
+		if m.Batch != 0 {
+			return e.batchError(ctx, s, m)
+		}
+		return m
+	case *protocol.Ping:
+		s.trySend(&protocol.Pong{Time: m.Time})
+	case *protocol.Pong:
+	default:
+		return fmt.Errorf("%w: unexpected %s", errProtocol, m.Type())
+	}
+	return nil
+}
+
+func (e *Engine) welcome(ctx context.Context, s *session, w *protocol.Welcome) error {
+	s.heartbeat = time.Duration(w.Heartbeat) * time.Millisecond
+	if s.heartbeat <= 0 {
+		s.heartbeat = DefaultHeartbeat
+	}
+	e.mu.Lock()
+	if e.meta.User != uuid.Nil && e.meta.User != w.User {
+		if len(e.outbox) > 0 {
+			e.stopReason = CodeUserChanged
+			e.mu.Unlock()
+			return fmt.Errorf("welcomed as %s but the outbox holds edits of %s", w.User, e.meta.User)
+		}
+		// Another account on this device, nothing unsynced: start over
+		// with its data.
+		e.mu.Unlock()
+		if err := e.store.Reset(ctx); err != nil {
+			return err
+		}
+		e.mu.Lock()
+		e.server = make(map[record.Key]*record.Record)
+		e.cursors = make(map[uuid.UUID]uint64)
+		e.heads = make(map[uuid.UUID]uint64)
+		e.more = make(map[uuid.UUID]bool)
+		var evs []Event
+		for k := range e.view {
+			evs = append(evs, e.relayLocked(k)...)
+		}
+		e.meta.User = w.User
+		e.mu.Unlock()
+		e.hub.publish(evs...)
+		// The Hello carried the old user's cursors: reconnect with none.
+		return errors.New("signed in as another user; resyncing")
+	}
+	e.meta.User = w.User
+	e.meta.Spaces = slices.Clone(w.Spaces)
+	e.meta.LastHLC = e.clock.Last()
+	for _, sp := range w.Spaces {
+		e.heads[sp.ID] = max(e.heads[sp.ID], sp.Head)
+	}
+	m := e.meta
+	e.mu.Unlock()
+	if err := e.store.SaveMeta(ctx, m); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.welcomed = true
+	evs := e.setStateLocked(StatusSyncing, "")
+	e.mu.Unlock()
+	e.hub.publish(evs...)
+	return e.pump(s)
+}
+
+// changes applies a page from the server: durably first, then to memory.
+func (e *Engine) changes(ctx context.Context, c *protocol.Changes) error {
+	e.mu.Lock()
+	cur := e.cursors[c.Space]
+	var keep []*record.Record
+	for _, r := range c.Records {
+		if r.Space != c.Space {
+			e.mu.Unlock()
+			return fmt.Errorf("%w: record of space %s in changes of %s", errProtocol, r.Space, c.Space)
+		}
+		if old := e.server[r.Key()]; old != nil && old.Seq > r.Seq {
+			continue // we hold a newer state already
+		}
+		keep = append(keep, r)
+	}
+	e.mu.Unlock()
+	if c.From > cur {
+		return fmt.Errorf("%w (space %s: have %d, page from %d)", errGap, c.Space, cur, c.From)
+	}
+	to := max(cur, c.To)
+	if len(keep) > 0 || to != cur {
+		if err := e.store.ApplyChanges(ctx, c.Space, to, keep); err != nil {
+			return fmt.Errorf("client: store changes: %w", err)
+		}
+	}
+
+	e.mu.Lock()
+	var evs []Event
+	for _, r := range keep {
+		_ = e.clock.Update(maxHLC(r, e.now())) // maxHLC already skips ErrDrift's cases
+		e.server[r.Key()] = r
+		evs = append(evs, e.relayLocked(r.Key())...)
+	}
+	e.cursors[c.Space] = to
+	e.heads[c.Space] = max(e.heads[c.Space], to)
+	e.more[c.Space] = c.More
+	evs = append(evs, e.setStateLocked("", "")...)
+	e.mu.Unlock()
+	e.hub.publish(evs...)
+	return nil
+}
+
+// pump pushes outbox ops not yet sent on this connection, while the window
+// has room.
+func (e *Engine) pump(s *session) error {
+	for len(s.inflight) < e.opts.PushWindow {
+		e.mu.Lock()
+		limit := e.pushLimit
+		var ops []PendingOp
+		size := 0
+		for _, p := range e.outbox {
+			if p.LocalSeq <= s.sentSeq {
+				continue
+			}
+			if len(ops) >= limit {
+				break
+			}
+			b, err := wire.Marshal(&p.Op)
+			if err != nil {
+				e.mu.Unlock()
+				return err
+			}
+			if len(ops) > 0 && size+len(b) > MaxPushBytes {
+				break
+			}
+			size += len(b)
+			ops = append(ops, *p)
+		}
+		e.mu.Unlock()
+		if len(ops) == 0 {
+			return nil
+		}
+		s.nextBatch++
+		push := &protocol.Push{Batch: s.nextBatch, Ops: make([]record.Op, len(ops))}
+		for i, p := range ops {
+			push.Ops[i] = p.Op
+		}
+		if err := s.send(push); err != nil {
+			return err
+		}
+		s.sentSeq = ops[len(ops)-1].LocalSeq
+		s.inflight = append(s.inflight, batch{id: push.Batch, ops: ops})
+	}
+	return nil
+}
+
+// takeBatch removes and returns the in-flight batch id.
+func (s *session) takeBatch(id uint64) (batch, bool) {
+	for i, b := range s.inflight {
+		if b.id == id {
+			s.inflight = slices.Delete(s.inflight, i, i+1)
+			return b, true
+		}
+	}
+	return batch{}, false
+}
+
+// ack settles a push: accepted ops are in server state already (the server
+// sends their Changes before the Ack), refused ones become Rejections; both
+// leave the outbox.
+func (e *Engine) ack(ctx context.Context, s *session, a *protocol.Ack) error {
+	b, ok := s.takeBatch(a.Batch)
+	if !ok {
+		return fmt.Errorf("%w: ack of unknown batch %d", errProtocol, a.Batch)
+	}
+	if len(a.Results) != len(b.ops) {
+		return fmt.Errorf("%w: ack of %d results for %d ops", errProtocol, len(a.Results), len(b.ops))
+	}
+	var refused []Rejection
+	for i, r := range a.Results {
+		if r.Code != "" {
+			refused = append(refused, Rejection{Op: b.ops[i].Op, Code: r.Code, Message: r.Message, At: e.now()})
+			continue
+		}
+		e.mu.Lock()
+		sp := b.ops[i].Op.Space
+		e.heads[sp] = max(e.heads[sp], r.Seq)
+		e.mu.Unlock()
+	}
+	if err := e.settle(ctx, b.ops, refused); err != nil {
+		return err
+	}
+	return e.pump(s)
+}
+
+// batchError handles an Error naming one of our pushes. A retryable code
+// ends the connection (everything unacked is resent after reconnecting). A
+// final one refuses the op when the push held one; with more, the server
+// refused the push as a whole, so pushes shrink and are resent.
+func (e *Engine) batchError(ctx context.Context, s *session, m *protocol.Error) error {
+	b, ok := s.takeBatch(m.Batch)
+	if !ok || protocol.StatusOf(m.Code).Retry {
+		return m
+	}
+	if len(b.ops) > 1 {
+		e.mu.Lock()
+		e.pushLimit = max(1, len(b.ops)/2)
+		e.mu.Unlock()
+		return fmt.Errorf("%w: %v", errBatchLimit, m)
+	}
+	rej := []Rejection{{Op: b.ops[0].Op, Code: m.Code, Message: m.Message, At: e.now()}}
+	if err := e.settle(ctx, b.ops, rej); err != nil {
+		return err
+	}
+	return e.pump(s)
+}
+
+// settle removes ops from the outbox, durably then in memory, and records
+// the refused ones.
+func (e *Engine) settle(ctx context.Context, ops []PendingOp, refused []Rejection) error {
+	seqs := make([]uint64, len(ops))
+	gone := make(map[uint64]bool, len(ops))
+	for i, p := range ops {
+		seqs[i] = p.LocalSeq
+		gone[p.LocalSeq] = true
+	}
+	if err := e.store.RemovePending(ctx, seqs); err != nil {
+		return fmt.Errorf("client: remove acked edits: %w", err)
+	}
+	e.mu.Lock()
+	keys := map[record.Key]bool{}
+	e.outbox = slices.DeleteFunc(e.outbox, func(p *PendingOp) bool {
+		if gone[p.LocalSeq] {
+			keys[p.Op.Key()] = true
+			return true
+		}
+		return false
+	})
+	var evs []Event
+	for k := range keys {
+		e.byKey[k] = slices.DeleteFunc(e.byKey[k], func(p *PendingOp) bool { return gone[p.LocalSeq] })
+		if len(e.byKey[k]) == 0 {
+			delete(e.byKey, k)
+		}
+		evs = append(evs, e.relayLocked(k)...)
+	}
+	for _, r := range refused {
+		e.logf("server refused edit of %v: %s %s", r.Op.Key(), r.Code, r.Message)
+		evs = append(evs, Rejected{Op: r.Op, Code: r.Code, Message: r.Message})
+	}
+	e.rejections = append(e.rejections, refused...)
+	if over := len(e.rejections) - MaxRejections; over > 0 {
+		e.rejections = slices.Delete(e.rejections, 0, over)
+	}
+	evs = append(evs, e.setStateLocked("", "")...)
+	e.mu.Unlock()
+	e.hub.publish(evs...)
+	return nil
+}
+
+func compareUUID(a, b uuid.UUID) int {
+	for i := range a {
+		if a[i] != b[i] {
+			if a[i] < b[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
