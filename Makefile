@@ -41,7 +41,7 @@ test: lint
 ## bench: go test benchmarks, then the load generator's workloads against bench-serve
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/... ./server/store/
-	./scripts/bench.sh $(BIN)
+	./.ci/bench $(BIN)
 
 clean:
 	rm -rf $(BIN) $(CURDIR)/.tmp

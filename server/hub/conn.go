@@ -62,6 +62,7 @@ type conn struct {
 	failClose    int
 	failReason   string
 	limiter      *rate.Limiter
+	stopping     atomic.Bool // set by stopReading: read no more frames
 
 	// Set once by hello, read-only after (except sub fields under mu).
 	user    uuid.UUID
@@ -105,13 +106,42 @@ func (c *conn) fail(code protocol.Code, msg string) {
 		c.failClose = protocol.StatusOf(code).Close
 		c.failReason = string(code)
 		close(c.quit)
+		if code == protocol.CodeSlowConsumer {
+			// The client is not reading: the writer may be blocked on a
+			// full socket until WriteWait, and the error frame could not
+			// overtake the backlog anyway. Cut the socket now.
+			_ = c.ws.UnderlyingConn().Close()
+		}
 	})
+}
+
+// endReason names why the connection ends when a write failed: the reason
+// given to fail when there was one (a write cut by it), else def.
+func (c *conn) endReason(def string) string {
+	select {
+	case <-c.quit:
+		return c.failReason
+	default:
+		return def
+	}
 }
 
 // stopReading ends the reader so that the connection drains and closes
 // with "going away" (server shutdown).
 func (c *conn) stopReading() {
+	c.stopping.Store(true)
 	_ = c.ws.UnderlyingConn().SetReadDeadline(time.Now())
+}
+
+// extendRead moves the read deadline d ahead, unless stopReading has been
+// called: its deadline must not be undone, or a client that keeps sending
+// (or a silent one, until d) would hold Hub.Close up.
+func (c *conn) extendRead(d time.Duration) error {
+	err := c.ws.SetReadDeadline(time.Now().Add(d))
+	if c.stopping.Load() {
+		return c.ws.SetReadDeadline(time.Now())
+	}
+	return err
 }
 
 // enqueue queues a frame for the writer without blocking. Over the queue's
@@ -137,9 +167,9 @@ func (c *conn) readLoop() {
 	defer c.h.wg.Done()
 	defer close(c.pushes)
 	c.ws.SetReadLimit(protocol.MaxFrameBytes)
-	_ = c.ws.SetReadDeadline(time.Now().Add(c.h.opts.HelloWait))
+	_ = c.extendRead(c.h.opts.HelloWait)
 	c.ws.SetPongHandler(func(string) error {
-		return c.ws.SetReadDeadline(time.Now().Add(c.h.opts.PongWait))
+		return c.extendRead(c.h.opts.PongWait)
 	})
 	helloDone := false
 	for {
@@ -148,9 +178,14 @@ func (c *conn) readLoop() {
 			switch {
 			case errors.Is(err, websocket.ErrReadLimit):
 				c.fail(protocol.CodeTooLarge, fmt.Sprintf("frame larger than %d bytes", protocol.MaxFrameBytes))
-			case !helloDone && isTimeout(err):
+			case !helloDone && isTimeout(err) && !c.stopping.Load():
 				c.fail(protocol.CodeBadRequest, "no hello in time")
 			}
+			return
+		}
+		if c.stopping.Load() {
+			// Shutting down: a frame already buffered is not a reason to go
+			// on reading. Its push is not acked; the client sends it again.
 			return
 		}
 		c.h.m.bytesIn.Add(float64(len(b)))
@@ -158,7 +193,7 @@ func (c *conn) readLoop() {
 			c.fail(protocol.CodeBadFrame, "frames are binary msgpack")
 			return
 		}
-		_ = c.ws.SetReadDeadline(time.Now().Add(c.h.opts.PongWait))
+		_ = c.extendRead(c.h.opts.PongWait)
 		m, err := protocol.Decode(b)
 		if err != nil {
 			var pe *protocol.Error
@@ -542,12 +577,12 @@ func (c *conn) writeLoop() {
 		select {
 		case b := <-c.send:
 			if !c.write(b) {
-				c.h.m.disconnects.WithLabelValues("write_failed").Inc()
+				c.h.m.disconnects.WithLabelValues(c.endReason("write_failed")).Inc()
 				return
 			}
 		case <-ping.C:
 			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.h.opts.WriteWait)); err != nil {
-				c.h.m.disconnects.WithLabelValues("write_failed").Inc()
+				c.h.m.disconnects.WithLabelValues(c.endReason("write_failed")).Inc()
 				return
 			}
 		case <-c.quit:

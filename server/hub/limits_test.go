@@ -1,0 +1,273 @@
+package hub_test
+
+import (
+	"crypto/rand"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/server/app"
+	"github.com/plansync/plansync/server/hub"
+	"github.com/plansync/plansync/shared/protocol"
+	"github.com/plansync/plansync/shared/record"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// counter reads a counter of the app's registry; labels select one series.
+func counter(t testing.TB, e *env, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := e.a.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			for k, v := range labels {
+				if !hasLabel(m, k, v) {
+					continue series
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
+}
+
+func hasLabel(m *dto.Metric, k, v string) bool {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == k && l.GetValue() == v {
+			return true
+		}
+	}
+	return false
+}
+
+// TestSlowConsumer: a client that stops reading is disconnected once its
+// send queue is over its bounds, while a reading client gets everything;
+// the slow one then resumes from its cursor and misses nothing.
+func TestSlowConsumer(t *testing.T) {
+	t.Parallel()
+	// A write may block far longer than the test runs: only the queue's
+	// bounds can drop the slow client in time.
+	e := newEnv(t, hub.Options{SendQueueFrames: 16, MaxPendingBytes: 512 << 10, PageBytes: 64 << 10, WriteWait: time.Minute})
+	ana, atok := e.user("Ana")
+	bob, btok := e.user("Bob")
+	sam, stok := e.user("Sam")
+	sp := e.space("Room", server.KindGeneral, ana, bob, sam)
+
+	slow := e.connect("sam (slow)", stok)
+	b := e.connect("bob", btok)
+	a := e.connect("ana", atok)
+
+	// Incompressible records, so the bytes on the wire are what we think.
+	var ids []record.Key
+	blob := func() []byte {
+		p := make([]byte, 60<<10)
+		_, _ = rand.Read(p)
+		return p
+	}
+	// Filling the kernel's socket buffers takes a few MB, slow under -race.
+	deadline := time.Now().Add(3 * waitFor)
+	for e.a.Hub.Connections() == 3 {
+		if time.Now().After(deadline) || len(ids) > 2000 {
+			t.Fatalf("the slow client is still connected after %d records", len(ids))
+		}
+		var ops []record.Op
+		for range 8 {
+			op := a.op(sp.ID, "blobs", map[string]any{"data": blob()})
+			ops = append(ops, op)
+			ids = append(ids, op.Key())
+		}
+		seqs := a.pushOK(ops...)
+		b.syncTo(sp.ID, seqs[len(seqs)-1])
+	}
+	t.Logf("slow client dropped after %d records of 60 KiB", len(ids))
+	if n := counter(t, e, "plansync_hub_disconnects_total", map[string]string{"reason": string(protocol.CodeSlowConsumer)}); n != 1 {
+		t.Errorf("%v slow_consumer disconnects, want 1", n)
+	}
+	// A few more after the drop.
+	for range 5 {
+		op := a.op(sp.ID, "blobs", map[string]any{"data": blob()})
+		ids = append(ids, op.Key())
+		a.pushOK(op)
+	}
+	head := e.head(sp.ID)
+	b.syncTo(sp.ID, head)
+	a.syncTo(sp.ID, head)
+	for _, k := range ids {
+		if b.rec(k) == nil {
+			t.Fatalf("the reading client missed record %s", k.ID)
+		}
+	}
+
+	// The slow client reads what reached it, then finds the socket closed.
+	_, code := slow.readUntilClosed()
+	cursor := slow.at(sp.ID)
+	t.Logf("slow client read up to %d of %d, then close %d", cursor, head, code)
+	if cursor >= head {
+		t.Fatalf("the slow client got everything (%d of %d): the test did not make it slow", cursor, head)
+	}
+	if code == websocket.CloseNormalClosure || code == websocket.CloseGoingAway {
+		t.Errorf("slow client closed with %d, want an error status", code)
+	}
+
+	// It comes back from its cursor and catches up completely.
+	back := e.dial("sam again", nil)
+	back.hello(stok, protocol.Cursor{Space: sp.ID, Seq: cursor})
+	back.syncTo(sp.ID, head)
+	for _, k := range ids {
+		if slow.rec(k) == nil && back.rec(k) == nil {
+			t.Errorf("record %s lost for the slow client", k.ID)
+		}
+	}
+}
+
+// TestRateLimit: a client flooding pushes is told rate_limited and cut off;
+// a well-behaved client on another connection is not affected.
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, hub.Options{PushRate: 10, PushBurst: 3, MaxRateDelay: 50 * time.Millisecond})
+	ana, atok := e.user("Ana")
+	bob, btok := e.user("Bob")
+	carol, ctok := e.user("Carol")
+	sp := e.space("Room", server.KindGeneral, ana, bob, carol)
+	flood := e.connect("ana (flooding)", atok)
+	b := e.connect("bob", btok)
+	c := e.connect("carol", ctok)
+
+	var flooded []record.Op
+	for i := range 50 {
+		op := flood.op(sp.ID, "notes", map[string]any{"text": "spam"})
+		flooded = append(flooded, op)
+		flood.batch++
+		if err := flood.sendErr(&protocol.Push{Batch: flood.batch, Ops: []record.Op{op}}); err != nil {
+			t.Logf("flooder's write %d failed: %v", i, err)
+			break
+		}
+	}
+	flood.expectFatal(protocol.CodeRateLimited)
+
+	// Bob stays within his own budget (the burst) and is served.
+	for range 3 {
+		checkSync(t, b, c, sp.ID)
+	}
+	// The pushes the flooder got in before the cut are applied and reach
+	// the others; the rest are not.
+	b.syncTo(sp.ID, e.head(sp.ID))
+	stored := 0
+	for _, op := range flooded {
+		if e.record(op.Key()) != nil {
+			stored++
+			if b.rec(op.Key()) == nil {
+				t.Errorf("a stored push of the flooder did not reach bob")
+			}
+		}
+	}
+	if stored == 0 || stored >= len(flooded) {
+		t.Errorf("%d of %d flooded pushes stored, want some (the burst) but not all", stored, len(flooded))
+	}
+}
+
+// TestOriginCheck: a browser page from another site cannot open a socket;
+// the server's own origin, native clients (no Origin) and configured
+// origins can.
+func TestOriginCheck(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, hub.Options{}, func(c *app.Config) { c.AllowedOrigins = []string{"https://app.plansync.example"} })
+	ana, atok := e.user("Ana")
+	e.space("Room", server.KindGeneral, ana)
+
+	for _, origin := range []string{"http://evil.example", "null", "http://" + e.a.Addr() + ".evil.example", "https://app.plansync.example.evil.example"} {
+		ws, resp, err := dialer.Dial(e.a.URL(), http.Header{"Origin": {origin}})
+		if err == nil {
+			ws.Close()
+			t.Errorf("origin %s: socket opened", origin)
+			continue
+		}
+		if resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Errorf("origin %s: %v, want HTTP 403", origin, err)
+		}
+	}
+	for _, origin := range []string{"", "http://" + e.a.Addr(), "https://app.plansync.example"} {
+		hdr := http.Header{}
+		if origin != "" {
+			hdr.Set("Origin", origin)
+		}
+		c := e.dial("origin "+origin, hdr)
+		c.hello(atok)
+		c.ping()
+	}
+}
+
+// TestHTTPSurface: health, metrics and security headers.
+func TestHTTPSurface(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, hub.Options{})
+	ana, atok := e.user("Ana")
+	sp := e.space("Room", server.KindGeneral, ana)
+	a := e.connect("ana", atok)
+	a.pushOK(a.op(sp.ID, "notes", map[string]any{"text": "hi"}))
+
+	hc := &http.Client{Timeout: waitFor}
+	get := func(path string) (*http.Response, string) {
+		t.Helper()
+		resp, err := hc.Get("http://" + e.a.Addr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var sb strings.Builder
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := resp.Body.Read(buf)
+			sb.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		return resp, sb.String()
+	}
+
+	resp, body := get("/healthz")
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(body) != "ok" {
+		t.Errorf("/healthz: %d %q, want 200 ok", resp.StatusCode, body)
+	}
+	for h, want := range map[string]string{
+		"Content-Security-Policy": "default-src 'self'",
+		"X-Content-Type-Options":  "nosniff",
+		"X-Frame-Options":         "DENY",
+		"Referrer-Policy":         "no-referrer",
+	} {
+		if got := resp.Header.Get(h); !strings.Contains(got, want) {
+			t.Errorf("/healthz header %s: %q, want it to contain %q", h, got, want)
+		}
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("CSP allows inline code: %q", csp)
+	}
+
+	resp, body = get("/metrics")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %d", resp.StatusCode)
+	}
+	for _, want := range []string{"\nplansync_hub_connections 1\n", "plansync_hub_ops_total{result=\"ok\"} 1", "plansync_store_group_ops", "plansync_store_group_commit_seconds"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if resp.Header.Get("Content-Security-Policy") == "" {
+		t.Error("/metrics lacks the security headers")
+	}
+
+	// A plain GET of the sync endpoint (no upgrade) is refused.
+	if resp, _ := get("/sync"); resp.StatusCode < 400 {
+		t.Errorf("GET /sync without upgrade: %d", resp.StatusCode)
+	}
+}
