@@ -63,7 +63,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return benchServe(stdout, log)
 	case "user", "space", "member", "session":
 		if len(args) == 0 || args[0] != "add" {
-			return fmt.Errorf("usage: plansync %s add ...", cmd)
+			return fmt.Errorf("usage: plansync %s add [flags]", cmd)
 		}
 		return admin(cmd, args[1:], stdout, log)
 	case "version":
