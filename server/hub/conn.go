@@ -376,7 +376,7 @@ func (c *conn) flushAcks() {
 	for len(c.acks) > 0 {
 		a := c.acks[0]
 		for sp, seq := range a.need {
-			if c.subs[sp].sent < seq {
+			if s := c.subs[sp]; s != nil && s.sent < seq {
 				return
 			}
 		}
@@ -586,17 +586,17 @@ func (c *conn) writeLoop() {
 				return
 			}
 		case <-c.quit:
-			// A fatal error: say why, then close. Queued frames are dropped
-			// (the client resumes from its cursor and resends unacked ops).
-			c.h.m.disconnects.WithLabelValues(c.failReason).Inc()
-			if c.failReason != string(protocol.CodeSlowConsumer) {
-				c.log.Info("closing connection", "reason", c.failReason)
-			}
-			_ = c.ws.SetWriteDeadline(time.Now().Add(c.h.opts.WriteWait))
-			_ = c.ws.WriteMessage(websocket.BinaryMessage, c.failFrame)
-			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.failClose, c.failReason), time.Now().Add(c.h.opts.WriteWait))
+			c.closeFailed()
 			return
 		case <-c.pusherDone:
+			// A reader that stopped on a fatal error called fail before it
+			// returned, so quit is closed by now: that close wins.
+			select {
+			case <-c.quit:
+				c.closeFailed()
+				return
+			default:
+			}
 			// The reader stopped (client left or server shutting down) and
 			// every push read has been committed: send what is queued,
 			// acks included, and close.
@@ -616,6 +616,18 @@ func (c *conn) writeLoop() {
 			return
 		}
 	}
+}
+
+// closeFailed says why the connection fails, then closes it. Queued frames
+// are dropped: the client resumes from its cursor and resends unacked ops.
+func (c *conn) closeFailed() {
+	c.h.m.disconnects.WithLabelValues(c.failReason).Inc()
+	if c.failReason != string(protocol.CodeSlowConsumer) {
+		c.log.Info("closing connection", "reason", c.failReason)
+	}
+	_ = c.ws.SetWriteDeadline(time.Now().Add(c.h.opts.WriteWait))
+	_ = c.ws.WriteMessage(websocket.BinaryMessage, c.failFrame)
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.failClose, c.failReason), time.Now().Add(c.h.opts.WriteWait))
 }
 
 func (c *conn) write(b []byte) bool {
