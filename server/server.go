@@ -43,6 +43,48 @@ type User struct {
 	ID      uuid.UUID `msgpack:"i"`
 	Name    string    `msgpack:"n"`
 	Created time.Time `msgpack:"c"`
+	// Login is the name the user signs in with; empty for a family member
+	// who joined with a device-bound session only.
+	Login string `msgpack:"l,omitempty"`
+}
+
+// Credential is how a login signs in: the user and an argon2id password
+// hash in PHC form ($argon2id$v=19$m=...,t=...,p=...$salt$hash), which
+// carries its own parameters so they can be raised later without breaking
+// old hashes.
+type Credential struct {
+	Login string    `msgpack:"l"`
+	User  uuid.UUID `msgpack:"u"`
+	Hash  string    `msgpack:"h"`
+}
+
+// Invite lets one family member join one student's space. The code given
+// out is the invite's ID (a short public lookup part) followed by a secret
+// part; only a hash of the secret is stored. Failures counts wrong secrets
+// tried against this ID: past a limit the invite is burned.
+type Invite struct {
+	ID       string    `msgpack:"i"`
+	Secret   string    `msgpack:"h"` // PHC hash of the secret part
+	Space    uuid.UUID `msgpack:"s"`
+	By       uuid.UUID `msgpack:"b"` // who made it
+	Created  time.Time `msgpack:"c"`
+	Expires  time.Time `msgpack:"e"`
+	Failures int       `msgpack:"f,omitempty"`
+}
+
+// Claim is everything a successful invite claim writes, in the same
+// transaction that uses the invite up, so that a claim either happens
+// whole or not at all and an invite is used at most once.
+type Claim struct {
+	// NewUser is created; nil when a signed-in user joins another space.
+	NewUser *User
+	// Credential is set when the new user chose a passphrase.
+	Credential *Credential
+	// Members are the memberships granted (the student's space, and the
+	// school's space to read its directory).
+	Members []Member
+	// Session is the new device session; nil for a signed-in user.
+	Session *Session
 }
 
 // SpaceKind says what a space holds.
@@ -63,6 +105,9 @@ type Space struct {
 	Name    string    `msgpack:"n"`
 	Kind    SpaceKind `msgpack:"k"`
 	Created time.Time `msgpack:"c"`
+	// School is the school space a student space belongs to: its admins
+	// are members of it. Nil for school and general spaces.
+	School uuid.UUID `msgpack:"sc,omitempty"`
 }
 
 // Member says a user belongs to a space with a role.
@@ -165,6 +210,29 @@ type Store interface {
 	// (also for an expired one).
 	Session(ctx context.Context, hash [32]byte) (*Session, error)
 	DeleteSession(ctx context.Context, hash [32]byte) error
+	// Sessions returns a user's live sessions, ordered by token hash.
+	Sessions(ctx context.Context, user uuid.UUID) ([]*Session, error)
+
+	// CreateCredential stores a login, or returns ErrExists when the login
+	// is taken.
+	CreateCredential(ctx context.Context, c *Credential) error
+	// Credential returns the credential of a login, or ErrNotFound.
+	Credential(ctx context.Context, login string) (*Credential, error)
+
+	// CreateInvite stores an invite, or returns ErrExists when its ID is
+	// taken by a live invite.
+	CreateInvite(ctx context.Context, inv *Invite) error
+	// Invite returns a live invite, or ErrNotFound when there is none with
+	// this ID or it expired before now.
+	Invite(ctx context.Context, id string, now time.Time) (*Invite, error)
+	// FailInvite counts a wrong secret tried against an invite and deletes
+	// the invite once maxFailures have been counted; it reports whether
+	// the invite is gone.
+	FailInvite(ctx context.Context, id string, maxFailures int) (burned bool, err error)
+	// ClaimInvite deletes the live invite and writes c in one transaction,
+	// or returns ErrNotFound (no such live invite: expired, used, burned)
+	// or ErrExists (c's user or login is taken), writing nothing.
+	ClaimInvite(ctx context.Context, id string, now time.Time, c *Claim) error
 
 	// Close stops accepting commits, finishes those in flight, and closes
 	// the database.

@@ -2,26 +2,21 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/server/auth"
 )
 
 // SessionLifetime is how long a session lasts: families may be offline for
 // weeks, so a session outlives a school term.
-const SessionLifetime = 400 * 24 * time.Hour
+const SessionLifetime = auth.DefaultSessionLifetime
 
 // NewToken returns a fresh session token: 256 random bits, URL-safe.
-func NewToken() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	return "pst_" + base64.RawURLEncoding.EncodeToString(b[:])
-}
+func NewToken() string { return auth.NewToken() }
 
 // AddUser creates a user.
 func AddUser(ctx context.Context, st server.Store, name string) (*server.User, error) {

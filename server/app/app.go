@@ -15,6 +15,9 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/plansync/plansync/server/access"
+	"github.com/plansync/plansync/server/api"
+	"github.com/plansync/plansync/server/auth"
 	"github.com/plansync/plansync/server/httpd"
 	"github.com/plansync/plansync/server/hub"
 	"github.com/plansync/plansync/server/store"
@@ -38,6 +41,11 @@ type Config struct {
 	// bench mode).
 	Store store.Options
 	Hub   hub.Options
+	// Auth overrides account settings (tests: a clock, cheaper hashing).
+	// Its Store, Logger and OnRevoke are set here.
+	Auth auth.Options
+	// APILimits overrides the API's rate limits.
+	APILimits api.Limits
 }
 
 // App is a running server.
@@ -48,10 +56,14 @@ type App struct {
 	Hub      *hub.Hub
 	Registry *prometheus.Registry
 	srv      *http.Server
+	Auth     *auth.Service
+	API      *api.API
 	ln       net.Listener
 	wg       sync.WaitGroup
 	// DemoToken is the demo teacher's session token when Seed is on.
 	DemoToken string
+	// Demo is what the seeded demo prints at start, when Seed is on.
+	Demo *Demo
 }
 
 // Open opens the store, builds the hub and starts serving.
@@ -72,26 +84,38 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.Store = st
+	ao := cfg.Auth
+	ao.Store = st
+	ao.Logger = cfg.Logger
+	a.Auth = auth.New(ao)
 	if cfg.Seed {
-		tok, err := Seed(ctx, st, filepath.Join(cfg.DataDir, "demo-token"))
+		demo, err := Seed(ctx, st, a.Auth, filepath.Join(cfg.DataDir, "demo-token"))
 		if err != nil {
 			_ = st.Close()
 			return nil, fmt.Errorf("seeding the demo: %w", err)
 		}
-		a.DemoToken = tok
+		a.Demo, a.DemoToken = demo, demo.TeacherToken
 	}
 	ho := cfg.Hub
 	ho.Store = st
 	ho.Logger = cfg.Logger
 	ho.Registry = a.Registry
 	ho.AllowedOrigins = cfg.AllowedOrigins
+	if ho.Rules == nil {
+		// Roles decide every op and every record sent (server/access).
+		ho.Rules = access.Rules{Records: st}
+	}
 	a.Hub = hub.New(ho)
+	// Revoking a session closes its live sockets.
+	a.Auth.SetOnRevoke(a.Hub.CloseSession)
+	a.API = api.New(api.Options{Auth: a.Auth, Store: st, Rules: ho.Rules, Logger: cfg.Logger, Now: cfg.Auth.Now, Limits: cfg.APILimits})
 	handler := httpd.New(httpd.Options{
 		Sync:     a.Hub,
 		Gatherer: a.Registry,
 		Healthy:  st.Healthy,
 		Web:      cfg.Web,
 		Logger:   cfg.Logger,
+		API:      a.API,
 	})
 	a.srv = httpd.NewServer(handler, cfg.Logger)
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -7,9 +7,11 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/server/auth"
 	"github.com/plansync/plansync/shared/hlc"
 	"github.com/plansync/plansync/shared/record"
 )
@@ -23,70 +25,137 @@ type seedRecord struct {
 	fields     map[string]any
 }
 
-// Seed creates the demo on an empty store (a school, two students with
-// plans in English and Spanish, and a teacher who is a member of all
-// three) and returns the demo teacher's session token, kept in tokenFile so
-// that every start prints the same one.
-func Seed(ctx context.Context, st server.Store, tokenFile string) (string, error) {
-	spaces, err := st.Spaces(ctx)
-	if err != nil {
-		return "", err
-	}
-	var teacher uuid.UUID
-	if len(spaces) == 0 {
-		if teacher, err = seedData(ctx, st); err != nil {
-			return "", err
-		}
-	} else if b, err := os.ReadFile(tokenFile); err == nil {
-		tok := strings.TrimSpace(string(b))
-		if _, err := st.Session(ctx, server.HashToken(tok)); err == nil {
-			return tok, nil
-		}
-	}
-	if teacher == uuid.Nil {
-		ms, err := st.Members(ctx, spaces[0].ID)
-		if err != nil || len(ms) == 0 {
-			return "", errors.New("the data folder has spaces but no demo teacher: start without seeding")
-		}
-		teacher = ms[0].User
-	}
-	tok, err := AddSession(ctx, st, teacher, "demo")
-	if err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(tokenFile, []byte(tok+"\n"), 0o600); err != nil {
-		return "", err
-	}
-	return tok, nil
+// Demo logins: a fixed password, printed at start, for the seeded demo
+// only (make run); a real school starts with plansync init.
+const (
+	DemoPassword     = "plansync-demo"
+	DemoAdminLogin   = "park"
+	DemoTeacherLogin = "lee"
+)
+
+// Demo is what the seeded demo prints at start.
+type Demo struct {
+	School       string
+	AdminLogin   string
+	TeacherLogin string
+	Password     string
+	// TeacherToken is a session of the demo teacher, the same on every
+	// start (kept in the data folder).
+	TeacherToken string
+	// InviteCode lets a new user join InviteStudent's plan as a parent; a
+	// fresh one is made on every start (only its hash is stored).
+	InviteCode    string
+	InviteStudent string
+	InviteExpires time.Time
 }
 
-func seedData(ctx context.Context, st server.Store) (uuid.UUID, error) {
-	teacher, err := AddUser(ctx, st, "Ms. Lee")
+// Seed creates the demo on an empty store (a school with an admin and a
+// teacher, two students with plans in English and Spanish written by the
+// teacher and by family members) and returns the demo's logins, the
+// teacher's session token (kept in tokenFile so that every start prints the
+// same one) and a fresh family invite code.
+func Seed(ctx context.Context, st server.Store, svc *auth.Service, tokenFile string) (*Demo, error) {
+	spaces, err := st.Spaces(ctx)
 	if err != nil {
-		return uuid.Nil, err
+		return nil, err
 	}
-	school, err := AddSpace(ctx, st, "Maple Elementary", server.KindSchool)
+	if len(spaces) == 0 {
+		if err := seedData(ctx, st, svc); err != nil {
+			return nil, err
+		}
+	}
+	cred, err := st.Credential(ctx, DemoTeacherLogin)
+	if errors.Is(err, server.ErrNotFound) {
+		return nil, errors.New("the data folder has spaces but no demo teacher (login " + DemoTeacherLogin + "): start without seeding, or with an empty data folder")
+	} else if err != nil {
+		return nil, err
+	}
+	teacher := cred.User
+	d := &Demo{AdminLogin: DemoAdminLogin, TeacherLogin: DemoTeacherLogin, Password: DemoPassword}
+	if b, err := os.ReadFile(tokenFile); err == nil {
+		tok := strings.TrimSpace(string(b))
+		if se, err := st.Session(ctx, server.HashToken(tok)); err == nil && se.User == teacher {
+			d.TeacherToken = tok
+		}
+	}
+	if d.TeacherToken == "" {
+		if d.TeacherToken, err = svc.StartSession(ctx, teacher, "demo"); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(tokenFile, []byte(d.TeacherToken+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	ms, err := st.Memberships(ctx, teacher)
 	if err != nil {
-		return uuid.Nil, err
+		return nil, err
 	}
-	ana, err := AddSpace(ctx, st, "Ana García", server.KindStudent)
+	for _, m := range ms {
+		sp, err := st.Space(ctx, m.Space)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case sp.Kind == server.KindSchool:
+			d.School = sp.Name
+		case sp.Kind == server.KindStudent && d.InviteCode == "":
+			if d.InviteCode, d.InviteExpires, err = svc.MakeInvite(ctx, sp.ID, teacher); err != nil {
+				return nil, err
+			}
+			d.InviteStudent = sp.Name
+		}
+	}
+	return d, nil
+}
+
+func seedData(ctx context.Context, st server.Store, svc *auth.Service) error {
+	school, _, err := svc.InitSchool(ctx, "Maple Elementary", "Ms. Park", DemoAdminLogin, DemoPassword)
 	if err != nil {
-		return uuid.Nil, err
+		return err
 	}
-	sam, err := AddSpace(ctx, st, "Sam Okafor", server.KindStudent)
+	teacher, err := svc.AddStaff(ctx, school.ID, "Ms. Lee", DemoTeacherLogin, DemoPassword, server.RoleTeacher)
 	if err != nil {
-		return uuid.Nil, err
+		return err
 	}
-	for _, sp := range []*server.Space{school, ana, sam} {
-		if err := AddMember(ctx, st, sp.ID, teacher.ID, server.RoleTeacher); err != nil {
-			return uuid.Nil, err
+	ana, err := svc.AddStudent(ctx, school.ID, "Ana García")
+	if err != nil {
+		return err
+	}
+	sam, err := svc.AddStudent(ctx, school.ID, "Sam Okafor")
+	if err != nil {
+		return err
+	}
+	// Family members who wrote their parts of the plans; they have no
+	// login (as if they had joined with a device-bound session).
+	rosa, err := AddUser(ctx, st, "Rosa García")
+	if err != nil {
+		return err
+	}
+	david, err := AddUser(ctx, st, "David Okafor")
+	if err != nil {
+		return err
+	}
+	for _, m := range []server.Member{
+		{Space: ana.ID, User: teacher.ID, Role: server.RoleTeacher},
+		{Space: sam.ID, User: teacher.ID, Role: server.RoleTeacher},
+		{Space: ana.ID, User: rosa.ID, Role: server.RoleFamily},
+		{Space: sam.ID, User: david.ID, Role: server.RoleFamily},
+		{Space: school.ID, User: rosa.ID, Role: server.RoleFamily},
+		{Space: school.ID, User: david.ID, Role: server.RoleFamily},
+	} {
+		if err := st.PutMember(ctx, m); err != nil {
+			return err
 		}
 	}
 	clock := hlc.NewClock(nil, 0)
 	var ops []record.Op
-	add := func(space uuid.UUID, recs ...seedRecord) {
+	add := func(space, family uuid.UUID, recs ...seedRecord) {
 		for _, r := range recs {
-			op := record.Op{Space: space, Collection: r.collection, ID: r.id, HLC: clock.Now(), Node: seedNode, Author: teacher.ID}
+			author := teacher.ID
+			if family != uuid.Nil && familyWrites(r) {
+				author = family
+			}
+			op := record.Op{Space: space, Collection: r.collection, ID: r.id, HLC: clock.Now(), Node: seedNode, Author: author}
 			names := make([]string, 0, len(r.fields))
 			for k := range r.fields {
 				names = append(names, k)
@@ -98,24 +167,36 @@ func seedData(ctx context.Context, st server.Store) (uuid.UUID, error) {
 			ops = append(ops, op)
 		}
 	}
-	add(school.ID, SeedSchool()...)
-	add(ana.ID, SeedAna()...)
-	add(sam.ID, SeedSam()...)
+	add(school.ID, uuid.Nil, SeedSchool()...)
+	add(ana.ID, rosa.ID, SeedAna()...)
+	add(sam.ID, david.ID, SeedSam()...)
 	for i := range ops {
 		if err := ops[i].Validate(); err != nil {
-			return uuid.Nil, fmt.Errorf("seed op %d: %w", i, err)
+			return fmt.Errorf("seed op %d: %w", i, err)
 		}
 	}
 	res, err := st.Commit(ctx, ops)
 	if err != nil {
-		return uuid.Nil, err
+		return err
 	}
 	for _, r := range res {
 		if r.Err != nil {
-			return uuid.Nil, r.Err
+			return r.Err
 		}
 	}
-	return teacher.ID, nil
+	return nil
+}
+
+// familyWrites says which demo records the family wrote: their own texts
+// and the home side of the plan.
+func familyWrites(r seedRecord) bool {
+	switch r.collection {
+	case "about", "family":
+		return true
+	case "actions", "checkins":
+		return r.fields["where"] == "home"
+	}
+	return false
 }
 
 func newID() uuid.UUID { return uuid.Must(uuid.NewV7()) }

@@ -115,17 +115,20 @@ func (s *Store) PutMember(ctx context.Context, m server.Member) error {
 	if m.Space == uuid.Nil || m.User == uuid.Nil || m.Role == "" {
 		return fmt.Errorf("store: member needs a space, a user and a role (got %v)", m)
 	}
-	role := []byte(m.Role)
-	err := s.update(func(txn *badger.Txn) error {
-		if err := txn.Set(pairKey(kindMember, m.Space, m.User), role); err != nil {
-			return err
-		}
-		return txn.Set(pairKey(kindMembership, m.User, m.Space), role)
-	})
+	err := s.update(func(txn *badger.Txn) error { return putMember(txn, m) })
 	if err != nil {
 		return fmt.Errorf("store: putting member %s of %s: %w", m.User, m.Space, err)
 	}
 	return nil
+}
+
+// putMember writes both directions of a membership in txn.
+func putMember(txn *badger.Txn, m server.Member) error {
+	role := []byte(m.Role)
+	if err := txn.Set(pairKey(kindMember, m.Space, m.User), role); err != nil {
+		return err
+	}
+	return txn.Set(pairKey(kindMembership, m.User, m.Space), role)
 }
 
 // Memberships returns the spaces a user belongs to, ordered by space id.
@@ -155,33 +158,46 @@ func (s *Store) Members(ctx context.Context, space uuid.UUID) ([]server.Member, 
 }
 
 // CreateSession stores a session, or returns server.ErrExists. Badger drops
-// it by itself once it has expired (a TTL on the key), so abandoned
-// sessions do not pile up.
+// it by itself once it has expired (a TTL on the key and on its index
+// entry), so abandoned sessions do not pile up.
 func (s *Store) CreateSession(ctx context.Context, se *server.Session) error {
 	if se.Expires.IsZero() {
 		return errors.New("store: session without an expiry")
 	}
-	b, err := wire.Marshal(se)
-	if err != nil {
-		return fmt.Errorf("store: encoding session: %w", err)
-	}
-	key := sessionKey(se.Hash)
-	err = s.update(func(txn *badger.Txn) error {
-		if _, err := txn.Get(key); err == nil {
-			return server.ErrExists
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
-			return err
-		}
-		e := badger.NewEntry(key, b)
-		// Badger expires keys in whole seconds, truncating; round up so it
-		// never drops a session before Session itself calls it expired.
-		e.ExpiresAt = uint64(se.Expires.Unix()) + 1
-		return txn.SetEntry(e)
-	})
+	err := s.update(func(txn *badger.Txn) error { return putSession(txn, se) })
 	if err != nil {
 		return fmt.Errorf("store: creating session: %w", err)
 	}
 	return nil
+}
+
+// putSession writes a new session and its per-user index entry in txn, or
+// returns server.ErrExists.
+func putSession(txn *badger.Txn, se *server.Session) error {
+	if se.Expires.IsZero() {
+		return errors.New("session without an expiry")
+	}
+	b, err := wire.Marshal(se)
+	if err != nil {
+		return fmt.Errorf("encoding session: %w", err)
+	}
+	key := sessionKey(se.Hash)
+	if _, err := txn.Get(key); err == nil {
+		return server.ErrExists
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return err
+	}
+	// Badger expires keys in whole seconds, truncating; round up so it
+	// never drops a session before Session itself calls it expired.
+	exp := uint64(se.Expires.Unix()) + 1
+	e := badger.NewEntry(key, b)
+	e.ExpiresAt = exp
+	if err := txn.SetEntry(e); err != nil {
+		return err
+	}
+	ie := badger.NewEntry(userSessionKey(se.User, se.Hash), nil)
+	ie.ExpiresAt = exp
+	return txn.SetEntry(ie)
 }
 
 // Session returns the session with this token hash, or server.ErrNotFound
@@ -197,10 +213,27 @@ func (s *Store) Session(ctx context.Context, hash [32]byte) (*server.Session, er
 	return se, nil
 }
 
-// DeleteSession removes a session (signing out). Deleting one that does not
-// exist is not an error, so signing out twice is harmless.
+// DeleteSession removes a session (signing out) and its index entry.
+// Deleting one that does not exist is not an error, so signing out twice
+// is harmless.
 func (s *Store) DeleteSession(ctx context.Context, hash [32]byte) error {
-	if err := s.update(func(txn *badger.Txn) error { return txn.Delete(sessionKey(hash)) }); err != nil {
+	err := s.update(func(txn *badger.Txn) error {
+		b, err := getRaw(txn, sessionKey(hash))
+		if errors.Is(err, server.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		var se server.Session
+		if err := wire.Unmarshal(b, &se); err != nil {
+			return err
+		}
+		if err := txn.Delete(userSessionKey(se.User, hash)); err != nil {
+			return err
+		}
+		return txn.Delete(sessionKey(hash))
+	})
+	if err != nil {
 		return fmt.Errorf("store: deleting session: %w", err)
 	}
 	return nil

@@ -22,6 +22,9 @@ const (
 	kindMember     byte = 'm' // m|space|user -> role
 	kindMembership byte = 'M' // M|user|space -> role (reverse of m)
 	kindSession    byte = 't' // t|sha256(token) -> server.Session
+	kindUserSess   byte = 'T' // T|user|sha256(token) -> empty (index of t, same TTL)
+	kindLogin      byte = 'a' // a|login -> server.Credential
+	kindInvite     byte = 'i' // i|invite id -> server.Invite (TTL: its expiry)
 )
 
 const (
@@ -93,3 +96,17 @@ func pairKey(kind byte, a, b uuid.UUID) []byte {
 func sessionKey(hash [32]byte) []byte {
 	return append([]byte{kindSession}, hash[:]...)
 }
+
+// userSessionKey is T|user|hash, the index that lists a user's sessions.
+func userSessionKey(user uuid.UUID, hash [32]byte) []byte {
+	k := make([]byte, 0, 1+idLen+len(hash))
+	k = append(k, kindUserSess)
+	k = append(k, user[:]...)
+	return append(k, hash[:]...)
+}
+
+// loginKey is a|login. Logins are normalized (lowercase) by the auth layer
+// before they reach the store.
+func loginKey(login string) []byte { return append([]byte{kindLogin}, login...) }
+
+func inviteKey(id string) []byte { return append([]byte{kindInvite}, id...) }

@@ -1,6 +1,9 @@
 // Command plansync is the Plansync server and its admin commands.
 //
 //	plansync [serve] [--addr 127.0.0.1:8080] [--data ./data] [--seed]
+//	plansync init --school NAME --admin-name NAME --admin-login LOGIN [--password-file F]
+//	                                (admin password: --password-file, env
+//	                                 PLANSYNC_ADMIN_PASSWORD, or one line on stdin)
 //	plansync bench-serve            (BENCH_DATA_DIR, BENCH_LISTEN)
 //	plansync user add --name NAME   (prints the user id and a session token)
 //	plansync space add --name NAME [--kind student|school|general]
@@ -12,6 +15,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -27,6 +31,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/app"
+	"github.com/plansync/plansync/server/auth"
 	"github.com/plansync/plansync/server/store"
 )
 
@@ -61,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return serve(args, stdout, log)
 	case "bench-serve":
 		return benchServe(stdout, log)
+	case "init":
+		return initSchool(args, os.Stdin, stdout, log)
 	case "user", "space", "member", "session":
 		if len(args) == 0 || args[0] != "add" {
 			return fmt.Errorf("usage: plansync %s add [flags]", cmd)
@@ -70,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, app.Version)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (serve, bench-serve, user add, space add, member add, session add, version)", cmd)
+	return fmt.Errorf("unknown command %q (serve, init, bench-serve, user add, space add, member add, session add, version)", cmd)
 }
 
 func serve(args []string, stdout io.Writer, log *slog.Logger) error {
@@ -93,6 +100,14 @@ func serve(args []string, stdout io.Writer, log *slog.Logger) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "Plansync is running at http://%s (data in %s)\n", a.Addr(), *data)
+	if d := a.Demo; d != nil {
+		fmt.Fprintf(stdout, "Demo school %s (demo only: everyone knows this password)\n", d.School)
+		fmt.Fprintf(stdout, "  admin   login %-6s password %s\n", d.AdminLogin, d.Password)
+		fmt.Fprintf(stdout, "  teacher login %-6s password %s\n", d.TeacherLogin, d.Password)
+		if d.InviteCode != "" {
+			fmt.Fprintf(stdout, "Family invite code for %s's plan: %s (join as a parent; expires %s)\n", d.InviteStudent, d.InviteCode, d.InviteExpires.Format(time.DateOnly))
+		}
+	}
 	if a.DemoToken != "" {
 		fmt.Fprintf(stdout, "Demo teacher session token: %s\n", a.DemoToken)
 	}
@@ -101,6 +116,72 @@ func serve(args []string, stdout io.Writer, log *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	return a.Close(sctx)
+}
+
+// maxPasswordInput bounds how much is read from a password file or stdin.
+const maxPasswordInput = 4096 // bytes
+
+// initSchool creates a school and its first admin. The password never
+// appears in a flag, where any user could read it in the process list.
+func initSchool(args []string, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet("init", flag.ContinueOnError)
+	data := fs.String("data", env("PLANSYNC_DATA", "./data"), "badger data folder (env PLANSYNC_DATA)")
+	school := fs.String("school", "", "the school's name")
+	name := fs.String("admin-name", "", "the first admin's name")
+	login := fs.String("admin-login", "", "the first admin's login")
+	pwFile := fs.String("password-file", "", "file whose first line is the admin's password (else env PLANSYNC_ADMIN_PASSWORD, else stdin)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *school == "" || *name == "" || *login == "" {
+		return errors.New("init needs --school, --admin-name and --admin-login")
+	}
+	pw, err := readPassword(*pwFile, stdin)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(*data, store.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := auth.New(auth.Options{Store: st, Logger: log})
+	sp, u, err := svc.InitSchool(context.Background(), *school, *name, *login, pw)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "school %s %q\nadmin %s login %s\n", sp.ID, sp.Name, u.ID, u.Login)
+	return nil
+}
+
+func readPassword(file string, stdin io.Reader) (string, error) {
+	var raw []byte
+	switch {
+	case file != "":
+		f, err := os.Open(file)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		if raw, err = io.ReadAll(io.LimitReader(f, maxPasswordInput)); err != nil {
+			return "", err
+		}
+	case os.Getenv("PLANSYNC_ADMIN_PASSWORD") != "":
+		raw = []byte(os.Getenv("PLANSYNC_ADMIN_PASSWORD"))
+	default:
+		fmt.Fprint(os.Stderr, "Admin password (one line): ")
+		line, err := bufio.NewReader(io.LimitReader(stdin, maxPasswordInput)).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", err
+		}
+		raw = []byte(line)
+	}
+	pw, _, _ := strings.Cut(string(raw), "\n")
+	pw = strings.TrimRight(pw, "\r")
+	if pw == "" {
+		return "", errors.New("no admin password given (--password-file, PLANSYNC_ADMIN_PASSWORD or stdin)")
+	}
+	return pw, nil
 }
 
 func benchServe(stdout io.Writer, log *slog.Logger) error {

@@ -1,0 +1,210 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/google/uuid"
+	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/shared/protocol"
+)
+
+// NewInvite makes an invite to a student's space and returns its code,
+// grouped for reading ("K7QM-3XPD-9R"), and when it expires. Only the
+// space's teachers and admins may.
+func (s *Service) NewInvite(ctx context.Context, p *Principal, space uuid.UUID) (string, time.Time, error) {
+	role := p.Role(space)
+	if role == "" {
+		return "", time.Time{}, ErrNoSuchSpace
+	}
+	if role != server.RoleTeacher && role != server.RoleAdmin {
+		return "", time.Time{}, protocol.Errorf(protocol.CodeForbidden, "only the student's teachers and the school's admins make family invites")
+	}
+	sp, err := s.st.Space(ctx, space)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if sp.Kind != server.KindStudent {
+		return "", time.Time{}, invalid("families are invited to a student's space")
+	}
+	return s.MakeInvite(ctx, space, p.User.ID)
+}
+
+// MakeInvite makes an invite without checking who asks (the demo seed).
+func (s *Service) MakeInvite(ctx context.Context, space, by uuid.UUID) (string, time.Time, error) {
+	now := s.o.Now().UTC()
+	for range inviteIDRetries {
+		id, secret := randomCode(InviteIDLen), randomCode(InviteSecretLen)
+		inv := &server.Invite{ID: id, Secret: HashPassword(secret, s.o.Params), Space: space, By: by, Created: now, Expires: now.Add(s.o.InviteLifetime)}
+		err := s.st.CreateInvite(ctx, inv)
+		if errors.Is(err, server.ErrExists) {
+			continue
+		} else if err != nil {
+			return "", time.Time{}, err
+		}
+		return FormatCode(id + secret), inv.Expires, nil
+	}
+	return "", time.Time{}, protocol.Errorf(protocol.CodeUnavailable, "could not find a free invite code: try again")
+}
+
+// ClaimRequest is what a family member sends to join a space.
+type ClaimRequest struct {
+	Code string
+	// Name is how the others will see them ("Rosa, Ana's mom"); not needed
+	// when a signed-in user claims.
+	Name string
+	// Passphrase, when set, gives the new user a login to sign in with on
+	// another device; without it the session is bound to this device.
+	Passphrase string
+	Device     string
+}
+
+// ClaimResult is the outcome of a claim.
+type ClaimResult struct {
+	User  *server.User
+	Space *server.Space
+	// Token is the new session's token; empty when a signed-in user
+	// joined another space (they keep their session, and see the new
+	// space when their sync connection next says hello).
+	Token string
+}
+
+// InviteID returns the lookup part of a normalized code, so that callers
+// can rate-limit per code.
+func InviteID(code string) (string, bool) {
+	c, ok := NormalizeCode(code)
+	if !ok {
+		return "", false
+	}
+	return c[:InviteIDLen], true
+}
+
+// Claim uses an invite: it makes a family member of the invite's student
+// space (and a reader of the school's space), either a new user or p when
+// p is signed in. Wrong secrets are counted per invite; after
+// MaxInviteFailures the invite is burned. Every failure to match a live
+// invite is the same ErrBadInvite.
+func (s *Service) Claim(ctx context.Context, p *Principal, req ClaimRequest) (*ClaimResult, error) {
+	code, ok := NormalizeCode(req.Code)
+	if !ok {
+		return nil, ErrBadInvite
+	}
+	id, secret := code[:InviteIDLen], code[InviteIDLen:]
+	now := s.o.Now()
+	var name string
+	if p == nil {
+		var err error
+		if name, err = checkName("a family member", req.Name); err != nil {
+			return nil, err
+		}
+		if req.Passphrase != "" {
+			if err := CheckPassword(req.Passphrase); err != nil {
+				return nil, err
+			}
+		}
+	}
+	inv, err := s.st.Invite(ctx, id, now)
+	if errors.Is(err, server.ErrNotFound) {
+		VerifyPassword(secret, dummyHash)
+		return nil, ErrBadInvite
+	} else if err != nil {
+		return nil, err
+	}
+	if !VerifyPassword(secret, inv.Secret) {
+		burned, err := s.st.FailInvite(ctx, id, s.o.MaxInviteFailures)
+		if err != nil {
+			return nil, err
+		}
+		if burned {
+			s.o.Logger.Warn("invite burned after too many wrong codes", "invite", id, "space", inv.Space)
+		}
+		return nil, ErrBadInvite
+	}
+	sp, err := s.st.Space(ctx, inv.Space)
+	if err != nil {
+		return nil, err
+	}
+	members := func(user uuid.UUID, roles map[uuid.UUID]server.Role) []server.Member {
+		ms := []server.Member{{Space: sp.ID, User: user, Role: server.RoleFamily}}
+		if sp.School != uuid.Nil && roles[sp.School] == "" {
+			ms = append(ms, server.Member{Space: sp.School, User: user, Role: server.RoleFamily})
+		}
+		return ms
+	}
+	if p != nil {
+		if p.Role(sp.ID) != "" {
+			return nil, protocol.Errorf(CodeExists, "you are already a member of "+sp.Name+"'s plan")
+		}
+		if err := s.st.ClaimInvite(ctx, id, now, &server.Claim{Members: members(p.User.ID, p.Roles)}); err != nil {
+			if errors.Is(err, server.ErrNotFound) {
+				return nil, ErrBadInvite
+			}
+			return nil, err
+		}
+		return &ClaimResult{User: p.User, Space: sp}, nil
+	}
+	var hash string
+	if req.Passphrase != "" {
+		hash = HashPassword(req.Passphrase, s.o.Params)
+	}
+	for range loginRetries {
+		u := &server.User{ID: uuid.Must(uuid.NewV7()), Name: name, Created: now.UTC()}
+		c := &server.Claim{NewUser: u, Members: members(u.ID, nil)}
+		if hash != "" {
+			u.Login = familyLogin(name)
+			c.Credential = &server.Credential{Login: u.Login, User: u.ID, Hash: hash}
+		}
+		tok, se := s.newSession(u.ID, req.Device)
+		c.Session = se
+		err := s.st.ClaimInvite(ctx, id, now, c)
+		switch {
+		case err == nil:
+			return &ClaimResult{User: u, Space: sp, Token: tok}, nil
+		case errors.Is(err, server.ErrNotFound):
+			return nil, ErrBadInvite
+		case errors.Is(err, server.ErrExists):
+			continue // the generated login was taken: draw another
+		default:
+			return nil, err
+		}
+	}
+	return nil, protocol.Errorf(protocol.CodeUnavailable, "could not find a free login: try again")
+}
+
+// familyLogin makes a login a family member can remember: the first word
+// of their name in plain letters and four random characters, "rosa-7k2m".
+func familyLogin(name string) string {
+	var sb strings.Builder
+	for _, r := range strings.ToLower(name) {
+		if sb.Len() >= 12 {
+			break
+		}
+		r = foldLatin(r)
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			sb.WriteRune(r)
+		} else if unicode.IsSpace(r) && sb.Len() > 0 {
+			break
+		}
+	}
+	base := sb.String()
+	if len(base) < MinLoginLen {
+		base = "family"
+	}
+	return base + "-" + strings.ToLower(randomCode(4))
+}
+
+// foldLatin maps common accented Latin letters to their base letter, so
+// that "José" gives "jose".
+func foldLatin(r rune) rune {
+	const from, to = "áàâäãåéèêëíìîïóòôöõúùûüñçýÿ", "aaaaaaeeeeiiiiooooouuuuncyy"
+	fr, tr := []rune(from), []rune(to)
+	for i, c := range fr {
+		if c == r {
+			return tr[i]
+		}
+	}
+	return r
+}

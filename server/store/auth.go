@@ -1,0 +1,216 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/google/uuid"
+	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/shared/wire"
+)
+
+// Sessions returns a user's live sessions, ordered by token hash. It walks
+// the user's index (T|user|hash), so its cost is that user's sessions, not
+// everyone's.
+func (s *Store) Sessions(ctx context.Context, user uuid.UUID) ([]*server.Session, error) {
+	var out []*server.Session
+	now := time.Now()
+	err := s.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.PrefetchValues = false
+		opts.Prefix = idKey(kindUserSess, user)
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var hash [32]byte
+			copy(hash[:], it.Item().Key()[1+idLen:])
+			b, err := getRaw(txn, sessionKey(hash))
+			if errors.Is(err, server.ErrNotFound) {
+				continue // expired between the two keys' TTLs
+			} else if err != nil {
+				return err
+			}
+			se := new(server.Session)
+			if err := wire.Unmarshal(b, se); err != nil {
+				return err
+			}
+			if now.Before(se.Expires) {
+				out = append(out, se)
+			}
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: sessions of %s: %w", user, err)
+	}
+	return out, nil
+}
+
+// CreateCredential stores a login, or returns server.ErrExists.
+func (s *Store) CreateCredential(ctx context.Context, c *server.Credential) error {
+	if c.Login == "" || c.User == uuid.Nil || c.Hash == "" {
+		return errors.New("store: a credential needs a login, a user and a hash")
+	}
+	return s.create(loginKey(c.Login), c, "login "+c.Login)
+}
+
+// Credential returns the credential of a login, or server.ErrNotFound.
+func (s *Store) Credential(ctx context.Context, login string) (*server.Credential, error) {
+	c := new(server.Credential)
+	if err := s.get(loginKey(login), c, "login"); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// CreateInvite stores an invite until it expires (a TTL on its key), or
+// returns server.ErrExists when a live invite has the same ID.
+func (s *Store) CreateInvite(ctx context.Context, inv *server.Invite) error {
+	if inv.ID == "" || inv.Secret == "" || inv.Space == uuid.Nil || inv.Expires.IsZero() {
+		return errors.New("store: an invite needs an id, a secret hash, a space and an expiry")
+	}
+	err := s.update(func(txn *badger.Txn) error {
+		if _, err := txn.Get(inviteKey(inv.ID)); err == nil {
+			return server.ErrExists
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		return setInvite(txn, inv)
+	})
+	if err != nil {
+		return fmt.Errorf("store: creating invite: %w", err)
+	}
+	return nil
+}
+
+func setInvite(txn *badger.Txn, inv *server.Invite) error {
+	b, err := wire.Marshal(inv)
+	if err != nil {
+		return fmt.Errorf("encoding invite: %w", err)
+	}
+	e := badger.NewEntry(inviteKey(inv.ID), b)
+	e.ExpiresAt = uint64(inv.Expires.Unix()) + 1 // whole seconds, rounded up
+	return txn.SetEntry(e)
+}
+
+// getInvite reads a live invite in txn, or returns server.ErrNotFound.
+func getInvite(txn *badger.Txn, id string, now time.Time) (*server.Invite, error) {
+	b, err := getRaw(txn, inviteKey(id))
+	if err != nil {
+		return nil, err
+	}
+	inv := new(server.Invite)
+	if err := wire.Unmarshal(b, inv); err != nil {
+		return nil, fmt.Errorf("decoding invite: %w", err)
+	}
+	if !now.Before(inv.Expires) {
+		return nil, server.ErrNotFound
+	}
+	return inv, nil
+}
+
+// Invite returns a live invite, or server.ErrNotFound.
+func (s *Store) Invite(ctx context.Context, id string, now time.Time) (*server.Invite, error) {
+	var inv *server.Invite
+	err := s.db.View(func(txn *badger.Txn) (err error) {
+		inv, err = getInvite(txn, id, now)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: reading invite: %w", err)
+	}
+	return inv, nil
+}
+
+// FailInvite counts one wrong secret against an invite and deletes it once
+// maxFailures are counted. The count is durable, so restarting the server
+// does not give a guesser fresh tries. An invite that is already gone
+// reports burned.
+func (s *Store) FailInvite(ctx context.Context, id string, maxFailures int) (bool, error) {
+	burned := false
+	err := s.update(func(txn *badger.Txn) error {
+		burned = false
+		b, err := getRaw(txn, inviteKey(id))
+		if errors.Is(err, server.ErrNotFound) {
+			burned = true
+			return nil
+		} else if err != nil {
+			return err
+		}
+		inv := new(server.Invite)
+		if err := wire.Unmarshal(b, inv); err != nil {
+			return err
+		}
+		inv.Failures++
+		if inv.Failures >= maxFailures {
+			burned = true
+			return txn.Delete(inviteKey(id))
+		}
+		return setInvite(txn, inv)
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: counting a failed invite claim: %w", err)
+	}
+	return burned, nil
+}
+
+// ClaimInvite uses up a live invite and writes the claim in one
+// transaction. Badger's transactions are optimistic: of two claims racing
+// for one invite, the second to commit sees a conflict, is retried, and
+// then finds the invite gone, so an invite is used at most once.
+func (s *Store) ClaimInvite(ctx context.Context, id string, now time.Time, c *server.Claim) error {
+	err := s.update(func(txn *badger.Txn) error {
+		if _, err := getInvite(txn, id, now); err != nil {
+			return err
+		}
+		if err := txn.Delete(inviteKey(id)); err != nil {
+			return err
+		}
+		if u := c.NewUser; u != nil {
+			key := idKey(kindUser, u.ID)
+			if _, err := txn.Get(key); err == nil {
+				return server.ErrExists
+			} else if !errors.Is(err, badger.ErrKeyNotFound) {
+				return err
+			}
+			b, err := wire.Marshal(u)
+			if err != nil {
+				return err
+			}
+			if err := txn.Set(key, b); err != nil {
+				return err
+			}
+		}
+		if cr := c.Credential; cr != nil {
+			key := loginKey(cr.Login)
+			if _, err := txn.Get(key); err == nil {
+				return server.ErrExists
+			} else if !errors.Is(err, badger.ErrKeyNotFound) {
+				return err
+			}
+			b, err := wire.Marshal(cr)
+			if err != nil {
+				return err
+			}
+			if err := txn.Set(key, b); err != nil {
+				return err
+			}
+		}
+		for _, m := range c.Members {
+			if err := putMember(txn, m); err != nil {
+				return err
+			}
+		}
+		if c.Session != nil {
+			return putSession(txn, c.Session)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: claiming invite: %w", err)
+	}
+	return nil
+}
