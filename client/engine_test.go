@@ -13,12 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/client"
 	"github.com/plansync/plansync/client/internal/fakeserver"
 	"github.com/plansync/plansync/client/memstore"
 	"github.com/plansync/plansync/shared/protocol"
 	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 const waitLimit = 10 * time.Second

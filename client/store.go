@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/shared/hlc"
 	"github.com/plansync/plansync/shared/protocol"
 	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
 	"github.com/plansync/plansync/shared/wire"
 )
 

@@ -7,8 +7,8 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // Get returns a copy of the record as this device sees it (server state

@@ -6,10 +6,10 @@ import (
 	"os/exec"
 	"testing"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/client"
 	"github.com/plansync/plansync/client/diskstore"
 	"github.com/plansync/plansync/client/internal/fakeserver"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // killDirEnv names the directory the child process writes to before it

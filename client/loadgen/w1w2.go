@@ -4,12 +4,12 @@ import (
 	"context"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/client"
 	"github.com/plansync/plansync/client/diskstore"
 	"github.com/plansync/plansync/client/memstore"
 	"github.com/plansync/plansync/shared/benchauth"
 	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // W1Result is the offline push's result.

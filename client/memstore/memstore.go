@@ -14,9 +14,9 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/client"
 	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // ErrClosed is returned after Close.

@@ -66,12 +66,12 @@ import (
 	"slices"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/hub"
 	"github.com/plansync/plansync/shared/plan"
 	"github.com/plansync/plansync/shared/protocol"
 	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // Write says which records of a collection a role may create and edit.

@@ -46,11 +46,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/auth"
 	"github.com/plansync/plansync/server/hub"
 	"github.com/plansync/plansync/shared/protocol"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // Default limits.

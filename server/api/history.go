@@ -5,11 +5,11 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/auth"
 	"github.com/plansync/plansync/shared/protocol"
 	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // HistoryEntry is one accepted change of a record: who wrote which fields,

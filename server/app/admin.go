@@ -6,9 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/auth"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // SessionLifetime is how long a session lasts: families may be offline for

@@ -34,9 +34,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/shared/protocol"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // Defaults for Options.

@@ -7,9 +7,9 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/shared/protocol"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // NewInvite makes an invite to a student's space and returns its code,

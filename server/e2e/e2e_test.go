@@ -13,13 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/client"
 	"github.com/plansync/plansync/client/diskstore"
 	"github.com/plansync/plansync/client/wsdial"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/app"
 	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 const waitLimit = 20 * time.Second

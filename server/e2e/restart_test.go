@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/client"
 	"github.com/plansync/plansync/server/store"
 	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // TestServerClosedMidLoadKeepsEveryAckedOp: clients write continuously;

@@ -5,12 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/hub"
 	"github.com/plansync/plansync/shared/protocol"
 	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 func TestHelloWelcomesWithSpacesRolesAndHeads(t *testing.T) {

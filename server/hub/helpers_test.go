@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/app"
@@ -23,6 +22,7 @@ import (
 	"github.com/plansync/plansync/shared/hlc"
 	"github.com/plansync/plansync/shared/protocol"
 	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // waitFor bounds every wait of these tests: a read, a close, a condition.

@@ -29,6 +29,10 @@ const (
 	DefaultSendQueueFrames = 1024
 	DefaultMaxPendingBytes = 8 << 20
 
+	// DefaultFanOutQueue bounds durable commit groups waiting to be
+	// encoded and offered to connections.
+	DefaultFanOutQueue = 64
+
 	// DefaultPageBytes is the target size of one Changes page before
 	// compression.
 	DefaultPageBytes = 256 << 10

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/shared/uuid"
 	"github.com/plansync/plansync/shared/wire"
 )
 

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 func TestBackupRestore(t *testing.T) {

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 )
 

@@ -3,8 +3,8 @@ package store
 import (
 	"encoding/binary"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // Key layout: one prefix byte per kind, then fixed-width ids, so that every

@@ -10,7 +10,7 @@ import (
 	"encoding/hex"
 	"strconv"
 
-	"github.com/google/uuid"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // Users is how many users bench mode creates: enough for the largest

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/shared/hlc"
 	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // benchPush is a push of 500 creates of records shaped like the benchmark's

@@ -4,8 +4,8 @@
 package protocol
 
 import (
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // Version is the protocol version a client announces in Hello. The server

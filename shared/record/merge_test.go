@@ -3,8 +3,8 @@ package record
 import (
 	"testing"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/shared/hlc"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 var (

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/shared/hlc"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // The property test models the system the merge rules are written for: a

@@ -15,8 +15,8 @@ import (
 	"bytes"
 	"slices"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/shared/hlc"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // FormatVersion is the encoding format of a Record and an Op. Every encoded

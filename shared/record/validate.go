@@ -5,7 +5,7 @@ import (
 	"math"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // Limits on one op. They bound what a hostile or broken client can make the

@@ -16,10 +16,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/client"
 	"github.com/plansync/plansync/shared/protocol"
 	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // Limits of the double.

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/api"
@@ -25,6 +24,7 @@ import (
 	"github.com/plansync/plansync/shared/hlc"
 	"github.com/plansync/plansync/shared/protocol"
 	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // Password is every test account's password.

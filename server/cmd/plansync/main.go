@@ -28,11 +28,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/app"
 	"github.com/plansync/plansync/server/auth"
 	"github.com/plansync/plansync/server/store"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // shutdownTimeout bounds a clean shutdown after SIGTERM.
