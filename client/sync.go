@@ -378,6 +378,16 @@ func (e *Engine) changes(ctx context.Context, c *protocol.Changes) error {
 		}
 		keep = append(keep, r)
 	}
+	for _, o := range c.Own {
+		r, err := e.deriveOwnLocked(c.Space, o)
+		if err != nil {
+			e.mu.Unlock()
+			return err
+		}
+		if r != nil {
+			keep = append(keep, r)
+		}
+	}
 	e.mu.Unlock()
 	if c.From > cur {
 		return fmt.Errorf("%w (space %s: have %d, page from %d)", errGap, c.Space, cur, c.From)
@@ -403,6 +413,31 @@ func (e *Engine) changes(ctx context.Context, c *protocol.Changes) error {
 	e.mu.Unlock()
 	e.hub.publish(evs...)
 	return nil
+}
+
+// deriveOwnLocked rebuilds a record the server committed from one of our
+// own pending ops instead of sending it back (protocol.Changes.Own): the
+// server's record is our copy with that op applied, by the same merge code.
+// It returns nil when we already hold a newer state. The caller must hold
+// e.mu.
+func (e *Engine) deriveOwnLocked(space uuid.UUID, o protocol.Own) (*record.Record, error) {
+	key := record.Key{Space: space, Collection: o.Collection, ID: o.ID}
+	base := e.server[key]
+	if base != nil && base.Seq >= o.Seq {
+		return nil, nil
+	}
+	for _, p := range e.byKey[key] {
+		if p.Op.HLC != o.HLC {
+			continue
+		}
+		r, out, err := record.Apply(base, &p.Op)
+		if err != nil || !out.Changed {
+			break
+		}
+		r.Seq = o.Seq
+		return r, nil
+	}
+	return nil, fmt.Errorf("%w (space %s: the server credits us with op %s on %s/%s, which we cannot apply)", errGap, space, o.HLC, o.Collection, o.ID)
 }
 
 // pump pushes outbox ops not yet sent on this connection, while the window

@@ -149,6 +149,12 @@ type Committed struct {
 	From    uint64
 	To      uint64
 	Records []*record.Record
+	// Sole[i] names the op that changed Records[i] when exactly one op of
+	// the group did (zero otherwise). A client that sent that op and holds
+	// the space up to From can derive the record itself by applying its
+	// own op, so the hub sends it a reference instead of the record: the
+	// bytes and work of echoing every pushed record back are saved.
+	Sole []record.Ref
 }
 
 // Page is a page of a space's changes: the records changed in (From, To],

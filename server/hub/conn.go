@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -639,16 +638,4 @@ func (c *conn) write(b []byte) bool {
 	c.h.m.framesOut.Inc()
 	c.h.m.bytesOut.Add(float64(len(b)))
 	return true
-}
-
-func sortBySeq(recs []*record.Record) {
-	slices.SortFunc(recs, func(a, b *record.Record) int {
-		switch {
-		case a.Seq < b.Seq:
-			return -1
-		case a.Seq > b.Seq:
-			return 1
-		}
-		return 0
-	})
 }

@@ -188,6 +188,10 @@ type client struct {
 	pages   []*protocol.Changes           // every Changes read, in order
 	seen    map[string]*record.Ref        // versions we wrote, the base of our next write
 	welcome *protocol.Welcome
+	// sent holds every op pushed, as the server will stamp it, so that
+	// records the server credits to us (Changes.Own) can be derived the
+	// way a real client does.
+	sent map[record.Key]map[hlc.Timestamp]record.Op
 }
 
 var dialer = websocket.Dialer{HandshakeTimeout: waitFor}
@@ -211,7 +215,7 @@ func (e *env) dialWith(name string, d *websocket.Dialer, hdr http.Header) *clien
 	c := &client{
 		t: e.t, name: name, ws: ws, id: uuid.Must(uuid.NewV7()), clock: hlc.NewClock(nil, 0),
 		cursor: map[uuid.UUID]uint64{}, recs: map[record.Key]*record.Record{}, got: map[record.Key]int{},
-		seen: map[string]*record.Ref{},
+		seen: map[string]*record.Ref{}, sent: map[record.Key]map[hlc.Timestamp]record.Op{},
 	}
 	e.t.Cleanup(func() { _ = ws.Close() })
 	return c
@@ -311,6 +315,25 @@ func (c *client) track(ch *protocol.Changes) {
 		}
 		c.recs[r.Key()] = r
 		c.got[r.Key()]++
+	}
+	for _, o := range ch.Own {
+		if o.Seq <= ch.From || o.Seq > ch.To {
+			c.t.Errorf("%s: own op seq %d outside the frame's range (%d, %d]", c.name, o.Seq, ch.From, ch.To)
+		}
+		key := record.Key{Space: ch.Space, Collection: o.Collection, ID: o.ID}
+		op, ok := c.sent[key][o.HLC]
+		if !ok {
+			c.t.Errorf("%s: the server credits us with an op we never sent (%s on %s)", c.name, o.HLC, o.ID)
+			continue
+		}
+		r, out, err := record.Apply(c.recs[key], &op)
+		if err != nil || !out.Changed {
+			c.t.Errorf("%s: own op %s on %s does not apply to our copy: %v", c.name, o.HLC, o.ID, err)
+			continue
+		}
+		r.Seq = o.Seq
+		c.recs[key] = r
+		c.got[key]++
 	}
 	c.cursor[ch.Space] = ch.To
 	c.pages = append(c.pages, ch)
@@ -438,8 +461,27 @@ func (c *client) edit(space uuid.UUID, coll string, id uuid.UUID, fields map[str
 func (c *client) push(ops ...record.Op) uint64 {
 	c.t.Helper()
 	c.batch++
+	c.remember(ops...)
 	c.send(&protocol.Push{Batch: c.batch, Ops: ops})
 	return c.batch
+}
+
+// remember keeps ops as the server will stamp them, for Changes.Own.
+func (c *client) remember(ops ...record.Op) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, op := range ops {
+		op.Writes = slices.Clone(op.Writes)
+		op.Node = c.id
+		if c.welcome != nil {
+			op.Author = c.welcome.User
+		}
+		_ = op.Validate() // normalizes values as the server does; invalid ops are never credited
+		if c.sent[op.Key()] == nil {
+			c.sent[op.Key()] = map[hlc.Timestamp]record.Op{}
+		}
+		c.sent[op.Key()][op.HLC] = op
+	}
 }
 
 // ack reads until the Ack of batch and returns it and what came before.
@@ -513,7 +555,7 @@ func describe(m protocol.Message) string {
 	case *protocol.Error:
 		return fmt.Sprintf("error %s: %s", m.Code, m.Message)
 	case *protocol.Changes:
-		return fmt.Sprintf("changes %s (%d,%d] %d records more=%v", m.Space, m.From, m.To, len(m.Records), m.More)
+		return fmt.Sprintf("changes %s (%d,%d] %d records %d own more=%v", m.Space, m.From, m.To, len(m.Records), len(m.Own), m.More)
 	case *protocol.Ack:
 		return fmt.Sprintf("ack %d %+v", m.Batch, m.Results)
 	case nil:

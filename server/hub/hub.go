@@ -13,10 +13,12 @@
 package hub
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -313,8 +315,10 @@ func (h *Hub) remove(c *conn) {
 }
 
 // fanOut runs on the fan-out goroutine after each durable commit. It
-// encodes each space's change once per distinct view (role) and offers
-// it to every subscriber; none of this blocks.
+// encodes each space's change once per distinct view (role) and offers it
+// to every subscriber; none of this blocks. A connection whose own ops made
+// some of the records gets its own frames, with references in place of
+// those records (see protocol.Changes.Own).
 func (h *Hub) fanOut(batches []server.Committed) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
@@ -324,18 +328,46 @@ func (h *Hub) fanOut(batches []server.Committed) {
 		if len(subs) == 0 {
 			continue
 		}
+		writers := map[uuid.UUID]bool{}
+		for _, r := range cm.Sole {
+			if r.HLC != 0 {
+				writers[r.Node] = true
+			}
+		}
 		frames := map[server.Role][][]byte{}
 		for c := range subs {
 			sub := c.subs[cm.Space]
+			if writers[c.client] {
+				c.offer(cm.From, cm.To, sub, h.encodeFor(cm, sub, c.client))
+				continue
+			}
 			fs, ok := frames[sub.role]
 			if !ok {
-				recs := filter(h.opts.Rules, sub.role, sub.space, cm.Records)
-				fs = encodePages(cm.Space, cm.From, cm.To, recs, h.opts.PageBytes)
+				fs = h.encodeFor(cm, sub, uuid.Nil)
 				frames[sub.role] = fs
 			}
 			c.offer(cm.From, cm.To, sub, fs)
 		}
 	}
+}
+
+// encodeFor encodes a committed change as the member sub sees it. Records
+// that only the device self changed in this group, and that the member
+// sees whole, go as references.
+func (h *Hub) encodeFor(cm *server.Committed, sub *sub, self uuid.UUID) [][]byte {
+	items := make([]pageItem, 0, len(cm.Records))
+	for i, r := range cm.Records {
+		v := h.opts.Rules.Filter(sub.role, sub.space, r)
+		if v == nil {
+			continue
+		}
+		if self != uuid.Nil && i < len(cm.Sole) && cm.Sole[i].Node == self && cm.Sole[i].HLC != 0 && v == r {
+			items = append(items, pageItem{seq: r.Seq, own: &protocol.Own{Collection: r.Collection, ID: r.ID, HLC: cm.Sole[i].HLC, Seq: r.Seq}})
+			continue
+		}
+		items = append(items, pageItem{seq: v.Seq, rec: v})
+	}
+	return encodePages(cm.Space, cm.From, cm.To, items, h.opts.PageBytes)
 }
 
 // filter returns the records as a member with role may see them.
@@ -349,22 +381,41 @@ func filter(rules Rules, role server.Role, sp *server.Space, recs []*record.Reco
 	return out
 }
 
+// pageItem is a record, or a reference to one the client derives itself.
+type pageItem struct {
+	seq uint64
+	rec *record.Record
+	own *protocol.Own
+}
+
+// ownSize is roughly what a protocol.Own costs encoded.
+const ownSize = 48
+
 // encodePages encodes the change (from, to] as one or more Changes frames of
-// about maxBytes each (before compression), split at record sequence
-// numbers so that each frame's range is exact.
-func encodePages(space uuid.UUID, from, to uint64, recs []*record.Record, maxBytes int) [][]byte {
-	sortBySeq(recs)
+// about maxBytes each (before compression), split at sequence numbers so
+// that each frame's range is exact.
+func encodePages(space uuid.UUID, from, to uint64, items []pageItem, maxBytes int) [][]byte {
+	slices.SortFunc(items, func(a, b pageItem) int { return cmp.Compare(a.seq, b.seq) })
 	var frames [][]byte
-	start, size, lo := 0, 0, from
-	for i, r := range recs {
-		size += approxSize(r)
-		if size >= maxBytes && i+1 < len(recs) {
-			hi := r.Seq
-			frames = append(frames, protocol.MustEncode(&protocol.Changes{Space: space, From: lo, To: hi, Records: recs[start : i+1], More: true}))
-			start, size, lo = i+1, 0, hi
+	page := &protocol.Changes{Space: space, From: from}
+	size := 0
+	for i, it := range items {
+		if it.own != nil {
+			page.Own = append(page.Own, *it.own)
+			size += ownSize
+		} else {
+			page.Records = append(page.Records, it.rec)
+			size += approxSize(it.rec)
+		}
+		if size >= maxBytes && i+1 < len(items) {
+			page.To, page.More = it.seq, true
+			frames = append(frames, protocol.MustEncode(page))
+			page = &protocol.Changes{Space: space, From: it.seq}
+			size = 0
 		}
 	}
-	return append(frames, protocol.MustEncode(&protocol.Changes{Space: space, From: lo, To: to, Records: recs[start:]}))
+	page.To = to
+	return append(frames, protocol.MustEncode(page))
 }
 
 // approxSize estimates a record's encoded size without encoding it.

@@ -147,6 +147,7 @@ func TestRateLimit(t *testing.T) {
 		op := flood.op(sp.ID, "notes", map[string]any{"text": "spam"})
 		flooded = append(flooded, op)
 		flood.batch++
+		flood.remember(op)
 		if err := flood.sendErr(&protocol.Push{Batch: flood.batch, Ops: []record.Op{op}}); err != nil {
 			t.Logf("flooder's write %d failed: %v", i, err)
 			break

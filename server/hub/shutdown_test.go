@@ -44,6 +44,7 @@ func TestCleanShutdown(t *testing.T) {
 			mu.Lock()
 			sent[batch] = op
 			mu.Unlock()
+			c.remember(op)
 			if err := c.sendErr(&protocol.Push{Batch: batch, Ops: []record.Op{op}}); err != nil {
 				return
 			}

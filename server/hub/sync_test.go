@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -125,6 +126,9 @@ func TestPushAckFanOut(t *testing.T) {
 			for _, r := range ch.Records {
 				sawOwn = sawOwn || r.Key() == op.Key()
 			}
+			for _, o := range ch.Own {
+				sawOwn = sawOwn || (o.ID == op.ID && o.HLC == op.HLC)
+			}
 		}
 	}
 	if !sawOwn {
@@ -176,6 +180,11 @@ func TestPushAckFanOut(t *testing.T) {
 		stored := e.record(k)
 		if br := b.rec(k); br == nil || br.Seq != r.Seq || r.Seq != stored.Seq {
 			t.Errorf("record %s: ana at %d, bob at %v, store at %d", k.ID, r.Seq, br, stored.Seq)
+		}
+		// Records ana derived from her own ops (Changes.Own) and those she
+		// was sent must both equal the store's, field for field.
+		if !reflect.DeepEqual(r, stored) || !reflect.DeepEqual(b.rec(k), stored) {
+			t.Errorf("record %s differs from the store:\n ana %+v\n bob %+v\nstore %+v", k.ID, r, b.rec(k), stored)
 		}
 	}
 	if v := a.rec(op.Key()).Value("minutes"); v != int64(30) {

@@ -32,6 +32,7 @@ type spaceChange struct {
 	c    server.Committed
 	keys []string // records changed, first change first
 	seen map[string]bool
+	sole map[string]record.Ref // record key -> the one op that changed it; zero once two did
 }
 
 // merge applies every op of the group, in order, against the stored records
@@ -94,7 +95,7 @@ func (s *Store) merge(reqs []*commitReq) (*group, error) {
 
 			sc := bySpace[op.Space]
 			if sc == nil {
-				sc = &spaceChange{c: server.Committed{Space: op.Space, From: head}, seen: map[string]bool{}}
+				sc = &spaceChange{c: server.Committed{Space: op.Space, From: head}, seen: map[string]bool{}, sole: map[string]record.Ref{}}
 				bySpace[op.Space] = sc
 				spaces = append(spaces, sc)
 			}
@@ -102,18 +103,22 @@ func (s *Store) merge(reqs []*commitReq) (*group, error) {
 			if !sc.seen[rk] {
 				sc.seen[rk] = true
 				sc.keys = append(sc.keys, rk)
+				sc.sole[rk] = record.Ref{HLC: op.HLC, Node: op.Node}
+			} else {
+				sc.sole[rk] = record.Ref{}
 			}
 		}
 		g.results[i] = res
 	}
 
 	for _, sc := range spaces {
-		recs := make([]*record.Record, len(sc.keys))
+		slices.SortFunc(sc.keys, func(a, b string) int { return cmp.Compare(overlay[a].Seq, overlay[b].Seq) })
+		sc.c.Records = make([]*record.Record, len(sc.keys))
+		sc.c.Sole = make([]record.Ref, len(sc.keys))
 		for i, k := range sc.keys {
-			recs[i] = overlay[k]
+			sc.c.Records[i] = overlay[k]
+			sc.c.Sole[i] = sc.sole[k]
 		}
-		slices.SortFunc(recs, func(a, b *record.Record) int { return cmp.Compare(a.Seq, b.Seq) })
-		sc.c.Records = recs
 		g.committed = append(g.committed, sc.c)
 	}
 	return g, nil

@@ -4,6 +4,7 @@
 package protocol
 
 import (
+	"github.com/plansync/plansync/shared/hlc"
 	"github.com/plansync/plansync/shared/record"
 	"github.com/plansync/plansync/shared/uuid"
 )
@@ -90,6 +91,20 @@ type Changes struct {
 	To      uint64           `msgpack:"t"`
 	Records []*record.Record `msgpack:"r"`
 	More    bool             `msgpack:"m,omitempty"`
+	// Own lists records changed in (From, To] by exactly one op, which
+	// this client sent: rather than echo the record, the server says
+	// which of the client's ops made it, and the client applies that op
+	// to its copy (which is current up to From) to get the same record.
+	Own []Own `msgpack:"o,omitempty"`
+}
+
+// Own says: your op with clock HLC on record (Collection, ID) was
+// committed at Seq and nothing else changed that record in the frame.
+type Own struct {
+	Collection string        `msgpack:"c"`
+	ID         uuid.UUID     `msgpack:"i"`
+	HLC        hlc.Timestamp `msgpack:"h"`
+	Seq        uint64        `msgpack:"q"`
 }
 
 // MaxOpsPerPush is the most ops one Push may carry; the server refuses a
