@@ -388,6 +388,16 @@ func (e *Engine) changes(ctx context.Context, c *protocol.Changes) error {
 			keep = append(keep, r)
 		}
 	}
+	for i := range c.Patches {
+		r, err := e.patchLocked(c.Space, &c.Patches[i])
+		if err != nil {
+			e.mu.Unlock()
+			return err
+		}
+		if r != nil {
+			keep = append(keep, r)
+		}
+	}
 	e.mu.Unlock()
 	if c.From > cur {
 		return fmt.Errorf("%w (space %s: have %d, page from %d)", errGap, c.Space, cur, c.From)
@@ -438,6 +448,26 @@ func (e *Engine) deriveOwnLocked(space uuid.UUID, o protocol.Own) (*record.Recor
 		return r, nil
 	}
 	return nil, fmt.Errorf("%w (space %s: the server credits us with op %s on %s/%s, which we cannot apply)", errGap, space, o.HLC, o.Collection, o.ID)
+}
+
+// patchLocked applies an op someone else made, committed at p.Seq, to our
+// copy of its record (protocol.Changes.Patches). It returns nil when we
+// already hold a newer state. The caller must hold e.mu.
+func (e *Engine) patchLocked(space uuid.UUID, p *protocol.Patch) (*record.Record, error) {
+	if p.Op.Space != space {
+		return nil, fmt.Errorf("%w: patch for space %s in changes of %s", errProtocol, p.Op.Space, space)
+	}
+	key := p.Op.Key()
+	base := e.server[key]
+	if base != nil && base.Seq >= p.Seq {
+		return nil, nil
+	}
+	r, out, err := record.Apply(base, &p.Op)
+	if err != nil || !out.Changed {
+		return nil, fmt.Errorf("%w (space %s: patch at seq %d does not apply to our copy of %s/%s)", errGap, space, p.Seq, p.Op.Collection, p.Op.ID)
+	}
+	r.Seq = p.Seq
+	return r, nil
 }
 
 // pump pushes outbox ops not yet sent on this connection, while the window
@@ -516,6 +546,9 @@ func (e *Engine) ack(ctx context.Context, s *session, a *protocol.Ack) error {
 		sp := b.ops[i].Op.Space
 		e.heads[sp] = max(e.heads[sp], r.Seq)
 		e.mu.Unlock()
+		if e.opts.OnAck != nil {
+			e.opts.OnAck(b.ops[i].Op, r.Seq)
+		}
 	}
 	if err := e.settle(ctx, b.ops, refused); err != nil {
 		return err

@@ -149,12 +149,13 @@ type Committed struct {
 	From    uint64
 	To      uint64
 	Records []*record.Record
-	// Sole[i] names the op that changed Records[i] when exactly one op of
-	// the group did (zero otherwise). A client that sent that op and holds
-	// the space up to From can derive the record itself by applying its
-	// own op, so the hub sends it a reference instead of the record: the
-	// bytes and work of echoing every pushed record back are saved.
-	Sole []record.Ref
+	// Sole[i] is the op that changed Records[i] when exactly one op of the
+	// group did (nil otherwise). A member who holds the space up to From
+	// gets the same record by applying that op to their copy, so the hub
+	// sends the op (or, to the device that made it, a reference to it)
+	// instead of the whole record: an edit of one field costs its bytes,
+	// not the record's.
+	Sole []*record.Op
 }
 
 // Page is a page of a space's changes: the records changed in (From, To],

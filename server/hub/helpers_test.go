@@ -335,6 +335,20 @@ func (c *client) track(ch *protocol.Changes) {
 		c.recs[key] = r
 		c.got[key]++
 	}
+	for _, p := range ch.Patches {
+		if p.Seq <= ch.From || p.Seq > ch.To {
+			c.t.Errorf("%s: patch seq %d outside the frame's range (%d, %d]", c.name, p.Seq, ch.From, ch.To)
+		}
+		key := p.Op.Key()
+		r, out, err := record.Apply(c.recs[key], &p.Op)
+		if err != nil || !out.Changed {
+			c.t.Errorf("%s: patch at %d on %s does not apply to our copy: %v", c.name, p.Seq, p.Op.ID, err)
+			continue
+		}
+		r.Seq = p.Seq
+		c.recs[key] = r
+		c.got[key]++
+	}
 	c.cursor[ch.Space] = ch.To
 	c.pages = append(c.pages, ch)
 }
@@ -555,7 +569,7 @@ func describe(m protocol.Message) string {
 	case *protocol.Error:
 		return fmt.Sprintf("error %s: %s", m.Code, m.Message)
 	case *protocol.Changes:
-		return fmt.Sprintf("changes %s (%d,%d] %d records %d own more=%v", m.Space, m.From, m.To, len(m.Records), len(m.Own), m.More)
+		return fmt.Sprintf("changes %s (%d,%d] %d records %d own %d patches more=%v", m.Space, m.From, m.To, len(m.Records), len(m.Own), len(m.Patches), m.More)
 	case *protocol.Ack:
 		return fmt.Sprintf("ack %d %+v", m.Batch, m.Results)
 	case nil:

@@ -329,9 +329,9 @@ func (h *Hub) fanOut(batches []server.Committed) {
 			continue
 		}
 		writers := map[uuid.UUID]bool{}
-		for _, r := range cm.Sole {
-			if r.HLC != 0 {
-				writers[r.Node] = true
+		for _, op := range cm.Sole {
+			if op != nil {
+				writers[op.Node] = true
 			}
 		}
 		frames := map[server.Role][][]byte{}
@@ -351,9 +351,17 @@ func (h *Hub) fanOut(batches []server.Committed) {
 	}
 }
 
-// encodeFor encodes a committed change as the member sub sees it. Records
-// that only the device self changed in this group, and that the member
-// sees whole, go as references.
+// encodeFor encodes a committed change as the member sub sees it, for the
+// device self (uuid.Nil: any other device). A record that one op alone
+// changed goes as that op (a patch), or as a reference when self made it;
+// a record the member sees only in part, or that several ops changed, goes
+// whole.
+//
+// A patch is only right if the member already holds the record as it was
+// before the op, which holds because the connection is live (it has every
+// change up to cm.From) and because read rules go by collection, so a
+// record never becomes visible through an edit. If read rules ever look at
+// a record's content, send whole records when visibility changes.
 func (h *Hub) encodeFor(cm *server.Committed, sub *sub, self uuid.UUID) [][]byte {
 	items := make([]pageItem, 0, len(cm.Records))
 	for i, r := range cm.Records {
@@ -361,11 +369,18 @@ func (h *Hub) encodeFor(cm *server.Committed, sub *sub, self uuid.UUID) [][]byte
 		if v == nil {
 			continue
 		}
-		if self != uuid.Nil && i < len(cm.Sole) && cm.Sole[i].Node == self && cm.Sole[i].HLC != 0 && v == r {
-			items = append(items, pageItem{seq: r.Seq, own: &protocol.Own{Collection: r.Collection, ID: r.ID, HLC: cm.Sole[i].HLC, Seq: r.Seq}})
-			continue
+		var op *record.Op
+		if i < len(cm.Sole) && v == r {
+			op = cm.Sole[i]
 		}
-		items = append(items, pageItem{seq: v.Seq, rec: v})
+		switch {
+		case op != nil && self != uuid.Nil && op.Node == self:
+			items = append(items, pageItem{seq: r.Seq, own: &protocol.Own{Collection: r.Collection, ID: r.ID, HLC: op.HLC, Seq: r.Seq}})
+		case op != nil:
+			items = append(items, pageItem{seq: r.Seq, patch: &protocol.Patch{Seq: r.Seq, Op: *op}})
+		default:
+			items = append(items, pageItem{seq: v.Seq, rec: v})
+		}
 	}
 	return encodePages(cm.Space, cm.From, cm.To, items, h.opts.PageBytes)
 }
@@ -383,9 +398,10 @@ func filter(rules Rules, role server.Role, sp *server.Space, recs []*record.Reco
 
 // pageItem is a record, or a reference to one the client derives itself.
 type pageItem struct {
-	seq uint64
-	rec *record.Record
-	own *protocol.Own
+	seq   uint64
+	rec   *record.Record
+	own   *protocol.Own
+	patch *protocol.Patch
 }
 
 // ownSize is roughly what a protocol.Own costs encoded.
@@ -400,10 +416,14 @@ func encodePages(space uuid.UUID, from, to uint64, items []pageItem, maxBytes in
 	page := &protocol.Changes{Space: space, From: from}
 	size := 0
 	for i, it := range items {
-		if it.own != nil {
+		switch {
+		case it.own != nil:
 			page.Own = append(page.Own, *it.own)
 			size += ownSize
-		} else {
+		case it.patch != nil:
+			page.Patches = append(page.Patches, *it.patch)
+			size += ownSize + opSize(&it.patch.Op)
+		default:
 			page.Records = append(page.Records, it.rec)
 			size += approxSize(it.rec)
 		}
@@ -416,6 +436,15 @@ func encodePages(space uuid.UUID, from, to uint64, items []pageItem, maxBytes in
 	}
 	page.To = to
 	return append(frames, protocol.MustEncode(page))
+}
+
+// opSize estimates an op's encoded size without encoding it.
+func opSize(op *record.Op) int {
+	n := 64
+	for _, w := range op.Writes {
+		n += len(w.Name) + 30 + valueSize(w.Value)
+	}
+	return n
 }
 
 // approxSize estimates a record's encoded size without encoding it.

@@ -32,7 +32,7 @@ type spaceChange struct {
 	c    server.Committed
 	keys []string // records changed, first change first
 	seen map[string]bool
-	sole map[string]record.Ref // record key -> the one op that changed it; zero once two did
+	sole map[string]*record.Op // record key -> the one op that changed it; nil once two did
 }
 
 // merge applies every op of the group, in order, against the stored records
@@ -95,7 +95,7 @@ func (s *Store) merge(reqs []*commitReq) (*group, error) {
 
 			sc := bySpace[op.Space]
 			if sc == nil {
-				sc = &spaceChange{c: server.Committed{Space: op.Space, From: head}, seen: map[string]bool{}, sole: map[string]record.Ref{}}
+				sc = &spaceChange{c: server.Committed{Space: op.Space, From: head}, seen: map[string]bool{}, sole: map[string]*record.Op{}}
 				bySpace[op.Space] = sc
 				spaces = append(spaces, sc)
 			}
@@ -103,9 +103,9 @@ func (s *Store) merge(reqs []*commitReq) (*group, error) {
 			if !sc.seen[rk] {
 				sc.seen[rk] = true
 				sc.keys = append(sc.keys, rk)
-				sc.sole[rk] = record.Ref{HLC: op.HLC, Node: op.Node}
+				sc.sole[rk] = op
 			} else {
-				sc.sole[rk] = record.Ref{}
+				sc.sole[rk] = nil
 			}
 		}
 		g.results[i] = res
@@ -114,7 +114,7 @@ func (s *Store) merge(reqs []*commitReq) (*group, error) {
 	for _, sc := range spaces {
 		slices.SortFunc(sc.keys, func(a, b string) int { return cmp.Compare(overlay[a].Seq, overlay[b].Seq) })
 		sc.c.Records = make([]*record.Record, len(sc.keys))
-		sc.c.Sole = make([]record.Ref, len(sc.keys))
+		sc.c.Sole = make([]*record.Op, len(sc.keys))
 		for i, k := range sc.keys {
 			sc.c.Records[i] = overlay[k]
 			sc.c.Sole[i] = sc.sole[k]

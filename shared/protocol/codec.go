@@ -130,6 +130,11 @@ func Decode(b []byte) (Message, error) {
 		return nil, Errorf(CodeBadFrame, fmt.Sprintf("%s body: %v", t, err))
 	}
 	if c, ok := m.(*Changes); ok {
+		for i := range c.Patches {
+			if err := c.Patches[i].Op.Normalize(); err != nil {
+				return nil, Errorf(CodeBadFrame, "changes: patch: "+err.Error())
+			}
+		}
 		for _, r := range c.Records {
 			if r == nil {
 				return nil, Errorf(CodeBadFrame, "changes: empty record")

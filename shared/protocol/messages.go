@@ -96,6 +96,18 @@ type Changes struct {
 	// which of the client's ops made it, and the client applies that op
 	// to its copy (which is current up to From) to get the same record.
 	Own []Own `msgpack:"o,omitempty"`
+	// Patches lists records changed in (From, To] by exactly one op, sent
+	// as that op (stamped with its device and author) rather than as the
+	// record: the client applies it to its copy with the shared merge and
+	// gets the server's record. A one-field edit then costs the field's
+	// bytes, not the record's.
+	Patches []Patch `msgpack:"p,omitempty"`
+}
+
+// Patch is an op the server committed at Seq.
+type Patch struct {
+	Seq uint64    `msgpack:"q"`
+	Op  record.Op `msgpack:"o"`
 }
 
 // Own says: your op with clock HLC on record (Collection, ID) was

@@ -105,6 +105,20 @@ func (o *Op) Validate() error {
 	return nil
 }
 
+// Normalize normalizes the values of an op received from the server (see
+// Validate), which already validated it in full.
+func (o *Op) Normalize() error {
+	budget := MaxOpValueBytes
+	for i := range o.Writes {
+		v, err := normalize(o.Writes[i].Value, 0, &budget)
+		if err != nil {
+			return invalid(o.Writes[i].Name, "%v", err)
+		}
+		o.Writes[i].Value = v
+	}
+	return nil
+}
+
 // NormalizeValue applies the same checks and normalization as Validate to
 // one value (used by decoders of stored records and by clients).
 func NormalizeValue(v any) (any, error) {

@@ -223,6 +223,7 @@ type Sock struct {
 
 	mu      sync.Mutex
 	records map[record.Key]*record.Record
+	sent    map[hlc.Timestamp]record.Op // our pushed ops, for Changes.Own
 	acks    map[uint64]*protocol.Ack
 	errs    []*protocol.Error
 	closed  chan struct{}
@@ -298,6 +299,15 @@ func (s *Sock) read() {
 			for _, r := range m.Records {
 				s.records[r.Key()] = r
 			}
+			// Ops the server sends instead of records, as a client applies them.
+			for _, o := range m.Own {
+				if op, ok := s.sent[o.HLC]; ok {
+					s.apply(&op, o.Seq)
+				}
+			}
+			for i := range m.Patches {
+				s.apply(&m.Patches[i].Op, m.Patches[i].Seq)
+			}
 		case *protocol.Ack:
 			s.acks[m.Batch] = m
 		case *protocol.Error:
@@ -308,6 +318,15 @@ func (s *Sock) read() {
 		case s.changed <- struct{}{}:
 		default:
 		}
+	}
+}
+
+// apply lays a committed op on our copy of its record. The caller holds
+// s.mu.
+func (s *Sock) apply(op *record.Op, seq uint64) {
+	if r, out, err := record.Apply(s.records[op.Key()], op); err == nil && out.Changed {
+		r.Seq = seq
+		s.records[op.Key()] = r
 	}
 }
 
@@ -370,6 +389,19 @@ func (s *Sock) Push(ops ...record.Op) *protocol.Ack {
 	s.t.Helper()
 	s.batch++
 	b := s.batch
+	s.mu.Lock()
+	if s.sent == nil {
+		s.sent = map[hlc.Timestamp]record.Op{}
+	}
+	for _, op := range ops {
+		op.Node = s.node
+		if s.Welcome != nil {
+			op.Author = s.Welcome.User
+		}
+		_ = op.Validate() // normalizes values as the server does
+		s.sent[op.HLC] = op
+	}
+	s.mu.Unlock()
 	s.send(&protocol.Push{Batch: b, Ops: ops})
 	var ack *protocol.Ack
 	if !s.Wait(10*time.Second, func() bool { ack = s.acks[b]; return ack != nil }) {
