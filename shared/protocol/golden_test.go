@@ -38,6 +38,21 @@ func TestGoldenV1(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Changes carrying own-op references and patches instead of records.
+	delta := &Changes{Space: msgs[3].(*Changes).Space, From: 7, To: 9,
+		Own:     []Own{{Collection: "goals", ID: msgs[3].(*Changes).Records[0].ID, HLC: 5, Seq: 8}},
+		Patches: []Patch{{Seq: 9, Op: msgs[4].(*Push).Ops[0]}}}
+	delta.Patches[0].Op.Node, delta.Patches[0].Op.Author = msgs[0].(*Hello).Client, msgs[1].(*Welcome).User
+	if *update {
+		if err := os.WriteFile(filepath.Join(goldenDir, "changes-delta.msgpack"), MustEncode(delta), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(goldenDir, "changes-delta.msgpack")); err != nil {
+		t.Fatal(err)
+	} else if got, err := Decode(b); err != nil || !reflect.DeepEqual(got, delta) {
+		t.Errorf("changes-delta golden file decodes to %#v (%v), want %#v", got, err, delta)
+	}
 	for _, want := range msgs {
 		b, err := os.ReadFile(filepath.Join(goldenDir, string(want.Type())+".msgpack"))
 		if err != nil {
