@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/plansync/plansync/server/webassets"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -22,7 +23,9 @@ type Options struct {
 	// Healthy reports whether the server can take writes; /healthz
 	// answers 503 when it returns an error.
 	Healthy func() error
-	// Web is the app's files, served at /; nil serves none.
+	// Web is the app's files, served at / by server/webassets
+	// (precompressed variants, cache lifetimes, the stamped sw.js); nil
+	// serves none.
 	Web    fs.FS
 	Logger *slog.Logger
 	// API is mounted at /api/ when set.
@@ -58,7 +61,19 @@ func New(o Options) http.Handler {
 		mux.Handle("/api/", o.API)
 	}
 	if o.Web != nil {
-		mux.Handle("GET /", http.FileServerFS(o.Web))
+		web, err := webassets.New(o.Web)
+		if err != nil {
+			// A broken embedded app is a build bug; the API and sync
+			// still work, so say so on / rather than refuse to start.
+			if o.Logger != nil {
+				o.Logger.Error("web app not served", "err", err)
+			}
+			mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+				http.Error(w, "the web app is missing from this build", http.StatusInternalServerError)
+			})
+		} else {
+			mux.Handle("/", web)
+		}
 	}
 	return securityHeaders(mux)
 }

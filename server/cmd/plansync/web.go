@@ -1,6 +1,10 @@
 package main
 
-import "io/fs"
+import (
+	"io/fs"
 
-// webFS is the embedded web app; the browser issue fills web/.
-func webFS() fs.FS { return nil }
+	"github.com/plansync/plansync/web"
+)
+
+// webFS is the embedded web app (nil in a no_ui build).
+func webFS() fs.FS { return web.FS() }

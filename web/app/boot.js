@@ -1,0 +1,131 @@
+// Boot: translate the shell, register the service worker, stream the wasm
+// in with a progress bar, open the sync client, then hand over to the UI.
+// The wasm (dist/plansync.<hash>.wasm) and Go's wasm_exec.js have hashed
+// names listed in dist/assets.json, so this file never changes when only
+// the client does.
+
+import { init as initI18n, t } from './i18n.js';
+import { registerServiceWorker } from './sw-client.js';
+
+const WASM_READY_TIMEOUT = 30000; // ms for globalThis.plansync to appear after go.run
+
+function progress(fraction) {
+  const bar = document.getElementById('loading-progress');
+  if (!bar) return;
+  if (fraction === null) bar.removeAttribute('value');
+  else bar.value = Math.round(fraction * 100);
+}
+
+// assetNames reads dist/assets.json, a map of logical names to hashed
+// file names; values may also be objects with a "file" or "name".
+async function assetNames() {
+  const res = await fetch('/dist/assets.json', { cache: 'no-cache' });
+  if (!res.ok) throw new Error(`assets.json: HTTP ${res.status}`);
+  const raw = await res.json();
+  const map = raw.files && typeof raw.files === 'object' ? raw.files : raw;
+  const out = {};
+  for (const [k, v] of Object.entries(map)) {
+    const name = typeof v === 'string' ? v : v && (v.file || v.name || v.path);
+    if (typeof name === 'string') out[k] = name.startsWith('/') ? name : `/dist/${name}`;
+  }
+  const find = (re) => Object.entries(out).find(([k, v]) => re.test(k) && !/\.(br|gz)$/.test(v))?.[1];
+  return { wasm: find(/\.wasm$|^wasm$/), exec: find(/wasm_exec/) };
+}
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = src;
+    s.onload = resolve;
+    s.onerror = () => reject(new Error(`could not load ${src}`));
+    document.head.append(s);
+  });
+}
+
+// withProgress passes the response through a stream that counts bytes, so
+// instantiateStreaming can still compile while the bar moves. The total
+// is the decoded size (X-Uncompressed-Length, set by the server for
+// compressed responses) or Content-Length.
+function withProgress(res) {
+  const total = Number(res.headers.get('X-Uncompressed-Length') || (res.headers.get('Content-Encoding') ? 0 : res.headers.get('Content-Length')) || 0);
+  if (!res.body || !total) {
+    progress(null);
+    return res;
+  }
+  let seen = 0;
+  const counted = res.body.pipeThrough(new TransformStream({
+    transform(chunk, ctl) {
+      seen += chunk.byteLength;
+      progress(Math.min(1, seen / total));
+      ctl.enqueue(chunk);
+    },
+  }));
+  return new Response(counted, { status: res.status, headers: { 'Content-Type': 'application/wasm' } });
+}
+
+async function waitForAPI() {
+  const start = Date.now();
+  while (!globalThis.plansync) {
+    if (Date.now() - start > WASM_READY_TIMEOUT) throw new Error('the client did not start');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return globalThis.plansync;
+}
+
+async function loadClient() {
+  const names = await assetNames();
+  if (!names.wasm || !names.exec) throw new Error('assets.json names no wasm or wasm_exec.js');
+  await loadScript(names.exec);
+  const go = new globalThis.Go();
+  const res = await fetch(names.wasm);
+  if (!res.ok) throw new Error(`wasm: HTTP ${res.status}`);
+  const { instance } = await WebAssembly.instantiateStreaming(withProgress(res), go.importObject);
+  progress(1);
+  // go.run resolves when the Go program exits, which it should not.
+  go.run(instance).then(() => console.warn('plansync: the client exited'));
+  const api = await waitForAPI();
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  await api.open({ syncURL: `${scheme}//${location.host}/sync` });
+  return api;
+}
+
+function showFailure(err) {
+  const main = document.getElementById('main');
+  const loading = document.getElementById('loading');
+  if (loading) loading.remove();
+  const box = document.createElement('div');
+  box.className = 'failure';
+  box.setAttribute('role', 'alert');
+  const p = document.createElement('p');
+  p.textContent = t('loading.failed');
+  const detail = document.createElement('p');
+  detail.className = 'muted';
+  detail.textContent = String(err && err.message ? err.message : err);
+  const again = document.createElement('button');
+  again.type = 'button';
+  again.textContent = t('loading.retry');
+  again.addEventListener('click', () => location.reload());
+  box.append(p, detail, again);
+  main.append(box);
+}
+
+async function boot() {
+  try {
+    await initI18n();
+  } catch (err) {
+    console.error(err);
+  }
+  registerServiceWorker();
+  try {
+    const api = await loadClient();
+    const ui = await import('./ui.js');
+    document.getElementById('loading')?.remove();
+    await ui.start(api);
+    document.documentElement.dataset.ready = 'true';
+  } catch (err) {
+    console.error(err);
+    showFailure(err);
+  }
+}
+
+boot();

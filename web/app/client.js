@@ -1,0 +1,174 @@
+// The UI's view of globalThis.plansync (the Go client compiled to wasm,
+// see wasm/API.md): who is signed in, names of people, and small helpers
+// over records shaped {id, space, collection, deleted, fields: {name:
+// {value, author, time, conflicts: [{value, author, time}]}}}.
+
+import { askPersistence } from './sw-client.js';
+
+const ME_KEY = 'plansync.me';
+const NAMES_KEY = 'plansync.names';
+const NAMES_MAX = 500; // people remembered for "You and Ms. Lee ..."
+
+let api;
+let me = null;
+let names = {};
+
+export function init(a) {
+  api = a;
+  try {
+    me = JSON.parse(localStorage.getItem(ME_KEY) || 'null');
+    names = JSON.parse(localStorage.getItem(NAMES_KEY) || '{}');
+  } catch {
+    me = null;
+    names = {};
+  }
+  return api;
+}
+
+export function client() {
+  return api;
+}
+
+export function currentUser() {
+  return me;
+}
+
+function remember(user) {
+  if (!user || !user.id) return;
+  me = { id: user.id, name: user.name || '' };
+  localStorage.setItem(ME_KEY, JSON.stringify(me));
+  learnName(user.id, user.name);
+}
+
+// learnName keeps a person's name so that conflicts and history can name
+// them offline.
+export function learnName(id, name) {
+  if (!id || !name || names[id] === name) return;
+  names[id] = name;
+  const ids = Object.keys(names);
+  if (ids.length > NAMES_MAX) delete names[ids[0]];
+  localStorage.setItem(NAMES_KEY, JSON.stringify(names));
+}
+
+export function nameOf(id) {
+  return names[id] || '';
+}
+
+function device() {
+  const ua = navigator.userAgent;
+  const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Windows/.test(ua) ? 'Windows' : /Mac/.test(ua) ? 'Mac' : /Linux/.test(ua) ? 'Linux' : '';
+  const br = /Firefox\//.test(ua) ? 'Firefox' : /Edg\//.test(ua) ? 'Edge' : /Chrom/.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'Browser';
+  return os ? `${br} on ${os}` : br;
+}
+
+function userOf(res) {
+  if (!res) return null;
+  if (res.user) return res.user;
+  if (res.id) return res;
+  return null;
+}
+
+export async function signIn(login, password) {
+  const res = await api.signIn({ login, password, device: device() });
+  remember(userOf(res));
+  return res;
+}
+
+export async function join(code, name, passphrase) {
+  const res = await api.join({ code, name, passphrase: passphrase || '', device: device() });
+  remember(userOf(res) || { id: res && res.userId, name });
+  return res;
+}
+
+export async function signOut() {
+  await api.signOut();
+  me = null;
+  localStorage.removeItem(ME_KEY);
+}
+
+export function signedIn() {
+  return me !== null;
+}
+
+// spaces lists the spaces the user belongs to, {id, name, kind, role}.
+export async function spaces() {
+  const list = (await api.spaces()) || [];
+  return list.map((s) => ({ id: s.id || s.space, name: s.name || '', kind: s.kind || '', role: s.role || '' }));
+}
+
+export async function list(space, collection) {
+  const recs = (await api.list(space, collection)) || [];
+  return recs.filter((r) => r && !r.deleted);
+}
+
+export async function get(space, collection, id) {
+  return api.get(space, collection, id);
+}
+
+// put writes fields (a null id creates a record) and resolves once the
+// edit is in IndexedDB; the first save asks for persistent storage.
+export async function put(space, collection, id, fields) {
+  const res = await api.put(space, collection, id || null, fields);
+  askPersistence();
+  return res && typeof res === 'object' ? res.id || res : res;
+}
+
+export async function remove(space, collection, id) {
+  await api.remove(space, collection, id);
+  askPersistence();
+}
+
+export async function resolve(space, collection, id, field, value) {
+  await api.resolve(space, collection, id, field, value);
+}
+
+// history resolves with the record's accepted changes, oldest first, and
+// learns the authors' names on the way.
+export async function history(space, collection, id) {
+  const entries = (await api.history(space, collection, id)) || [];
+  for (const e of entries) if (e.author) learnName(e.author.id, e.author.name);
+  return entries;
+}
+
+export function state() {
+  return api.state();
+}
+
+export function subscribe(cb) {
+  return api.subscribe(cb);
+}
+
+// Field helpers.
+
+export function val(rec, name) {
+  const f = rec && rec.fields && rec.fields[name];
+  return f ? f.value : undefined;
+}
+
+export function meta(rec, name) {
+  return (rec && rec.fields && rec.fields[name]) || null;
+}
+
+export function conflicted(rec) {
+  if (!rec || !rec.fields) return [];
+  return Object.entries(rec.fields).filter(([, f]) => f && Array.isArray(f.conflicts) && f.conflicts.length > 0).map(([n]) => n);
+}
+
+// lastTime is the latest write time of any field, for sorting.
+export function lastTime(rec) {
+  let max = 0;
+  for (const f of Object.values((rec && rec.fields) || {})) {
+    const tm = f && f.time ? new Date(f.time).getTime() : 0;
+    if (tm > max) max = tm;
+  }
+  return max;
+}
+
+export function firstTime(rec) {
+  let min = Infinity;
+  for (const f of Object.values((rec && rec.fields) || {})) {
+    const tm = f && f.time ? new Date(f.time).getTime() : Infinity;
+    if (tm < min) min = tm;
+  }
+  return min === Infinity ? 0 : min;
+}
