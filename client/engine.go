@@ -58,6 +58,13 @@ type Options struct {
 	// Offline starts the engine paused, as if SetOnline(false) were called
 	// (the browser reported no network at startup).
 	Offline bool
+	// OnAck, when set, is called once for each op of this device the
+	// server acknowledged (committed durably), with the space sequence
+	// number the server reported, as the Ack is processed and before the
+	// op leaves the outbox. It runs on the sync goroutine and must not
+	// block. It lets a test harness record exactly which edits the server
+	// promised to keep (server/crash); an app reads Pending instead.
+	OnAck func(op record.Op, seq uint64)
 }
 
 // Status says what the sync loop is doing.
