@@ -1,6 +1,6 @@
 // Command plansync is the Plansync server and its admin commands.
 //
-//	plansync [serve] [--addr 127.0.0.1:8080] [--data ./data] [--seed]
+//	plansync [serve] [--addr 127.0.0.1:8080] [--data ./data] [--seed] [--admin-addr 127.0.0.1:8081]
 //	plansync init --school NAME --admin-name NAME --admin-login LOGIN [--password-file F]
 //	                                (admin password: --password-file, env
 //	                                 PLANSYNC_ADMIN_PASSWORD, or one line on stdin)
@@ -9,9 +9,13 @@
 //	plansync space add --name NAME [--kind student|school|general]
 //	plansync member add --space ID --user ID --role teacher|family|support|admin
 //	plansync session add --user ID  (prints a new session token)
+//	plansync backup --from http://127.0.0.1:8081 --out FILE   (a running server's --admin-addr)
+//	plansync backup --data DIR --out FILE                     (a stopped server)
+//	plansync restore --data EMPTYDIR --in FILE
 //
 // Admin commands open the data folder directly, so run them while the
-// server is stopped (badger allows one process per folder).
+// server is stopped (badger allows one process per folder); backup --from
+// reads a running server through its loopback-only admin listener.
 package main
 
 import (
@@ -73,11 +77,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("usage: plansync %s add [flags]", cmd)
 		}
 		return admin(cmd, args[1:], stdout, log)
+	case "backup":
+		return backup(args, stdout, log)
+	case "restore":
+		return restore(args, stdout, log)
 	case "version":
 		fmt.Fprintln(stdout, app.Version)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (serve, init, bench-serve, user add, space add, member add, session add, version)", cmd)
+	return fmt.Errorf("unknown command %q (serve, init, bench-serve, user add, space add, member add, session add, backup, restore, version)", cmd)
 }
 
 func serve(args []string, stdout io.Writer, log *slog.Logger) error {
@@ -86,6 +94,7 @@ func serve(args []string, stdout io.Writer, log *slog.Logger) error {
 	data := fs.String("data", env("PLANSYNC_DATA", "./data"), "badger data folder (env PLANSYNC_DATA)")
 	seed := fs.Bool("seed", false, "create the demo school and plans on first start, and print the demo token")
 	origins := fs.String("origins", env("PLANSYNC_ORIGINS", ""), "extra browser origins allowed to sync, comma-separated")
+	adminAddr := fs.String("admin-addr", env("PLANSYNC_ADMIN_ADDR", ""), "loopback address of the admin listener (backups); off when empty (env PLANSYNC_ADMIN_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -100,6 +109,14 @@ func serve(args []string, stdout io.Writer, log *slog.Logger) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "Plansync is running at http://%s (data in %s)\n", a.Addr(), *data)
+	var adm *adminServer
+	if *adminAddr != "" {
+		if adm, err = startAdmin(*adminAddr, a.Store, log); err != nil {
+			_ = a.Close(context.Background())
+			return err
+		}
+		fmt.Fprintf(stdout, "Admin listener at http://%s (backup: plansync backup --from http://%s --out FILE)\n", adm.Addr(), adm.Addr())
+	}
 	if d := a.Demo; d != nil {
 		fmt.Fprintf(stdout, "Demo school %s (demo only: everyone knows this password)\n", d.School)
 		fmt.Fprintf(stdout, "  admin   login %-6s password %s\n", d.AdminLogin, d.Password)
@@ -115,6 +132,9 @@ func serve(args []string, stdout io.Writer, log *slog.Logger) error {
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
+	if adm != nil {
+		_ = adm.Close(sctx)
+	}
 	return a.Close(sctx)
 }
 
@@ -191,7 +211,7 @@ func benchServe(stdout io.Writer, log *slog.Logger) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	a, err := app.OpenBench(ctx, dir, env("BENCH_LISTEN", "127.0.0.1:0"), app.Config{Logger: log}, stdout)
+	a, err := app.OpenBench(ctx, dir, env("BENCH_LISTEN", "127.0.0.1:0"), app.Config{Logger: log, Store: benchStoreOptions(log)}, stdout)
 	if err != nil {
 		return err
 	}
