@@ -165,6 +165,15 @@ func (e *Engine) Resolve(ctx context.Context, key record.Key, field string, valu
 			w.Resolves = append(w.Resolves, c.Ref())
 		}
 		op.Writes = []record.Write{w}
+		if field == record.DeletedField && value == true {
+			// Keeping the delete is a delete that saw every field; without
+			// Seen the merge would raise the same conflicts again.
+			for _, name := range slices.Sorted(maps.Keys(cur.Fields)) {
+				if name != record.DeletedField {
+					op.Seen = append(op.Seen, cur.Fields[name].Ref())
+				}
+			}
+		}
 		return nil
 	})
 }

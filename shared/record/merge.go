@@ -2,6 +2,7 @@ package record
 
 import (
 	"errors"
+	"maps"
 	"slices"
 )
 
@@ -69,7 +70,9 @@ func Apply(rec *Record, op *Op) (*Record, Outcome, error) {
 		}
 	}
 	if op.IsDelete() {
-		for name, f := range next.Fields {
+		// Sorted, so that every replica lists the conflicts in one order.
+		for _, name := range slices.Sorted(maps.Keys(next.Fields)) {
+			f := next.Fields[name]
 			if name == DeletedField || f.Ref() == op.ref() || slices.Contains(op.Seen, f.Ref()) {
 				continue
 			}

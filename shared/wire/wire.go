@@ -28,7 +28,6 @@ var encPool = sync.Pool{New: func() any {
 	var buf bytes.Buffer
 	enc := msgpack.NewEncoder(&buf)
 	enc.UseCompactInts(true)
-	enc.UseCompactFloats(true)
 	return &encoder{buf: &buf, enc: enc}
 }}
 
@@ -37,8 +36,10 @@ type encoder struct {
 	enc *msgpack.Encoder
 }
 
-// Marshal encodes v with compact integers and floats (a field clock costs 9
-// bytes, not the 9 plus padding a fixed width would, and small numbers one).
+// Marshal encodes v with compact integers (small numbers cost one byte).
+// Floats keep their float encoding: msgpack's compact floats would turn 3.0
+// into the integer 3, so a device rebuilding its own edit from memory
+// (float64) would disagree in type with what the server stores.
 func Marshal(v any) ([]byte, error) {
 	e := encPool.Get().(*encoder)
 	defer encPool.Put(e)
@@ -50,10 +51,20 @@ func Marshal(v any) ([]byte, error) {
 }
 
 // Unmarshal checks b's shape, then decodes it into v.
-func Unmarshal(b []byte, v any) error {
+//
+// The msgpack decoder panics on some well-formed input (a map naming an
+// interface-typed struct field twice, {"v":0,"v":1}, makes it set a value
+// it cannot address); that panic is turned into an error here, since every
+// byte decoded may come from a hostile peer or a damaged disk.
+func Unmarshal(b []byte, v any) (err error) {
 	if err := CheckShape(b); err != nil {
 		return err
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", ErrShape, r)
+		}
+	}()
 	if err := msgpack.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("%w: %v", ErrShape, err)
 	}
