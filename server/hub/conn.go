@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -165,12 +166,26 @@ func (c *conn) enqueue(b []byte) bool {
 func (c *conn) readLoop() {
 	defer c.h.wg.Done()
 	defer close(c.pushes)
+	defer func() {
+		// A bug reached by one client's input must cost that client its
+		// connection, not every family and school on the server theirs.
+		if r := recover(); r != nil {
+			c.log.Error("panic while reading a connection", "panic", r, "stack", string(debug.Stack()))
+			c.fail(protocol.CodeInternal, "something went wrong on the server; try again later")
+		}
+	}()
 	c.ws.SetReadLimit(protocol.MaxFrameBytes)
 	_ = c.extendRead(c.h.opts.HelloWait)
 	c.ws.SetPongHandler(func(string) error {
 		return c.extendRead(c.h.opts.PongWait)
 	})
 	helloDone := false
+	// throttled is how long the pushes read back to back have been held
+	// for the rate limit. Each push waits only for its own token (1/rate),
+	// so one push's delay alone never reaches MaxRateDelay at the default
+	// rates: it is the run of delays without the bucket refilling that
+	// shows a client further over the limit.
+	var throttled time.Duration
 	for {
 		mt, b, err := c.ws.ReadMessage()
 		if err != nil {
@@ -232,7 +247,11 @@ func (c *conn) readLoop() {
 				continue
 			}
 			r := c.limiter.Reserve()
-			if d := r.Delay(); d > c.h.opts.MaxRateDelay {
+			d := r.Delay()
+			if d == 0 {
+				throttled = 0
+			}
+			if throttled += d; throttled > c.h.opts.MaxRateDelay {
 				r.Cancel()
 				c.fail(protocol.CodeRateLimited, "too many pushes: slow down and reconnect")
 				return
@@ -319,7 +338,14 @@ func (c *conn) hello(m *protocol.Hello) bool {
 			cur = 0 // the client has changes this server never had (a restore): start over
 		}
 		subs[sp.ID] = &sub{space: sp, role: mem.Role, sent: cur}
-		welcome.Spaces = append(welcome.Spaces, protocol.SpaceInfo{ID: sp.ID, Name: sp.Name, Kind: string(sp.Kind), Role: string(mem.Role), Head: head})
+		info := protocol.SpaceInfo{ID: sp.ID, Name: sp.Name, Kind: string(sp.Kind), Role: string(mem.Role), Head: head}
+		if sp.Kind == server.KindStudent {
+			if info.Members, err = memberInfo(ctx, st, sp.ID); err != nil {
+				c.internal("members", err)
+				return false
+			}
+		}
+		welcome.Spaces = append(welcome.Spaces, info)
 	}
 	c.user, c.client, c.session, c.subs = user.ID, m.Client, hash, subs
 	c.log = c.log.With("user", user.ID, "client", m.Client)
@@ -334,6 +360,29 @@ func (c *conn) hello(m *protocol.Hello) bool {
 	c.mu.Unlock()
 	c.poke()
 	return true
+}
+
+// MaxWelcomeMembers bounds the members named per space in Welcome; a plan
+// has a handful (family, teachers, support staff).
+const MaxWelcomeMembers = 64
+
+// memberInfo names a space's members for Welcome.
+func memberInfo(ctx context.Context, st server.Store, space uuid.UUID) ([]protocol.MemberInfo, error) {
+	ms, err := st.Members(ctx, space)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]protocol.MemberInfo, 0, min(len(ms), MaxWelcomeMembers))
+	for _, m := range ms[:min(len(ms), MaxWelcomeMembers)] {
+		u, err := st.User(ctx, m.User)
+		if errors.Is(err, server.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		out = append(out, protocol.MemberInfo{ID: u.ID, Name: u.Name, Role: string(m.Role)})
+	}
+	return out, nil
 }
 
 func (c *conn) internal(what string, err error) {

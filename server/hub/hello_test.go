@@ -1,6 +1,7 @@
 package hub_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ func TestHelloWelcomesWithSpacesRolesAndHeads(t *testing.T) {
 		t.Errorf("welcome lists %d spaces, want %d: %+v", len(w.Spaces), len(want), w.Spaces)
 	}
 	for _, ws := range want {
-		if got[ws.ID] != ws {
+		if !reflect.DeepEqual(got[ws.ID], ws) {
 			t.Errorf("welcome space %+v, want %+v", got[ws.ID], ws)
 		}
 	}

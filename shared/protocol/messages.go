@@ -59,6 +59,17 @@ type SpaceInfo struct {
 	Kind string    `msgpack:"k"`
 	Role string    `msgpack:"r"`
 	Head uint64    `msgpack:"q"` // the space's latest sequence number
+	// Members names the people of a student's plan, so that an app can say
+	// "You and Ms. Lee both changed this goal" even offline. Empty for
+	// other kinds of space, whose member lists can be long.
+	Members []MemberInfo `msgpack:"m,omitempty"`
+}
+
+// MemberInfo is a member of a space as other members see them.
+type MemberInfo struct {
+	ID   uuid.UUID `msgpack:"i"`
+	Name string    `msgpack:"n"`
+	Role string    `msgpack:"r"`
 }
 
 // Welcome accepts a Hello. The server then sends Changes for every space

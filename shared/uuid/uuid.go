@@ -11,7 +11,6 @@
 package uuid
 
 import (
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -130,7 +129,7 @@ func Must(u UUID, err error) UUID {
 // for tests that need an id that is not one.
 func New() UUID {
 	var u UUID
-	if _, err := rand.Read(u[:]); err != nil {
+	if err := randomBytes(u[:]); err != nil {
 		panic(err)
 	}
 	u[6] = u[6]&0x0f | 0x40
@@ -153,7 +152,7 @@ var v7 struct {
 // badger's keys for one space's new records close together.
 func NewV7() (UUID, error) {
 	var u UUID
-	if _, err := rand.Read(u[:]); err != nil {
+	if err := randomBytes(u[:]); err != nil {
 		return Nil, err
 	}
 	ms := time.Now().UnixMilli()

@@ -93,6 +93,8 @@ export function signedIn() {
 // spaces lists the spaces the user belongs to, {id, name, kind, role}.
 export async function spaces() {
   const list = (await api.spaces()) || [];
+  // The server names each plan's members, so conflicts can say who.
+  for (const s of list) for (const m of s.members || []) learnName(m.id, m.name);
   return list.map((s) => ({ id: s.id || s.space, name: s.name || '', kind: s.kind || '', role: s.role || '' }));
 }
 

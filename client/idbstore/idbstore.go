@@ -1,0 +1,627 @@
+//go:build js && wasm
+
+// Package idbstore is the browser's client.Store: the device's copy of its
+// spaces in IndexedDB, so the app opens with no network and an edit survives
+// a closed tab, a reload or a crash.
+//
+// Four object stores, all with out-of-line keys and values kept as the
+// bytes the client package encodes (so a stored value reads back exactly as
+// memstore's would):
+//
+//	records  "space|collection|id" -> record.Marshal bytes
+//	outbox   LocalSeq (a number, so keys sort numerically) -> client.MarshalPending bytes
+//	cursors  space id -> cursor (a number)
+//	meta     "meta" -> client.MarshalMeta bytes
+//	app      name -> string: the app's own small values (SetValue), such as
+//	         the session token, which Reset leaves alone
+//
+// IndexedDB commits a transaction as soon as control returns to the event
+// loop with none of its requests pending. A Go goroutine that waits on a
+// timer, a channel fed by something else, or another await in the middle of
+// a transaction therefore lets it commit half done. So every method here
+// issues all of its requests at once, synchronously, and then waits only for
+// the transaction's own complete, error or abort event; reading (Load) uses
+// cursors that advance inside their own success handlers.
+//
+// A browser may delete the database under a running app (the person clears
+// site data, another tab of the app deletes it, storage pressure closes it).
+// The connection then gets a versionchange or close event; the Store closes
+// its side, reports ErrLost from then on and calls Options.OnLost, and the
+// app reopens it. The reopened database is empty, Load returns no Meta, and
+// the engine starts over with a new device id and a full sync (see
+// client.Engine.Open).
+package idbstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"syscall/js"
+
+	"github.com/hack-pad/go-indexeddb/idb"
+	"github.com/plansync/plansync/client"
+	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
+)
+
+// Names and limits.
+const (
+	// DefaultName is the database name when Options.Name is empty.
+	DefaultName = "plansync"
+	// schemaVersion is the IndexedDB version of the layout above; a new
+	// layout bumps it and migrates in upgrade.
+	schemaVersion = 1
+
+	storeRecords = "records"
+	storeOutbox  = "outbox"
+	storeCursors = "cursors"
+	storeMeta    = "meta"
+	storeApp     = "app"
+	metaKey      = "meta"
+
+	// maxSafeInteger is the largest integer a JavaScript number holds
+	// exactly (2^53-1). Outbox keys and cursors are numbers so that they
+	// sort numerically; anything larger would silently round.
+	maxSafeInteger = 1<<53 - 1
+)
+
+// dataStores are the client.Store's; Load reads and Reset clears them.
+var dataStores = []string{storeRecords, storeOutbox, storeCursors, storeMeta}
+
+var allStores = append(dataStores[:len(dataStores):len(dataStores)], storeApp)
+
+// Errors.
+var (
+	// ErrClosed is returned after Close.
+	ErrClosed = errors.New("idbstore: closed")
+	// ErrLost means the browser closed or deleted the database under the
+	// app. Nothing more can be written through this Store: close it, open
+	// a new one (it will be empty) and start a new engine on it.
+	ErrLost = errors.New("idbstore: the browser closed or deleted the database")
+	// ErrFull means the browser refused the write for lack of space
+	// (QuotaExceededError). The edit was not saved.
+	ErrFull = errors.New("idbstore: the browser has no room to store more on this device")
+	// ErrUnavailable means this browser offers no IndexedDB (some private
+	// modes, or storage disabled by the person).
+	ErrUnavailable = errors.New("idbstore: this browser does not let the app store data (IndexedDB unavailable)")
+)
+
+// Options configure Open.
+type Options struct {
+	// Name is the database name (DefaultName when empty). Tests use one
+	// per store.
+	Name string
+	// OnLost, when set, is called once when the browser closes or deletes
+	// the database (see ErrLost). It runs on the browser's event loop and
+	// must not block: hand off to a goroutine.
+	OnLost func()
+}
+
+// Store is a client.Store on IndexedDB; safe for concurrent use.
+type Store struct {
+	name   string
+	db     *idb.Database
+	jsDB   js.Value
+	onLost func()
+
+	// listeners are the versionchange and close handlers on jsDB, removed
+	// and released by Close.
+	listeners map[string]js.Func
+
+	mu     sync.Mutex
+	closed bool
+	lost   bool
+}
+
+var _ client.Store = (*Store)(nil)
+
+// Open opens (creating when needed) the database.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	if o.Name == "" {
+		o.Name = DefaultName
+	}
+	if !js.Global().Get("indexedDB").Truthy() {
+		return nil, ErrUnavailable
+	}
+	req, err := idb.Global().Open(ctx, o.Name, schemaVersion, upgrade)
+	if err != nil {
+		return nil, fmt.Errorf("idbstore: open %s: %w", o.Name, err)
+	}
+	db, err := req.Await(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("idbstore: open %s: %w", o.Name, err)
+	}
+	jsDB, err := req.Request.Result()
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("idbstore: open %s: %w", o.Name, err)
+	}
+	s := &Store{name: o.Name, db: db, jsDB: jsDB, onLost: o.OnLost, listeners: map[string]js.Func{}}
+	// versionchange: another tab (or a deleteDatabase) wants the database;
+	// we must close our connection or it waits forever. close: the browser
+	// closed it for us (site data cleared, storage failure). Either way
+	// this connection is done.
+	for _, ev := range []string{"versionchange", "close"} {
+		f := js.FuncOf(func(js.Value, []js.Value) any {
+			s.markLost()
+			return nil
+		})
+		s.listeners[ev] = f
+		jsDB.Call("addEventListener", ev, f)
+	}
+	return s, nil
+}
+
+// upgrade creates the object stores of schemaVersion.
+func upgrade(db *idb.Database, oldVersion, newVersion uint) error {
+	have, err := db.ObjectStoreNames()
+	if err != nil {
+		return err
+	}
+	for _, name := range allStores {
+		exists := false
+		for _, h := range have {
+			exists = exists || h == name
+		}
+		if exists {
+			continue
+		}
+		if _, err := db.CreateObjectStore(name, idb.ObjectStoreOptions{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// markLost closes the connection after the browser took the database
+// away, and tells the app once. Called from event handlers: never blocks.
+func (s *Store) markLost() {
+	s.mu.Lock()
+	first := !s.lost && !s.closed
+	s.lost = true
+	s.mu.Unlock()
+	if !first {
+		return
+	}
+	_ = s.db.Close()
+	if s.onLost != nil {
+		s.onLost()
+	}
+}
+
+// Lost reports whether the browser took the database away (see ErrLost).
+func (s *Store) Lost() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lost
+}
+
+// Name returns the database name.
+func (s *Store) Name() string { return s.name }
+
+func (s *Store) check() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return ErrClosed
+	case s.lost:
+		return ErrLost
+	}
+	return nil
+}
+
+// translate maps IndexedDB's exceptions to this package's errors. An
+// InvalidStateError from a connection we did not close means the browser
+// closed it (some browsers fire no close event).
+func (s *Store) translate(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, idb.NewDOMException("QuotaExceededError")):
+		return fmt.Errorf("%w (%v)", ErrFull, err)
+	case errors.Is(err, idb.NewDOMException("InvalidStateError")):
+		if cerr := s.check(); cerr != nil {
+			return cerr
+		}
+		s.markLost()
+		return fmt.Errorf("%w (%v)", ErrLost, err)
+	}
+	return fmt.Errorf("idbstore: %w", err)
+}
+
+// begin starts a transaction over stores.
+func (s *Store) begin(mode idb.TransactionMode, durability idb.TransactionDurability, stores ...string) (*idb.Transaction, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	t, err := s.db.TransactionWithOptions(idb.TransactionOptions{Mode: mode, Durability: durability}, stores[0], stores[1:]...)
+	if err != nil {
+		return nil, s.translate(err)
+	}
+	return t, nil
+}
+
+// finish waits for t to complete, every request having been issued
+// already. A transaction always ends by itself, so the wait is bounded
+// without a timer; a cancelled ctx aborts it, and finish still waits for
+// the abort so that the answer is certain: nil means committed.
+func (s *Store) finish(ctx context.Context, t *idb.Transaction) error {
+	stop := context.AfterFunc(ctx, func() { _ = t.Abort() })
+	defer stop()
+	if err := t.Await(context.Background()); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return s.translate(err)
+	}
+	return nil
+}
+
+// fail aborts t after a request could not be issued.
+func (s *Store) fail(t *idb.Transaction, err error) error {
+	_ = t.Abort()
+	return s.translate(err)
+}
+
+func recordKey(k record.Key) string {
+	return k.Space.String() + "|" + k.Collection + "|" + k.ID.String()
+}
+
+func seqKey(seq uint64) (js.Value, error) {
+	if seq > maxSafeInteger {
+		return js.Value{}, fmt.Errorf("idbstore: number %d too large to store exactly", seq)
+	}
+	return js.ValueOf(float64(seq)), nil
+}
+
+// bytesToJS copies b into a new Uint8Array, which IndexedDB stores by
+// structured clone.
+func bytesToJS(b []byte) js.Value {
+	a := js.Global().Get("Uint8Array").New(len(b))
+	js.CopyBytesToJS(a, b)
+	return a
+}
+
+// bytesFromJS copies a stored Uint8Array.
+func bytesFromJS(v js.Value) ([]byte, error) {
+	if !v.InstanceOf(js.Global().Get("Uint8Array")) {
+		return nil, fmt.Errorf("idbstore: stored value is a %s, not bytes", v.Type())
+	}
+	b := make([]byte, v.Length())
+	js.CopyBytesToGo(b, v)
+	return b, nil
+}
+
+// Load implements client.Store: one read-only transaction over all four
+// stores, so the snapshot is consistent.
+func (s *Store) Load(ctx context.Context) (*client.Snapshot, error) {
+	t, err := s.begin(idb.TransactionReadOnly, idb.DurabilityDefault, dataStores...)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		recs, ops [][]byte
+		cursors   = map[uuid.UUID]uint64{}
+		metaReq   *idb.Request
+		iterErr   = make([]error, 3)
+		wg        sync.WaitGroup
+	)
+	// Issue every request now, before anything waits: the cursors continue
+	// from their own success handlers, so the transaction stays active
+	// until all of them have walked their store.
+	metaStore, err := t.ObjectStore(storeMeta)
+	if err == nil {
+		metaReq, err = metaStore.Get(js.ValueOf(metaKey))
+	}
+	if err != nil {
+		return nil, s.fail(t, err)
+	}
+	walk := func(i int, store string, each func(k, v js.Value) error) error {
+		os, err := t.ObjectStore(store)
+		if err != nil {
+			return err
+		}
+		req, err := os.OpenCursor(idb.CursorNext)
+		if err != nil {
+			return err
+		}
+		// Iter attaches its listeners before it blocks, and no goroutine
+		// here gives the event loop a turn before all three have.
+		wg.Go(func() {
+			iterErr[i] = req.Iter(ctx, func(c *idb.CursorWithValue) error {
+				k, err := c.Key()
+				if err != nil {
+					return err
+				}
+				v, err := c.Value()
+				if err != nil {
+					return err
+				}
+				return each(k, v)
+			})
+		})
+		return nil
+	}
+	bytesInto := func(dst *[][]byte) func(k, v js.Value) error {
+		return func(_, v js.Value) error {
+			b, err := bytesFromJS(v)
+			if err == nil {
+				*dst = append(*dst, b)
+			}
+			return err
+		}
+	}
+	err = walk(0, storeRecords, bytesInto(&recs))
+	if err == nil {
+		err = walk(1, storeOutbox, bytesInto(&ops))
+	}
+	if err == nil {
+		err = walk(2, storeCursors, func(k, v js.Value) error {
+			sp, err := uuid.Parse(k.String())
+			if err != nil || v.Type() != js.TypeNumber {
+				return fmt.Errorf("idbstore: bad cursor entry %s", k.String())
+			}
+			cursors[sp] = uint64(v.Float())
+			return nil
+		})
+	}
+	if err != nil {
+		_ = t.Abort()
+		wg.Wait()
+		return nil, s.translate(err)
+	}
+	wg.Wait()
+	if err := errors.Join(iterErr...); err != nil {
+		_ = t.Abort()
+		return nil, s.translate(err)
+	}
+	if err := s.finish(ctx, t); err != nil {
+		return nil, err
+	}
+
+	snap := &client.Snapshot{Records: make(map[record.Key]*record.Record, len(recs)), Cursors: cursors}
+	mv, err := metaReq.Result()
+	if err != nil {
+		return nil, s.translate(err)
+	}
+	if !mv.IsUndefined() {
+		b, err := bytesFromJS(mv)
+		if err != nil {
+			return nil, err
+		}
+		m, err := client.UnmarshalMeta(b)
+		if err != nil {
+			return nil, err
+		}
+		snap.Meta = &m
+	}
+	for _, b := range recs {
+		r, err := record.Unmarshal(b)
+		if err != nil {
+			return nil, err
+		}
+		snap.Records[r.Key()] = r
+	}
+	// The outbox store is keyed by LocalSeq as a number, so the cursor
+	// walked it in LocalSeq order already.
+	for _, b := range ops {
+		p, err := client.UnmarshalPending(b)
+		if err != nil {
+			return nil, err
+		}
+		snap.Outbox = append(snap.Outbox, p)
+	}
+	return snap, nil
+}
+
+// AddPending implements client.Store. It returns after the transaction's
+// complete event, with strict durability: the browser has flushed the edit
+// to disk, so "saved on this device" survives a power cut, not only a
+// closed tab. An edit is one small write; the flush is worth it.
+func (s *Store) AddPending(ctx context.Context, p client.PendingOp) error {
+	b, err := client.MarshalPending(p)
+	if err != nil {
+		return err
+	}
+	key, err := seqKey(p.LocalSeq)
+	if err != nil {
+		return err
+	}
+	t, err := s.begin(idb.TransactionReadWrite, idb.DurabilityStrict, storeOutbox)
+	if err != nil {
+		return err
+	}
+	os, err := t.ObjectStore(storeOutbox)
+	if err == nil {
+		_, err = os.PutKey(key, bytesToJS(b))
+	}
+	if err != nil {
+		return s.fail(t, err)
+	}
+	return s.finish(ctx, t)
+}
+
+// ApplyChanges implements client.Store: the records and the cursor in one
+// transaction. Durability is relaxed: a page lost to a power cut is sent
+// again from the older cursor, while a flush per page would slow the first
+// sync of a big space on a cheap phone.
+func (s *Store) ApplyChanges(ctx context.Context, space uuid.UUID, cursor uint64, records []*record.Record) error {
+	enc := make([][]byte, len(records))
+	for i, r := range records {
+		b, err := record.Marshal(r.Clone())
+		if err != nil {
+			return err
+		}
+		enc[i] = b
+	}
+	cur, err := seqKey(cursor)
+	if err != nil {
+		return err
+	}
+	t, err := s.begin(idb.TransactionReadWrite, idb.DurabilityRelaxed, storeRecords, storeCursors)
+	if err != nil {
+		return err
+	}
+	rs, err := t.ObjectStore(storeRecords)
+	if err != nil {
+		return s.fail(t, err)
+	}
+	for i, r := range records {
+		if _, err := rs.PutKey(js.ValueOf(recordKey(r.Key())), bytesToJS(enc[i])); err != nil {
+			return s.fail(t, err)
+		}
+	}
+	cs, err := t.ObjectStore(storeCursors)
+	if err == nil {
+		_, err = cs.PutKey(js.ValueOf(space.String()), cur)
+	}
+	if err != nil {
+		return s.fail(t, err)
+	}
+	return s.finish(ctx, t)
+}
+
+// RemovePending implements client.Store.
+func (s *Store) RemovePending(ctx context.Context, seqs []uint64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	t, err := s.begin(idb.TransactionReadWrite, idb.DurabilityDefault, storeOutbox)
+	if err != nil {
+		return err
+	}
+	os, err := t.ObjectStore(storeOutbox)
+	if err != nil {
+		return s.fail(t, err)
+	}
+	for _, q := range seqs {
+		if q > maxSafeInteger {
+			continue // never stored
+		}
+		if _, err := os.Delete(js.ValueOf(float64(q))); err != nil {
+			return s.fail(t, err)
+		}
+	}
+	return s.finish(ctx, t)
+}
+
+// SaveMeta implements client.Store. Strict: the device id in it must not
+// fall back to an older one after a crash.
+func (s *Store) SaveMeta(ctx context.Context, m client.Meta) error {
+	b, err := client.MarshalMeta(m)
+	if err != nil {
+		return err
+	}
+	return s.put(ctx, storeMeta, metaKey, bytesToJS(b))
+}
+
+// put writes (or, with v undefined, deletes) one entry.
+func (s *Store) put(ctx context.Context, store, key string, v js.Value) error {
+	t, err := s.begin(idb.TransactionReadWrite, idb.DurabilityStrict, store)
+	if err != nil {
+		return err
+	}
+	os, err := t.ObjectStore(store)
+	if err == nil {
+		if v.IsUndefined() {
+			_, err = os.Delete(js.ValueOf(key))
+		} else {
+			_, err = os.PutKey(js.ValueOf(key), v)
+		}
+	}
+	if err != nil {
+		return s.fail(t, err)
+	}
+	return s.finish(ctx, t)
+}
+
+// Reset implements client.Store: the four data stores cleared in one
+// transaction. What SetValue kept stays: the engine resets the store when
+// another account signs in on the device, and the new account's token
+// must survive that.
+func (s *Store) Reset(ctx context.Context) error {
+	t, err := s.begin(idb.TransactionReadWrite, idb.DurabilityStrict, dataStores...)
+	if err != nil {
+		return err
+	}
+	for _, name := range dataStores {
+		os, err := t.ObjectStore(name)
+		if err == nil {
+			_, err = os.Clear()
+		}
+		if err != nil {
+			return s.fail(t, err)
+		}
+	}
+	return s.finish(ctx, t)
+}
+
+// SetValue keeps a small string for the app in the same database as the
+// data (the session token, for one), so that a wiped database takes it
+// too; Reset does not. An empty value deletes it.
+func (s *Store) SetValue(ctx context.Context, name, value string) error {
+	v := js.Undefined()
+	if value != "" {
+		v = js.ValueOf(value)
+	}
+	return s.put(ctx, storeApp, name, v)
+}
+
+// Value returns what SetValue kept under name, "" when nothing.
+func (s *Store) Value(ctx context.Context, name string) (string, error) {
+	t, err := s.begin(idb.TransactionReadOnly, idb.DurabilityDefault, storeApp)
+	if err != nil {
+		return "", err
+	}
+	os, err := t.ObjectStore(storeApp)
+	var req *idb.Request
+	if err == nil {
+		req, err = os.Get(js.ValueOf(name))
+	}
+	if err != nil {
+		return "", s.fail(t, err)
+	}
+	if err := s.finish(ctx, t); err != nil {
+		return "", err
+	}
+	v, err := req.Result()
+	if err != nil {
+		return "", s.translate(err)
+	}
+	if v.Type() != js.TypeString {
+		return "", nil
+	}
+	return v.String(), nil
+}
+
+// Close implements client.Store.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	for ev, f := range s.listeners {
+		s.jsDB.Call("removeEventListener", ev, f)
+		f.Release()
+	}
+	return s.db.Close()
+}
+
+// Delete deletes the database name, waiting until it is gone. Open
+// connections (this app's other tabs) get a versionchange event and close
+// theirs. It is for tests and for signing out of a device for good.
+func Delete(ctx context.Context, name string) error {
+	if !js.Global().Get("indexedDB").Truthy() {
+		return ErrUnavailable
+	}
+	req, err := idb.Global().DeleteDatabase(name)
+	if err != nil {
+		return err
+	}
+	return req.Await(ctx)
+}

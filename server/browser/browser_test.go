@@ -1,0 +1,583 @@
+// Package browser_test drives the real app in a real headless Chromium
+// against a real server on 127.0.0.1: the PWA shell, the service worker,
+// the Go client compiled to wasm with its IndexedDB store, and the UI.
+//
+// It needs Debian's chromium (make test installs it) and the wasm build in
+// web/dist (wasm/'s build program writes it; this test runs that program
+// when the embedded app has no dist/). Without chromium the test fails,
+// unless PLANSYNC_SKIP_BROWSER=1 says that skipping is intended.
+//
+// Screenshots go to the test's artifact folder: go test -artifacts
+// -outputdir DIR keeps them (make test uses .tmp/test-output), or set
+// PLANSYNC_SCREENSHOT_DIR.
+package browser_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/server/app"
+	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
+	"github.com/plansync/plansync/web"
+)
+
+// Timeouts. The first load compiles a few MB of wasm, which takes seconds
+// on a loaded CI machine; reconnecting after the server comes back waits
+// out the client's backoff.
+const (
+	loadTimeout = 60 * time.Second
+	syncTimeout = 90 * time.Second
+	stepTimeout = 30 * time.Second
+	pollEvery   = 100 * time.Millisecond
+)
+
+// wasmBuilders are where wasm/'s build program may live; the first that
+// exists is run from the repository root. PLANSYNC_WASM_BUILD overrides
+// with a package path.
+var wasmBuilders = []string{"./wasm/cmd/wasmbuild", "./wasm/cmd/build", "./wasm/build", "./wasm/cmd/plansync-wasm"}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// webFiles returns the embedded app when it has the wasm build, else
+// builds web/dist and serves web/ from disk (the same files the binary
+// embeds once dist exists at compile time).
+func webFiles(t *testing.T) fs.FS {
+	t.Helper()
+	if f := web.FS(); f != nil {
+		if _, err := fs.Stat(f, "dist/assets.json"); err == nil {
+			return f
+		}
+	}
+	root := repoRoot(t)
+	builder := os.Getenv("PLANSYNC_WASM_BUILD")
+	if builder == "" {
+		for _, b := range wasmBuilders {
+			if _, err := os.Stat(filepath.Join(root, b)); err == nil {
+				builder = b
+				break
+			}
+		}
+	}
+	if builder == "" {
+		if _, err := os.Stat(filepath.Join(root, "web", "dist", "assets.json")); err != nil {
+			t.Fatalf("no wasm build: web/dist/assets.json is missing and no build program was found at %v (set PLANSYNC_WASM_BUILD to its package)", wasmBuilders)
+		}
+	} else {
+		cmd := exec.Command("go", "run", builder)
+		cmd.Dir = root
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("building the wasm (go run %s): %v\n%s", builder, err, out)
+		}
+		t.Logf("built web/dist with go run %s", builder)
+	}
+	return os.DirFS(filepath.Join(root, "web"))
+}
+
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	if os.Getenv("PLANSYNC_SKIP_BROWSER") == "1" {
+		t.Skip("chromium is not installed and PLANSYNC_SKIP_BROWSER=1: skipping the browser tests")
+	}
+	t.Fatal("chromium is not installed (apt-get install chromium, or make test); set PLANSYNC_SKIP_BROWSER=1 to skip on purpose")
+	return ""
+}
+
+// env is one server and one browser shared by the steps of the test.
+type env struct {
+	t       *testing.T
+	dir     string
+	addr    string
+	web     fs.FS
+	app     *app.App
+	browser context.Context
+}
+
+func (e *env) start() {
+	e.t.Helper()
+	addr := e.addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	var err error
+	// The same address on restart: the pages' service workers and
+	// sockets know the origin.
+	for range 50 {
+		e.app, err = app.Open(context.Background(), app.Config{Addr: addr, DataDir: e.dir, Seed: true, Web: e.web,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.addr = e.app.Addr()
+}
+
+func (e *env) stop() {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.app.Close(ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	e.app = nil
+}
+
+func (e *env) url(frag string) string { return "http://" + e.addr + "/" + frag }
+
+// step runs one subtest; the helpers report to its t, so that a failure
+// stops the step and not its parent from the wrong goroutine.
+func (e *env) step(name string, fn func(t *testing.T)) bool {
+	parent := e.t
+	defer func() { e.t = parent }()
+	return parent.Run(name, func(t *testing.T) {
+		e.t = t
+		fn(t)
+	})
+}
+
+// tab is one browser context (its own storage, service worker and
+// IndexedDB) with one page.
+type tab struct {
+	e    *env
+	name string
+	ctx  context.Context
+}
+
+func (e *env) newTab(name string) *tab {
+	ctx, cancel := chromedp.NewContext(e.browser, chromedp.WithNewBrowserContext())
+	e.t.Cleanup(cancel)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 780)); err != nil {
+		e.t.Fatal(err)
+	}
+	return &tab{e: e, name: name, ctx: ctx}
+}
+
+func (b *tab) fatalf(format string, args ...any) {
+	b.e.t.Helper()
+	b.e.t.Fatalf(b.name+": "+format, args...)
+}
+
+func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
+	b.e.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.fatalf("%v", err)
+	}
+}
+
+// eval runs a JS expression (awaiting a promise) and decodes the result.
+func eval[T any](b *tab, js string) T {
+	b.e.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.fatalf("eval %s: %v", js, err)
+	}
+	return v
+}
+
+// waitFor polls a JS condition until it is true.
+func (b *tab) waitFor(what, js string, timeout time.Duration) {
+	b.e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+js+")", chromedp.EvalAwaitPromise))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		last = err
+		time.Sleep(pollEvery)
+	}
+	state, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.getElementById('sync')?.textContent + ' | ' + location.hash + ' | ' + (document.querySelector('main')?.innerText || '').slice(0, 600)`))
+	b.fatalf("timed out waiting for %s (last error %v); page: %s", what, last, state)
+}
+
+func (b *tab) open(frag string) {
+	b.e.t.Helper()
+	b.do(chromedp.Navigate(b.e.url(frag)))
+	b.waitFor("the app to start", `document.documentElement.dataset.ready === 'true'`, loadTimeout)
+}
+
+func (b *tab) reload() {
+	b.e.t.Helper()
+	b.do(chromedp.Reload())
+	b.waitFor("the app to start after a reload", `document.documentElement.dataset.ready === 'true'`, loadTimeout)
+}
+
+func (b *tab) goTo(frag string) {
+	b.e.t.Helper()
+	eval[chromedp.Void](b, fmt.Sprintf(`location.hash = %q`, frag))
+}
+
+func (b *tab) synced() {
+	b.e.t.Helper()
+	b.waitFor("all changes to be saved on the server", `document.getElementById('sync').dataset.state === 'synced' && document.getElementById('sync').dataset.pending === '0'`, syncTimeout)
+}
+
+func (b *tab) signIn(login, password string) {
+	b.e.t.Helper()
+	b.open("#/signin")
+	b.waitFor("the sign-in form", `document.querySelector('form#signin')`, stepTimeout)
+	b.do(
+		chromedp.SendKeys(chromedp.CSS(`#signin input[name=login]`), login),
+		chromedp.SendKeys(chromedp.CSS(`#signin input[name=password]`), password),
+		chromedp.Click(chromedp.CSS(`#signin button[type=submit]`)),
+	)
+	b.waitFor("the list of students", `document.querySelector('a.big-link[data-space]')`, syncTimeout)
+}
+
+// fill sets the named fields of the open form and submits it.
+func (b *tab) fill(formSel string, fields map[string]string) {
+	b.e.t.Helper()
+	var js strings.Builder
+	fmt.Fprintf(&js, `(() => { const f = document.querySelector(%q); if (!f) throw new Error('no form %s');`, formSel, formSel)
+	for name, v := range fields {
+		fmt.Fprintf(&js, `{ const el = f.querySelector('[name=%q]'); el.value = %q; el.dispatchEvent(new Event('change')); }`, name, v)
+	}
+	js.WriteString(`f.requestSubmit(); })()`)
+	eval[chromedp.Void](b, js.String())
+}
+
+// setOffline emulates no network for the page and for its service
+// worker: the worker is a target of its own, and without this its
+// fetches still reach the network.
+func (b *tab) setOffline(offline bool) {
+	b.e.t.Helper()
+	conds := []*network.Conditions{}
+	if offline {
+		conds = append(conds, &network.Conditions{Offline: true, DownloadThroughput: -1, UploadThroughput: -1})
+	}
+	emulate := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+			EmulateOfflineServiceWorker: &offline, MatchedNetworkConditions: conds}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: offline, DownloadThroughput: -1, UploadThroughput: -1})
+		return err
+	})
+	b.do(emulate)
+	c := chromedp.FromContext(b.ctx)
+	infos, err := chromedp.Targets(b.ctx)
+	if err != nil {
+		b.fatalf("targets: %v", err)
+	}
+	n := 0
+	for _, info := range infos {
+		if info.Type != "service_worker" || info.BrowserContextID != c.BrowserContextID {
+			continue
+		}
+		swCtx, cancel := chromedp.NewContext(b.ctx, chromedp.WithTargetID(info.TargetID), chromedp.WithDetachOnCancel())
+		sctx, stop := context.WithTimeout(swCtx, stepTimeout)
+		err := chromedp.Do(sctx, emulate)
+		stop()
+		cancel()
+		if err != nil {
+			b.fatalf("offline emulation for the service worker: %v", err)
+		}
+		n++
+	}
+	if offline && n == 0 {
+		b.fatalf("no service worker target to take offline")
+	}
+}
+
+func (b *tab) screenshot(name string) string {
+	b.e.t.Helper()
+	dir := os.Getenv("PLANSYNC_SCREENSHOT_DIR")
+	if dir == "" {
+		dir = b.e.t.ArtifactDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.fatalf("%v", err)
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.fatalf("screenshot: %v", err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		b.fatalf("%v", err)
+	}
+	return p
+}
+
+func TestBrowser(t *testing.T) {
+	exe := chromium(t)
+	e := &env{t: t, dir: t.TempDir(), web: webFiles(t)}
+	e.start()
+	t.Cleanup(func() {
+		if e.app != nil {
+			e.stop()
+		}
+	})
+	demo := e.app.Demo
+
+	// A second teacher on the same student, so that two people can
+	// collide on a goal (a family may not write goals).
+	student, school := findSpaces(t, e.app, demo.InviteStudent)
+	ctx := context.Background()
+	diaz, err := e.app.Auth.AddStaff(ctx, school, "Mr. Díaz", "diaz", app.DemoPassword, server.RoleTeacher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.app.Store.PutMember(ctx, server.Member{Space: student, User: diaz.ID, Role: server.RoleTeacher}); err != nil {
+		t.Fatal(err)
+	}
+
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(360, 780),
+	)
+	t.Cleanup(cancelAlloc)
+	browser, cancelBrowser := chromedp.NewContext(alloc)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	e.browser = browser
+
+	a := e.newTab("lee")
+	b := e.newTab("diaz")
+	plan := "#/s/" + student.String() + "/goals"
+	const goalText = "Reads a chapter book each week"
+	var goalID string
+	var ok bool
+
+	ok = e.step("sign in, add a goal, reload", func(t *testing.T) {
+		a.signIn(app.DemoTeacherLogin, app.DemoPassword)
+		a.goTo(plan)
+		a.waitFor("the goals tab", `document.querySelector('button[data-action=add][data-collection=goals]')`, stepTimeout)
+		a.do(chromedp.Click(chromedp.CSS(`button[data-action=add][data-collection=goals]`)))
+		a.fill(`form.record-form[data-collection=goals]`, map[string]string{"area": "reading", "description": goalText, "status": "in_progress"})
+		a.waitFor("the new goal's page", `location.hash.includes('/goal/')`, stepTimeout)
+		goalID = eval[string](a, `location.hash.split('/goal/')[1]`)
+		a.synced()
+		a.reload()
+		a.waitFor("the goal after a reload", fmt.Sprintf(`document.getElementById('main').innerText.includes(%q)`, goalText), stepTimeout)
+		rec := serverRecord(t, e.app, student, "goals", goalID)
+		if got := rec.Fields["description"].Value; got != goalText {
+			t.Fatalf("server has description %q, want %q", got, goalText)
+		}
+	})
+	if !ok {
+		return
+	}
+
+	const offlineEdit = "Reads a chapter book each week, aloud to a parent"
+	ok = e.step("offline: opens from cache, takes an edit that survives a reload, syncs when back", func(t *testing.T) {
+		b.signIn("diaz", app.DemoPassword)
+		a.waitFor("the service worker to control the page", `navigator.serviceWorker.controller !== null`, loadTimeout)
+		a.waitFor("the wasm in the cache", `caches.keys().then(async ks => { for (const k of ks) { const c = await caches.open(k); for (const r of await c.keys()) if (r.url.endsWith('.wasm')) return true } return false })`, loadTimeout)
+		e.stop()
+		a.setOffline(true)
+		a.reload()
+		a.goTo(plan)
+		a.waitFor("the plan from the cache", fmt.Sprintf(`document.getElementById('main').innerText.includes(%q)`, goalText), stepTimeout)
+		a.waitFor("the sync state to say offline", `document.getElementById('sync').dataset.state !== 'synced'`, stepTimeout)
+		a.goTo("#/s/" + student.String() + "/goal/" + goalID)
+		editGoal(a, student, goalID, map[string]string{"description": offlineEdit})
+		a.waitFor("one change waiting", `document.getElementById('sync').dataset.pending === '1'`, stepTimeout)
+		a.reload()
+		a.waitFor("the offline edit after a reload", fmt.Sprintf(`document.getElementById('main').innerText.includes(%q)`, offlineEdit), stepTimeout)
+		a.waitFor("the edit still waiting", `document.getElementById('sync').dataset.pending === '1'`, stepTimeout)
+		if s := eval[string](a, `document.getElementById('sync').textContent`); !strings.Contains(s, "1 change waiting on this device") {
+			t.Errorf("sync state reads %q", s)
+		}
+
+		e.start()
+		a.setOffline(false)
+		a.synced()
+		if got := serverRecord(t, e.app, student, "goals", goalID).Fields["description"].Value; got != offlineEdit {
+			t.Fatalf("server has %q, want the offline edit", got)
+		}
+		b.goTo("#/s/" + student.String() + "/goal/" + goalID)
+		b.waitFor("the offline edit in the second browser", fmt.Sprintf(`document.getElementById('main').innerText.includes(%q)`, offlineEdit), syncTimeout)
+	})
+	if !ok {
+		return
+	}
+
+	ok = e.step("two browsers edit one goal offline: converge, conflict, resolve", func(t *testing.T) {
+		const fromA, fromB, targetB = "Reads two chapter books a week", "Reads a chapter book each week with a buddy", "Finishes 8 books by June"
+		b.synced()
+		e.stop()
+		a.setOffline(true)
+		b.setOffline(true)
+		editGoal(a, student, goalID, map[string]string{"description": fromA})
+		a.waitFor("A's edit waiting", `document.getElementById('sync').dataset.pending === '1'`, stepTimeout)
+		editGoal(b, student, goalID, map[string]string{"description": fromB, "target": targetB})
+		b.waitFor("B's edit waiting", `document.getElementById('sync').dataset.pending === '1'`, stepTimeout)
+		e.start()
+		a.setOffline(false)
+		b.setOffline(false)
+		a.synced()
+		b.synced()
+		for _, x := range []*tab{a, b} {
+			// Different fields both stand; the same field shows the conflict.
+			x.waitFor("B's target everywhere", fmt.Sprintf(`document.getElementById('main').innerText.includes(%q)`, targetB), syncTimeout)
+			x.waitFor("the conflict where it happened", `document.querySelectorAll('.conflict .conflict-field[data-field=description] .version').length === 2`, syncTimeout)
+		}
+		title := eval[string](a, `document.querySelector('.conflict h4').textContent`)
+		if !strings.Contains(title, "You and Mr. Díaz both changed this goal while offline") {
+			t.Errorf("conflict title in A: %q", title)
+		}
+		va := eval[string](a, `document.querySelector('#main article[data-collection=goals] dd.text')?.textContent`)
+		vb := eval[string](b, `document.querySelector('#main article[data-collection=goals] dd.text')?.textContent`)
+		if va != vb {
+			t.Errorf("the browsers did not converge: %q and %q", va, vb)
+		}
+		// A keeps B's text.
+		idx := eval[int](a, fmt.Sprintf(`[...document.querySelectorAll('.conflict-field[data-field=description] .version')].findIndex(v => v.innerText.includes(%q))`, fromB))
+		if idx < 0 {
+			t.Fatal("B's version is not offered in A")
+		}
+		a.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`.conflict-field[data-field=description] button[data-action=keep][data-version="%d"]`, idx))))
+		a.synced()
+		b.waitFor("the resolution in B", `!document.querySelector('.conflict')`, syncTimeout)
+		if got := eval[string](b, `document.querySelector('#main article[data-collection=goals] dd.text')?.textContent`); got != fromB {
+			t.Errorf("B shows %q after A kept B's version", got)
+		}
+		if got := serverRecord(t, e.app, student, "goals", goalID).Fields["description"]; got.Value != fromB || len(got.Conflicts) != 0 {
+			t.Errorf("server has %v with %d conflicts", got.Value, len(got.Conflicts))
+		}
+	})
+	if !ok {
+		return
+	}
+
+	e.step("Spanish has no missing strings", func(t *testing.T) {
+		a.goTo("#/settings")
+		a.waitFor("settings", `document.getElementById('ui-lang')`, stepTimeout)
+		eval[chromedp.Void](a, `(() => { const s = document.getElementById('ui-lang'); s.value = 'es'; s.dispatchEvent(new Event('change')); })()`)
+		a.waitFor("the Spanish UI", `document.documentElement.lang === 'es'`, stepTimeout)
+		s := student.String()
+		screens := []string{"#/", "#/s/" + s + "/about", "#/s/" + s + "/goals", "#/s/" + s + "/goal/" + goalID, "#/s/" + s + "/notes",
+			"#/s/" + s + "/meetings", "#/s/" + s + "/family", "#/school/" + school.String() + "/services", "#/school/" + school.String() + "/events",
+			"#/h/" + s + "/goals/" + goalID, "#/settings", "#/join"}
+		for _, frag := range screens {
+			a.goTo(frag)
+			a.waitFor("screen "+frag, fmt.Sprintf(`location.hash === %q && document.querySelector('#main h1')`, frag), stepTimeout)
+			time.Sleep(300 * time.Millisecond)
+			// Open every add form too: their labels and options are strings.
+			eval[chromedp.Void](a, `document.querySelectorAll('#main button[data-action=add]').forEach(b => b.click())`)
+		}
+		if missing := eval[[]string](a, `plansyncMissingStrings()`); len(missing) > 0 {
+			t.Errorf("Spanish UI lacks %v", missing)
+		}
+		if got := eval[string](a, `document.getElementById('sync').textContent`); got != "Todo guardado" {
+			t.Errorf("sync state in Spanish reads %q", got)
+		}
+		eval[chromedp.Void](a, `(() => { localStorage.setItem('plansync.lang', 'en'); })()`)
+	})
+
+	e.step("plan screen at 360 px", func(t *testing.T) {
+		a.reload()
+		a.goTo(plan)
+		a.waitFor("the plan", fmt.Sprintf(`document.getElementById('main').innerText.includes(%q)`, "Reads a chapter book each week with a buddy"), stepTimeout)
+		if w := eval[int](a, `document.documentElement.scrollWidth`); w > 360 {
+			t.Errorf("the page is %d px wide at a 360 px viewport", w)
+		}
+		small := eval[[]string](a, `[...document.querySelectorAll('#main button, #main .button, #main input, #main select, .tabs a, .bar a')]
+			.filter(el => el.offsetParent !== null && el.type !== 'checkbox')
+			.filter(el => { const r = el.getBoundingClientRect(); return r.height < 44 || r.width < 44 })
+			.map(el => el.outerHTML.slice(0, 80))`)
+		if len(small) > 0 {
+			t.Errorf("touch targets under 44 px: %v", small)
+		}
+		p := a.screenshot("plan-360.png")
+		t.Logf("screenshot: %s", p)
+	})
+}
+
+// editGoal opens the goal's edit form on its page and saves fields.
+func editGoal(b *tab, space uuid.UUID, goalID string, fields map[string]string) {
+	b.e.t.Helper()
+	b.goTo(fmt.Sprintf("#/s/%s/goal/%s", space, goalID))
+	sel := fmt.Sprintf(`article[data-collection=goals][data-id=%q]`, goalID)
+	b.waitFor("the goal", `document.querySelector('`+sel+` button[data-action=edit]')`, stepTimeout)
+	b.do(chromedp.Click(chromedp.CSS(sel + ` button[data-action=edit]`)))
+	b.fill(sel+` form.record-form`, fields)
+	b.waitFor("the form to close", `!document.querySelector('`+sel+` form.record-form')`, stepTimeout)
+}
+
+func findSpaces(t *testing.T, a *app.App, studentName string) (student, school uuid.UUID) {
+	t.Helper()
+	spaces, err := a.Store.Spaces(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sp := range spaces {
+		switch {
+		case sp.Kind == server.KindStudent && sp.Name == studentName:
+			student = sp.ID
+		case sp.Kind == server.KindSchool:
+			school = sp.ID
+		}
+	}
+	if student == uuid.Nil || school == uuid.Nil {
+		t.Fatalf("demo has no student %q or no school", studentName)
+	}
+	return student, school
+}
+
+func serverRecord(t *testing.T, a *app.App, space uuid.UUID, collection, id string) *record.Record {
+	t.Helper()
+	rid, err := uuid.Parse(id)
+	if err != nil {
+		t.Fatalf("record id %q: %v", id, err)
+	}
+	rec, err := a.Store.Record(context.Background(), record.Key{Space: space, Collection: collection, ID: rid})
+	if errors.Is(err, server.ErrNotFound) {
+		t.Fatalf("the server has no %s/%s", collection, id)
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}

@@ -1,0 +1,52 @@
+//go:build !js
+
+package main
+
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// forbidden are the packages the browser build must not carry (DESIGN.md
+// section 8): each costs hundreds of KB on a prepaid phone plan, and the
+// browser already does their job (fetch, its WebSocket, JSON).
+var forbidden = []string{"net/http", "encoding/json", "crypto/tls"}
+
+// TestWasmDeps lists the wasm build's dependencies and fails if a
+// forbidden package is among them, naming who imports it. It lists the
+// program itself ("."), which is what ships: ./... would add the native
+// build tool under cmd/, which needs encoding/json and brotli.
+func TestWasmDeps(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", ".")
+	cmd.Env = append(cmd.Environ(), "GOOS=js", "GOARCH=wasm")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	importers := map[string][]string{}
+	for line := range strings.Lines(string(out)) {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		for _, imp := range f[1:] {
+			importers[imp] = append(importers[imp], f[0])
+		}
+	}
+	for _, pkg := range forbidden {
+		who, ok := importers[pkg]
+		if !ok {
+			continue
+		}
+		slices.Sort(who)
+		// github.com/google/uuid's null.go imports encoding/json; it is
+		// being replaced by shared/uuid. Until then this one importer is
+		// known, and any other fails.
+		if pkg == "encoding/json" && slices.Equal(who, []string{"github.com/google/uuid"}) {
+			t.Skipf("encoding/json is imported only by github.com/google/uuid, which shared/uuid replaces")
+		}
+		t.Errorf("the wasm build depends on %s, imported by %s", pkg, strings.Join(who, ", "))
+	}
+}
