@@ -14,7 +14,7 @@ LDFLAGS   := -s -w -X github.com/plansync/plansync/server/app.Version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 
 # Browser-side packages, tested under Node with fake-indexeddb.
-WASM_PKGS := ./wasm/ ./client/idbstore/ ./client/jsws/
+WASM_PKGS := ./wasm/ ./client/idbstore/ ./client/jsws/ ./shared/protocol/
 NODE_DIR  := $(TMP)/node
 FAKE_IDB  := $(NODE_DIR)/node_modules/fake-indexeddb/auto/index.js
 WASM_ENV  := PATH="$$($(GO) env GOROOT)/lib/wasm:$$PATH" NODE_OPTIONS="--require=$(FAKE_IDB) --experimental-websocket" GOOS=js GOARCH=wasm

@@ -1,12 +1,12 @@
 package client
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -239,7 +239,9 @@ func (e *Engine) Open(ctx context.Context) error {
 		e.heads[s] = c
 	}
 	outbox := slices.Clone(snap.Outbox)
-	slices.SortFunc(outbox, func(a, b PendingOp) int { return cmp.Compare(a.LocalSeq, b.LocalSeq) })
+	// sort.Slice, not slices.SortFunc: each element type of a generic sort
+	// is another ~15 KB of wasm for the browser build (issue 5's budget).
+	sort.Slice(outbox, func(i, j int) bool { return outbox[i].LocalSeq < outbox[j].LocalSeq })
 	for i := range outbox {
 		p := &outbox[i]
 		e.outbox = append(e.outbox, p)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/plansync/plansync/shared/protocol"
@@ -161,7 +162,8 @@ func (e *Engine) session(ctx context.Context) (healthy bool, err error) {
 		hello.Cursors = append(hello.Cursors, protocol.Cursor{Space: sp, Seq: c})
 	}
 	e.mu.Unlock()
-	slices.SortFunc(hello.Cursors, func(a, b protocol.Cursor) int { return compareUUID(a.Space, b.Space) })
+	cs := hello.Cursors // sort.Slice: see Engine.Open
+	sort.Slice(cs, func(i, j int) bool { return compareUUID(cs[i].Space, cs[j].Space) < 0 })
 	if err := s.send(hello); err != nil {
 		return false, err
 	}

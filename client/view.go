@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sort"
 
 	"github.com/plansync/plansync/shared/record"
 	"github.com/plansync/plansync/shared/uuid"
@@ -36,7 +37,7 @@ func (e *Engine) List(space uuid.UUID, collection string) []*record.Record {
 		}
 		out = append(out, r.Clone())
 	}
-	slices.SortFunc(out, func(a, b *record.Record) int { return bytes.Compare(a.ID[:], b.ID[:]) })
+	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].ID[:], out[j].ID[:]) < 0 }) // see Engine.Open
 	return out
 }
 

@@ -39,7 +39,6 @@ import (
 	"sync"
 	"syscall/js"
 
-	"github.com/hack-pad/go-indexeddb/idb"
 	"github.com/plansync/plansync/client"
 	"github.com/plansync/plansync/shared/record"
 	"github.com/plansync/plansync/shared/uuid"
@@ -101,7 +100,6 @@ type Options struct {
 // Store is a client.Store on IndexedDB; safe for concurrent use.
 type Store struct {
 	name   string
-	db     *idb.Database
 	jsDB   js.Value
 	onLost func()
 
@@ -124,20 +122,35 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if !js.Global().Get("indexedDB").Truthy() {
 		return nil, ErrUnavailable
 	}
-	req, err := idb.Global().Open(ctx, o.Name, schemaVersion, upgrade)
+	var req js.Value
+	err := try(func() { req = js.Global().Get("indexedDB").Call("open", o.Name, schemaVersion) })
 	if err != nil {
 		return nil, fmt.Errorf("idbstore: open %s: %w", o.Name, err)
 	}
-	db, err := req.Await(ctx)
+	up := js.FuncOf(func(js.Value, []js.Value) any {
+		upgrade(req)
+		return nil
+	})
+	req.Set("onupgradeneeded", up)
+	jsDB, err := awaitRequest(ctx, req)
 	if err != nil {
+		if ctx.Err() != nil {
+			// The open goes on: close what it opens.
+			var closer js.Func
+			closer = js.FuncOf(func(js.Value, []js.Value) any {
+				_ = try(func() { req.Get("result").Call("close") })
+				closer.Release()
+				return nil
+			})
+			req.Set("onsuccess", closer)
+		}
+		req.Set("onupgradeneeded", js.Null())
+		up.Release()
 		return nil, fmt.Errorf("idbstore: open %s: %w", o.Name, err)
 	}
-	jsDB, err := req.Request.Result()
-	if err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("idbstore: open %s: %w", o.Name, err)
-	}
-	s := &Store{name: o.Name, db: db, jsDB: jsDB, onLost: o.OnLost, listeners: map[string]js.Func{}}
+	req.Set("onupgradeneeded", js.Null())
+	up.Release()
+	s := &Store{name: o.Name, jsDB: jsDB, onLost: o.OnLost, listeners: map[string]js.Func{}}
 	// versionchange: another tab (or a deleteDatabase) wants the database;
 	// we must close our connection or it waits forever. close: the browser
 	// closed it for us (site data cleared, storage failure). Either way
@@ -153,25 +166,22 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	return s, nil
 }
 
-// upgrade creates the object stores of schemaVersion.
-func upgrade(db *idb.Database, oldVersion, newVersion uint) error {
-	have, err := db.ObjectStoreNames()
+// upgrade creates the object stores of schemaVersion. It runs in the
+// upgradeneeded handler, inside the version-change transaction.
+func upgrade(req js.Value) {
+	err := try(func() {
+		db := req.Get("result")
+		have := db.Get("objectStoreNames")
+		for _, name := range allStores {
+			if !have.Call("contains", name).Bool() {
+				db.Call("createObjectStore", name)
+			}
+		}
+	})
 	if err != nil {
-		return err
+		// The open request then fails with an AbortError.
+		_ = try(func() { req.Get("transaction").Call("abort") })
 	}
-	for _, name := range allStores {
-		exists := false
-		for _, h := range have {
-			exists = exists || h == name
-		}
-		if exists {
-			continue
-		}
-		if _, err := db.CreateObjectStore(name, idb.ObjectStoreOptions{}); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // markLost closes the connection after the browser took the database
@@ -184,7 +194,7 @@ func (s *Store) markLost() {
 	if !first {
 		return
 	}
-	_ = s.db.Close()
+	_ = try(func() { s.jsDB.Call("close") })
 	if s.onLost != nil {
 		s.onLost()
 	}
@@ -219,9 +229,9 @@ func (s *Store) translate(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, idb.NewDOMException("QuotaExceededError")):
+	case isDOM(err, "QuotaExceededError"):
 		return fmt.Errorf("%w (%v)", ErrFull, err)
-	case errors.Is(err, idb.NewDOMException("InvalidStateError")):
+	case isDOM(err, "InvalidStateError"):
 		if cerr := s.check(); cerr != nil {
 			return cerr
 		}
@@ -231,26 +241,44 @@ func (s *Store) translate(err error) error {
 	return fmt.Errorf("idbstore: %w", err)
 }
 
+// Transaction modes and durability hints.
+const (
+	readOnly  = "readonly"
+	readWrite = "readwrite"
+
+	durabilityDefault = ""
+	durabilityRelaxed = "relaxed"
+	durabilityStrict  = "strict"
+)
+
 // begin starts a transaction over stores.
-func (s *Store) begin(mode idb.TransactionMode, durability idb.TransactionDurability, stores ...string) (*idb.Transaction, error) {
+func (s *Store) begin(mode, durability string, stores ...string) (*txn, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	t, err := s.db.TransactionWithOptions(idb.TransactionOptions{Mode: mode, Durability: durability}, stores[0], stores[1:]...)
+	names := make([]any, len(stores))
+	for i, n := range stores {
+		names[i] = n
+	}
+	args := []any{js.ValueOf(names), mode}
+	if durability != durabilityDefault {
+		args = append(args, map[string]any{"durability": durability})
+	}
+	t, err := call(s.jsDB, "transaction", args...)
 	if err != nil {
 		return nil, s.translate(err)
 	}
-	return t, nil
+	return &txn{t: t, ev: listen(t, "complete", "abort")}, nil
 }
 
 // finish waits for t to complete, every request having been issued
 // already. A transaction always ends by itself, so the wait is bounded
 // without a timer; a cancelled ctx aborts it, and finish still waits for
 // the abort so that the answer is certain: nil means committed.
-func (s *Store) finish(ctx context.Context, t *idb.Transaction) error {
-	stop := context.AfterFunc(ctx, func() { _ = t.Abort() })
+func (s *Store) finish(ctx context.Context, t *txn) error {
+	stop := context.AfterFunc(ctx, t.abort)
 	defer stop()
-	if err := t.Await(context.Background()); err != nil {
+	if err := t.wait(); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -259,9 +287,11 @@ func (s *Store) finish(ctx context.Context, t *idb.Transaction) error {
 	return nil
 }
 
-// fail aborts t after a request could not be issued.
-func (s *Store) fail(t *idb.Transaction, err error) error {
-	_ = t.Abort()
+// fail aborts t after a request could not be issued, and waits for it to
+// end.
+func (s *Store) fail(t *txn, err error) error {
+	t.abort()
+	_ = t.wait()
 	return s.translate(err)
 }
 
@@ -295,55 +325,25 @@ func bytesFromJS(v js.Value) ([]byte, error) {
 }
 
 // Load implements client.Store: one read-only transaction over all four
-// stores, so the snapshot is consistent.
+// stores, so the snapshot is consistent. Every request is issued at once,
+// before anything waits; getAll where the browser has it (the values come
+// in key order), else cursors that continue from their own success
+// handlers, so the transaction stays active until all have walked their
+// store.
 func (s *Store) Load(ctx context.Context) (*client.Snapshot, error) {
-	t, err := s.begin(idb.TransactionReadOnly, idb.DurabilityDefault, dataStores...)
+	t, err := s.begin(readOnly, durabilityDefault, dataStores...)
 	if err != nil {
 		return nil, err
 	}
 	var (
 		recs, ops [][]byte
 		cursors   = map[uuid.UUID]uint64{}
-		metaReq   *idb.Request
-		iterErr   = make([]error, 3)
-		wg        sync.WaitGroup
+		// walkErr is set by the cursor handlers on the event loop, and
+		// read only after the transaction has ended.
+		walkErr error
+		metaReq js.Value
+		gets    []func() error // read the getAll results after the end
 	)
-	// Issue every request now, before anything waits: the cursors continue
-	// from their own success handlers, so the transaction stays active
-	// until all of them have walked their store.
-	metaStore, err := t.ObjectStore(storeMeta)
-	if err == nil {
-		metaReq, err = metaStore.Get(js.ValueOf(metaKey))
-	}
-	if err != nil {
-		return nil, s.fail(t, err)
-	}
-	walk := func(i int, store string, each func(k, v js.Value) error) error {
-		os, err := t.ObjectStore(store)
-		if err != nil {
-			return err
-		}
-		req, err := os.OpenCursor(idb.CursorNext)
-		if err != nil {
-			return err
-		}
-		// Iter attaches its listeners before it blocks, and no goroutine
-		// here gives the event loop a turn before all three have.
-		wg.Go(func() {
-			iterErr[i] = req.Iter(ctx, func(c *idb.CursorWithValue) error {
-				k, err := c.Key()
-				if err != nil {
-					return err
-				}
-				v, err := c.Value()
-				if err != nil {
-					return err
-				}
-				return each(k, v)
-			})
-		})
-		return nil
-	}
 	bytesInto := func(dst *[][]byte) func(k, v js.Value) error {
 		return func(_, v js.Value) error {
 			b, err := bytesFromJS(v)
@@ -353,40 +353,89 @@ func (s *Store) Load(ctx context.Context) (*client.Snapshot, error) {
 			return err
 		}
 	}
-	err = walk(0, storeRecords, bytesInto(&recs))
-	if err == nil {
-		err = walk(1, storeOutbox, bytesInto(&ops))
+	cursorEntry := func(k, v js.Value) error {
+		if k.Type() != js.TypeString || v.Type() != js.TypeNumber {
+			return fmt.Errorf("idbstore: bad cursor entry %s", jsString(k))
+		}
+		sp, err := uuid.Parse(k.String())
+		if err != nil {
+			return fmt.Errorf("idbstore: bad cursor entry %s", k.String())
+		}
+		cursors[sp] = uint64(v.Float())
+		return nil
 	}
-	if err == nil {
-		err = walk(2, storeCursors, func(k, v js.Value) error {
-			sp, err := uuid.Parse(k.String())
-			if err != nil || v.Type() != js.TypeNumber {
-				return fmt.Errorf("idbstore: bad cursor entry %s", k.String())
+	read := func(store string, each func(k, v js.Value) error, keys bool) error {
+		os, err := t.store(store)
+		if err != nil {
+			return err
+		}
+		if !os.Get("getAll").Truthy() {
+			return t.walk(os, each, &walkErr)
+		}
+		var kreq, vreq js.Value
+		if keys {
+			if kreq, err = call(os, "getAllKeys"); err != nil {
+				return err
 			}
-			cursors[sp] = uint64(v.Float())
+		}
+		if vreq, err = call(os, "getAll"); err != nil {
+			return err
+		}
+		gets = append(gets, func() error {
+			vs := vreq.Get("result")
+			var ks js.Value
+			if keys {
+				ks = kreq.Get("result")
+				if ks.Length() != vs.Length() {
+					return errors.New("idbstore: keys and values differ in number")
+				}
+			}
+			for i, n := 0, vs.Length(); i < n; i++ {
+				k := js.Undefined()
+				if keys {
+					k = ks.Index(i)
+				}
+				if err := each(k, vs.Index(i)); err != nil {
+					return err
+				}
+			}
 			return nil
 		})
+		return nil
+	}
+	metaStore, err := t.store(storeMeta)
+	if err == nil {
+		metaReq, err = call(metaStore, "get", metaKey)
+	}
+	if err == nil {
+		err = read(storeRecords, bytesInto(&recs), false)
+	}
+	if err == nil {
+		err = read(storeOutbox, bytesInto(&ops), false)
+	}
+	if err == nil {
+		err = read(storeCursors, cursorEntry, true)
 	}
 	if err != nil {
-		_ = t.Abort()
-		wg.Wait()
-		return nil, s.translate(err)
-	}
-	wg.Wait()
-	if err := errors.Join(iterErr...); err != nil {
-		_ = t.Abort()
-		return nil, s.translate(err)
+		return nil, s.fail(t, err)
 	}
 	if err := s.finish(ctx, t); err != nil {
+		if walkErr != nil && ctx.Err() == nil {
+			return nil, s.translate(walkErr)
+		}
 		return nil, err
+	}
+	if walkErr != nil {
+		return nil, s.translate(walkErr)
+	}
+	for _, get := range gets {
+		if err := get(); err != nil {
+			return nil, err
+		}
 	}
 
 	snap := &client.Snapshot{Records: make(map[record.Key]*record.Record, len(recs)), Cursors: cursors}
-	mv, err := metaReq.Result()
-	if err != nil {
-		return nil, s.translate(err)
-	}
-	if !mv.IsUndefined() {
+	if mv := metaReq.Get("result"); !mv.IsUndefined() {
 		b, err := bytesFromJS(mv)
 		if err != nil {
 			return nil, err
@@ -404,8 +453,8 @@ func (s *Store) Load(ctx context.Context) (*client.Snapshot, error) {
 		}
 		snap.Records[r.Key()] = r
 	}
-	// The outbox store is keyed by LocalSeq as a number, so the cursor
-	// walked it in LocalSeq order already.
+	// The outbox store is keyed by LocalSeq as a number, so getAll or the
+	// cursor read it in LocalSeq order already.
 	for _, b := range ops {
 		p, err := client.UnmarshalPending(b)
 		if err != nil {
@@ -429,13 +478,13 @@ func (s *Store) AddPending(ctx context.Context, p client.PendingOp) error {
 	if err != nil {
 		return err
 	}
-	t, err := s.begin(idb.TransactionReadWrite, idb.DurabilityStrict, storeOutbox)
+	t, err := s.begin(readWrite, durabilityStrict, storeOutbox)
 	if err != nil {
 		return err
 	}
-	os, err := t.ObjectStore(storeOutbox)
+	os, err := t.store(storeOutbox)
 	if err == nil {
-		_, err = os.PutKey(key, bytesToJS(b))
+		_, err = call(os, "put", bytesToJS(b), key)
 	}
 	if err != nil {
 		return s.fail(t, err)
@@ -460,22 +509,22 @@ func (s *Store) ApplyChanges(ctx context.Context, space uuid.UUID, cursor uint64
 	if err != nil {
 		return err
 	}
-	t, err := s.begin(idb.TransactionReadWrite, idb.DurabilityRelaxed, storeRecords, storeCursors)
+	t, err := s.begin(readWrite, durabilityRelaxed, storeRecords, storeCursors)
 	if err != nil {
 		return err
 	}
-	rs, err := t.ObjectStore(storeRecords)
+	rs, err := t.store(storeRecords)
 	if err != nil {
 		return s.fail(t, err)
 	}
 	for i, r := range records {
-		if _, err := rs.PutKey(js.ValueOf(recordKey(r.Key())), bytesToJS(enc[i])); err != nil {
+		if _, err := call(rs, "put", bytesToJS(enc[i]), recordKey(r.Key())); err != nil {
 			return s.fail(t, err)
 		}
 	}
-	cs, err := t.ObjectStore(storeCursors)
+	cs, err := t.store(storeCursors)
 	if err == nil {
-		_, err = cs.PutKey(js.ValueOf(space.String()), cur)
+		_, err = call(cs, "put", cur, space.String())
 	}
 	if err != nil {
 		return s.fail(t, err)
@@ -488,11 +537,11 @@ func (s *Store) RemovePending(ctx context.Context, seqs []uint64) error {
 	if len(seqs) == 0 {
 		return nil
 	}
-	t, err := s.begin(idb.TransactionReadWrite, idb.DurabilityDefault, storeOutbox)
+	t, err := s.begin(readWrite, durabilityDefault, storeOutbox)
 	if err != nil {
 		return err
 	}
-	os, err := t.ObjectStore(storeOutbox)
+	os, err := t.store(storeOutbox)
 	if err != nil {
 		return s.fail(t, err)
 	}
@@ -500,7 +549,7 @@ func (s *Store) RemovePending(ctx context.Context, seqs []uint64) error {
 		if q > maxSafeInteger {
 			continue // never stored
 		}
-		if _, err := os.Delete(js.ValueOf(float64(q))); err != nil {
+		if _, err := call(os, "delete", float64(q)); err != nil {
 			return s.fail(t, err)
 		}
 	}
@@ -519,16 +568,16 @@ func (s *Store) SaveMeta(ctx context.Context, m client.Meta) error {
 
 // put writes (or, with v undefined, deletes) one entry.
 func (s *Store) put(ctx context.Context, store, key string, v js.Value) error {
-	t, err := s.begin(idb.TransactionReadWrite, idb.DurabilityStrict, store)
+	t, err := s.begin(readWrite, durabilityStrict, store)
 	if err != nil {
 		return err
 	}
-	os, err := t.ObjectStore(store)
+	os, err := t.store(store)
 	if err == nil {
 		if v.IsUndefined() {
-			_, err = os.Delete(js.ValueOf(key))
+			_, err = call(os, "delete", key)
 		} else {
-			_, err = os.PutKey(js.ValueOf(key), v)
+			_, err = call(os, "put", v, key)
 		}
 	}
 	if err != nil {
@@ -542,14 +591,14 @@ func (s *Store) put(ctx context.Context, store, key string, v js.Value) error {
 // another account signs in on the device, and the new account's token
 // must survive that.
 func (s *Store) Reset(ctx context.Context) error {
-	t, err := s.begin(idb.TransactionReadWrite, idb.DurabilityStrict, dataStores...)
+	t, err := s.begin(readWrite, durabilityStrict, dataStores...)
 	if err != nil {
 		return err
 	}
 	for _, name := range dataStores {
-		os, err := t.ObjectStore(name)
+		os, err := t.store(name)
 		if err == nil {
-			_, err = os.Clear()
+			_, err = call(os, "clear")
 		}
 		if err != nil {
 			return s.fail(t, err)
@@ -571,14 +620,14 @@ func (s *Store) SetValue(ctx context.Context, name, value string) error {
 
 // Value returns what SetValue kept under name, "" when nothing.
 func (s *Store) Value(ctx context.Context, name string) (string, error) {
-	t, err := s.begin(idb.TransactionReadOnly, idb.DurabilityDefault, storeApp)
+	t, err := s.begin(readOnly, durabilityDefault, storeApp)
 	if err != nil {
 		return "", err
 	}
-	os, err := t.ObjectStore(storeApp)
-	var req *idb.Request
+	os, err := t.store(storeApp)
+	var req js.Value
 	if err == nil {
-		req, err = os.Get(js.ValueOf(name))
+		req, err = call(os, "get", name)
 	}
 	if err != nil {
 		return "", s.fail(t, err)
@@ -586,10 +635,7 @@ func (s *Store) Value(ctx context.Context, name string) (string, error) {
 	if err := s.finish(ctx, t); err != nil {
 		return "", err
 	}
-	v, err := req.Result()
-	if err != nil {
-		return "", s.translate(err)
-	}
+	v := req.Get("result")
 	if v.Type() != js.TypeString {
 		return "", nil
 	}
@@ -609,7 +655,8 @@ func (s *Store) Close() error {
 		s.jsDB.Call("removeEventListener", ev, f)
 		f.Release()
 	}
-	return s.db.Close()
+	_ = try(func() { s.jsDB.Call("close") })
+	return nil
 }
 
 // Delete deletes the database name, waiting until it is gone. Open
@@ -619,9 +666,10 @@ func Delete(ctx context.Context, name string) error {
 	if !js.Global().Get("indexedDB").Truthy() {
 		return ErrUnavailable
 	}
-	req, err := idb.Global().DeleteDatabase(name)
+	req, err := call(js.Global().Get("indexedDB"), "deleteDatabase", name)
 	if err != nil {
 		return err
 	}
-	return req.Await(ctx)
+	_, err = awaitRequest(ctx, req)
+	return err
 }

@@ -52,11 +52,10 @@ func TestMain(m *testing.M) {
 		fmt.Println("SKIP: no indexedDB; run under Node with NODE_OPTIONS=--require=<fake-indexeddb>/auto")
 		return
 	}
-	// go-indexeddb logs from inside an IndexedDB event handler (on
-	// versionchange). Under Node, os.Stderr is asynchronous, so that write
-	// blocks the handler and the event's other listeners never run; in a
-	// browser the write is synchronous. The app logs to the console
-	// synchronously (wasm/); tests discard.
+	// Nothing in the store logs now (it once did, through go-indexeddb,
+	// from inside an IndexedDB event handler, where Node's asynchronous
+	// os.Stderr blocked the handler). Discarding stays as a guard: a log
+	// write inside a handler would stall the other listeners under Node.
 	log.SetOutput(io.Discard)
 	m.Run()
 }

@@ -30,11 +30,6 @@ const (
 // msgpack bin: prose compresses about four times, which is the difference
 // between a page of a plan and four on a prepaid data plan.
 
-var flatePool = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(nil, flate.DefaultCompression)
-	return w
-}}
-
 // Encode turns a message into one frame.
 func Encode(m Message) ([]byte, error) {
 	body, err := wire.Marshal(m)
@@ -51,19 +46,14 @@ func Encode(m Message) ([]byte, error) {
 		out.Write(body)
 		return out.Bytes(), nil
 	}
-	var z bytes.Buffer
-	fw := flatePool.Get().(*flate.Writer)
-	fw.Reset(&z)
-	_, _ = fw.Write(body)
-	err = fw.Close()
-	flatePool.Put(fw)
+	z, err := deflate(body)
 	if err != nil {
 		return nil, err
 	}
-	if z.Len() >= len(body) {
+	if z == nil || len(z) >= len(body) {
 		out.Write(body)
 	} else {
-		_ = enc.EncodeBytes(z.Bytes())
+		_ = enc.EncodeBytes(z)
 	}
 	return out.Bytes(), nil
 }
