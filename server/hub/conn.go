@@ -180,12 +180,14 @@ func (c *conn) readLoop() {
 		return c.extendRead(c.h.opts.PongWait)
 	})
 	helloDone := false
-	// throttled is how long the pushes read back to back have been held
-	// for the rate limit. Each push waits only for its own token (1/rate),
-	// so one push's delay alone never reaches MaxRateDelay at the default
-	// rates: it is the run of delays without the bucket refilling that
-	// shows a client further over the limit.
+	// throttled is how long pushes have been held for the rate limit,
+	// less the time the client then left the reader idle. Each push waits
+	// only for its own token (1/rate), so one push's delay alone never
+	// reaches MaxRateDelay at the default rates; a client that keeps the
+	// reader busy while it is held back is further over the limit, and its
+	// delays add up.
 	var throttled time.Duration
+	var released time.Time // when the last push was handed to the pusher
 	for {
 		mt, b, err := c.ws.ReadMessage()
 		if err != nil {
@@ -246,11 +248,11 @@ func (c *conn) readLoop() {
 					Message: fmt.Sprintf("push of %d ops, limit %d", len(m.Ops), protocol.MaxOpsPerPush)}))
 				continue
 			}
+			if !released.IsZero() {
+				throttled = max(0, throttled-time.Since(released))
+			}
 			r := c.limiter.Reserve()
 			d := r.Delay()
-			if d == 0 {
-				throttled = 0
-			}
 			if throttled += d; throttled > c.h.opts.MaxRateDelay {
 				r.Cancel()
 				c.fail(protocol.CodeRateLimited, "too many pushes: slow down and reconnect")
@@ -264,6 +266,7 @@ func (c *conn) readLoop() {
 			}
 			select {
 			case c.pushes <- m:
+				released = time.Now()
 			case <-c.quit:
 				return
 			}

@@ -48,9 +48,11 @@ const (
 	// throughput and the connection's DefaultPushQueue before this.
 	DefaultPushRate  = 100
 	DefaultPushBurst = 200
-	// DefaultMaxRateDelay is how long a push over the rate may be held
-	// back; a client further over the limit gets rate_limited and is
-	// disconnected.
+	// DefaultMaxRateDelay is how long pushes over the rate may be held
+	// back, summed over a run of pushes during which the bucket never
+	// refilled; a client further over the limit gets rate_limited and is
+	// disconnected. (Each push alone waits only 1/PushRate, so a per-push
+	// bound would never be reached and a flood would only be slowed.)
 	DefaultMaxRateDelay = 2 * time.Second
 
 	// DefaultPushQueue bounds pushes read but not yet committed per
