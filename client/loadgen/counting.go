@@ -14,11 +14,14 @@ import (
 // WebSocket message payloads: the HTTP upgrade, WebSocket frame headers,
 // control frames (close) and TCP/IP overhead are not included.
 type Counter struct {
-	up, down atomic.Int64
+	up, down, dials atomic.Int64
 }
 
 // Bytes returns the totals so far.
 func (c *Counter) Bytes() (up, down int64) { return c.up.Load(), c.down.Load() }
+
+// Dials returns how many connections were attempted through the counter.
+func (c *Counter) Dials() int64 { return c.dials.Load() }
 
 // Wrap returns a transport that counts through c.
 func (c *Counter) Wrap(t client.Transport) client.Transport {
@@ -31,6 +34,7 @@ type countingTransport struct {
 }
 
 func (t *countingTransport) Dial(ctx context.Context) (client.Conn, error) {
+	t.c.dials.Add(1)
 	conn, err := t.t.Dial(ctx)
 	if err != nil {
 		return nil, err

@@ -12,10 +12,10 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/plansync/plansync/client"
+	"github.com/plansync/plansync/client/loadgen"
 	"github.com/plansync/plansync/client/memstore"
 	"github.com/plansync/plansync/client/wsdial"
 	"github.com/plansync/plansync/server"
@@ -156,7 +156,7 @@ type Client struct {
 	Name string
 	w    *World
 
-	up, down, dials atomic.Int64
+	counter loadgen.Counter // frame bytes and dials
 }
 
 // ClientOptions shape a client; zero fields take fast test defaults.
@@ -177,7 +177,7 @@ func (w *World) NewClient(ctx context.Context, name string, o ClientOptions) (*C
 	}
 	opts := client.Options{
 		Store:     memstore.New(),
-		Transport: &countingTransport{t: &wsdial.Transport{URL: url, HandshakeTimeout: 3 * time.Second, WriteWait: 3 * time.Second}, c: c},
+		Transport: c.counter.Wrap(&wsdial.Transport{URL: url, HandshakeTimeout: 3 * time.Second, WriteWait: 3 * time.Second}),
 		Token:     w.toks[o.User],
 		Offline:   o.Offline,
 		// Reconnect fast: the scenarios measure recovery, not patience.
@@ -201,10 +201,10 @@ func (w *World) NewClient(ctx context.Context, name string, o ClientOptions) (*C
 
 // Bytes returns the frame bytes the client sent and received so far
 // (WebSocket payloads; no HTTP upgrade, frame headers or TCP overhead).
-func (c *Client) Bytes() (up, down int64) { return c.up.Load(), c.down.Load() }
+func (c *Client) Bytes() (up, down int64) { return c.counter.Bytes() }
 
 // Dials counts the connections the client opened.
-func (c *Client) Dials() int64 { return c.dials.Load() }
+func (c *Client) Dials() int64 { return c.counter.Dials() }
 
 // Create makes a record and remembers its fields as written.
 func (c *Client) Create(ctx context.Context, collection string, fields map[string]any) (record.Key, error) {
@@ -397,40 +397,6 @@ func text(rng *rand.Rand, n int) string {
 		b = append(b, ' ')
 	}
 	return string(b[:n])
-}
-
-// countingTransport counts a client's dials and frame bytes.
-type countingTransport struct {
-	t client.Transport
-	c *Client
-}
-
-func (t *countingTransport) Dial(ctx context.Context) (client.Conn, error) {
-	t.c.dials.Add(1)
-	conn, err := t.t.Dial(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &countingConn{Conn: conn, c: t.c}, nil
-}
-
-type countingConn struct {
-	client.Conn
-	c *Client
-}
-
-func (c *countingConn) ReadMessage(ctx context.Context) ([]byte, error) {
-	b, err := c.Conn.ReadMessage(ctx)
-	c.c.down.Add(int64(len(b)))
-	return b, err
-}
-
-func (c *countingConn) WriteMessage(ctx context.Context, frame []byte) error {
-	err := c.Conn.WriteMessage(ctx, frame)
-	if err == nil {
-		c.c.up.Add(int64(len(frame)))
-	}
-	return err
 }
 
 // keysOf lists a map's keys sorted, for stable output.
