@@ -84,11 +84,9 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/... ./server/store/
 	./.ci/bench $(BIN)
 
-## soak: the long proofs, each for DURATION (default 10m), one JSON line per scenario
+## soak: the long proofs for DURATION in all (default 10m), one JSON line per scenario
 soak:
-	$(GO) run ./server/crash/cmd/kill9soak -duration $(DURATION)
-	$(GO) run ./shared/sim/cmd/soak -duration $(DURATION)
-	$(GO) run ./server/faults/cmd/faultsoak -duration $(DURATION)
+	GO=$(GO) ./.ci/soak $(DURATION)
 
 clean:
 	rm -rf $(BIN) $(TMP) web/dist
