@@ -122,6 +122,11 @@ type Engine struct {
 	// order agree. Held across Store.AddPending; never taken by the loop.
 	editMu sync.Mutex
 
+	// applyMu makes the sync loop's store writes and the memory updates
+	// that follow one step for Reload, which must not read the store
+	// between the two. Taken before mu, never while holding it.
+	applyMu sync.Mutex
+
 	mu         sync.Mutex
 	open       bool
 	closed     bool

@@ -25,10 +25,15 @@ type Store interface {
 	// Load returns everything stored. On an empty store (first run, or
 	// storage the browser evicted) Snapshot.Meta is nil.
 	Load(ctx context.Context) (*Snapshot, error)
-	// AddPending appends an op to the outbox. Its LocalSeq is greater than
-	// every one stored before. When it returns the edit survives a crash:
-	// this is when the UI may say "saved on this device".
-	AddPending(ctx context.Context, op PendingOp) error
+	// AddPending appends an op to the outbox and returns the LocalSeq it
+	// stored it under. The Store allocates that number inside the same
+	// atomic write: at least op.LocalSeq (the engine's hint), and greater
+	// than every LocalSeq it holds or allocated since the last Reset.
+	// Several engines may share one Store (browser tabs on one IndexedDB
+	// database, see Engine.Reload), so the number must come from the
+	// Store, not from a counter of one engine. When it returns the edit
+	// survives a crash: this is when the UI may say "saved on this device".
+	AddPending(ctx context.Context, op PendingOp) (uint64, error)
 	// ApplyChanges stores records from the server and moves the space's
 	// cursor to cursor, atomically: after a crash the stored records are
 	// never older than the stored cursor says (records newer than it are

@@ -118,7 +118,10 @@ type session struct {
 	writeErr  chan error   // capacity 1: the writer's failure
 	heartbeat time.Duration
 	lastRecv  time.Time
-	sentSeq   uint64 // highest LocalSeq pushed on this connection
+	// sent holds the LocalSeqs pushed on this connection and not yet
+	// settled. A set, not a high-water mark: Reload can bring in ops of
+	// another tab numbered below ones already pushed.
+	sent      map[uint64]bool
 	nextBatch uint64
 	inflight  []batch
 	healthy   bool
@@ -145,6 +148,7 @@ func (e *Engine) session(ctx context.Context) (healthy bool, err error) {
 		writeErr: make(chan error, 1),
 		lastRecv: time.Now(),
 		start:    time.Now(),
+		sent:     map[uint64]bool{},
 	}
 	done := make(chan struct{}, 2)
 	defer func() {
@@ -328,6 +332,8 @@ func (e *Engine) welcome(ctx context.Context, s *session, w *protocol.Welcome) e
 		// Another account on this device, nothing unsynced: start over
 		// with its data.
 		e.mu.Unlock()
+		e.applyMu.Lock()
+		defer e.applyMu.Unlock()
 		if err := e.store.Reset(ctx); err != nil {
 			return err
 		}
@@ -367,6 +373,8 @@ func (e *Engine) welcome(ctx context.Context, s *session, w *protocol.Welcome) e
 
 // changes applies a page from the server: durably first, then to memory.
 func (e *Engine) changes(ctx context.Context, c *protocol.Changes) error {
+	e.applyMu.Lock() // store, then memory, as one step for Reload
+	defer e.applyMu.Unlock()
 	e.mu.Lock()
 	cur := e.cursors[c.Space]
 	var keep []*record.Record
@@ -481,7 +489,7 @@ func (e *Engine) pump(s *session) error {
 		var ops []PendingOp
 		size := 0
 		for _, p := range e.outbox {
-			if p.LocalSeq <= s.sentSeq {
+			if s.sent[p.LocalSeq] {
 				continue
 			}
 			if len(ops) >= limit {
@@ -510,7 +518,9 @@ func (e *Engine) pump(s *session) error {
 		if err := s.send(push); err != nil {
 			return err
 		}
-		s.sentSeq = ops[len(ops)-1].LocalSeq
+		for _, p := range ops {
+			s.sent[p.LocalSeq] = true
+		}
 		s.inflight = append(s.inflight, batch{id: push.Batch, ops: ops})
 	}
 	return nil
@@ -521,6 +531,9 @@ func (s *session) takeBatch(id uint64) (batch, bool) {
 	for i, b := range s.inflight {
 		if b.id == id {
 			s.inflight = slices.Delete(s.inflight, i, i+1)
+			for _, p := range b.ops {
+				delete(s.sent, p.LocalSeq)
+			}
 			return b, true
 		}
 	}
@@ -589,6 +602,8 @@ func (e *Engine) settle(ctx context.Context, ops []PendingOp, refused []Rejectio
 		seqs[i] = p.LocalSeq
 		gone[p.LocalSeq] = true
 	}
+	e.applyMu.Lock() // store, then memory, as one step for Reload
+	defer e.applyMu.Unlock()
 	if err := e.store.RemovePending(ctx, seqs); err != nil {
 		return fmt.Errorf("client: remove acked edits: %w", err)
 	}

@@ -191,47 +191,86 @@ func baseOf(cur *record.Record, name string) *record.Ref {
 	return &ref
 }
 
+// maxEditRetries bounds how often an edit is redone because another engine
+// on the Store wrote in between (see edit).
+const maxEditRetries = 8
+
 // edit builds an op against the current view with fill, stamps it, stores
 // it durably in the outbox, lays it on the view and wakes the sync loop.
+//
+// Several engines may share the Store (browser tabs, see Reload), and all
+// stamp their ops with the same device id, on which the server orders a
+// record's ops by HLC. So an op must be built on a view that holds every op
+// already in the Store, with a clock past theirs. The Store allocates
+// LocalSeq: when it hands back the number this engine expected (one past
+// the highest it has seen), nobody wrote in between and all is well;
+// otherwise the op is taken back, the engine reloads and the edit is redone.
 func (e *Engine) edit(ctx context.Context, key record.Key, fill func(cur *record.Record, op *record.Op) error) error {
 	e.editMu.Lock()
 	defer e.editMu.Unlock()
+	for attempt := 0; ; attempt++ {
+		p, err := e.editOnce(ctx, key, fill)
+		if err != nil {
+			return err
+		}
+		e.mu.Lock()
+		expected := p.LocalSeq == e.nextSeq+1
+		e.mu.Unlock()
+		if !expected && attempt < maxEditRetries {
+			if err := e.store.RemovePending(ctx, []uint64{p.LocalSeq}); err != nil {
+				return fmt.Errorf("client: save edit: %w", err)
+			}
+			e.mu.Lock()
+			e.nextSeq = max(e.nextSeq, p.LocalSeq)
+			e.mu.Unlock()
+			if err := e.reloadLocked(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		e.mu.Lock()
+		e.nextSeq = max(e.nextSeq, p.LocalSeq)
+		e.outbox = append(e.outbox, p)
+		e.byKey[key] = append(e.byKey[key], p)
+		evs := e.relayLocked(key)
+		evs = append(evs, e.setStateLocked("", "")...)
+		e.mu.Unlock()
+		e.hub.publish(evs...)
+		e.Kick()
+		return nil
+	}
+}
 
+// editOnce builds, stamps and stores the op; the caller holds editMu.
+func (e *Engine) editOnce(ctx context.Context, key record.Key, fill func(cur *record.Record, op *record.Op) error) (*PendingOp, error) {
 	e.mu.Lock()
 	if !e.open {
 		e.mu.Unlock()
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	if len(e.outbox) >= MaxPendingOps {
 		e.mu.Unlock()
-		return ErrOutboxFull
+		return nil, ErrOutboxFull
 	}
 	op := record.Op{Space: key.Space, Collection: key.Collection, ID: key.ID, Node: e.meta.Device, Author: e.meta.User}
 	err := fill(e.view[key], &op)
 	seq := e.nextSeq + 1
 	e.mu.Unlock()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	op.HLC = e.clock.Now()
 	if err := op.Validate(); err != nil {
-		return err
+		return nil, err
 	}
 	p := &PendingOp{LocalSeq: seq, Op: op}
 	// The op carries its HLC into the store, which is how the clock's
-	// high-water mark survives a restart (see Open).
-	if err := e.store.AddPending(ctx, *p); err != nil {
-		return fmt.Errorf("client: save edit: %w", err)
+	// high-water mark survives a restart (see Open). The store has the last
+	// word on LocalSeq.
+	stored, err := e.store.AddPending(ctx, *p)
+	if err != nil {
+		return nil, fmt.Errorf("client: save edit: %w", err)
 	}
-
-	e.mu.Lock()
-	e.nextSeq = seq
-	e.outbox = append(e.outbox, p)
-	e.byKey[key] = append(e.byKey[key], p)
-	evs := e.relayLocked(key)
-	evs = append(evs, e.setStateLocked("", "")...)
-	e.mu.Unlock()
-	e.hub.publish(evs...)
-	e.Kick()
-	return nil
+	p.LocalSeq = stored
+	return p, nil
 }

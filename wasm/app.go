@@ -62,10 +62,19 @@ type app struct {
 	nextSub  int
 	fwdDone  chan struct{} // closed when the event forwarder ends
 	winFuncs []js.Func     // online/offline listeners, for the page's lifetime
+
+	// Several tabs (tabs.go): leader says this tab syncs; leaderState is
+	// the last sync state a leader broadcast, shown by a follower.
+	leader      bool
+	leaderState js.Value
+	bc          js.Value // the tabs' BroadcastChannel, or undefined
+	bcFunc      js.Func
+	reloadKick  chan struct{} // capacity 1: reload from IndexedDB
+	changedKick chan struct{} // capacity 1: tell the followers
 }
 
 func newApp() *app {
-	return &app{subs: map[int]js.Value{}, online: true, user: js.Null()}
+	return &app{subs: map[int]js.Value{}, online: true, user: js.Null(), leader: true, leaderState: js.Undefined(), bc: js.Undefined()}
 }
 
 // navigatorOnline reads navigator.onLine; true where there is no navigator
@@ -105,6 +114,7 @@ func (a *app) open(syncURL, apiURL, dbName string) (any, error) {
 		return nil, err
 	}
 	a.listenOnline()
+	a.openChannel()
 	a.mu.Lock()
 	a.opened = true
 	a.mu.Unlock()
@@ -176,10 +186,10 @@ func (a *app) listenOnline() {
 		f := js.FuncOf(func(js.Value, []js.Value) any {
 			a.mu.Lock()
 			a.online = online
-			eng := a.eng
+			eng, leader := a.eng, a.leader
 			a.mu.Unlock()
 			if eng != nil {
-				eng.SetOnline(online) // never blocks
+				eng.SetOnline(online && leader) // never blocks
 			}
 			return nil
 		})
@@ -197,7 +207,7 @@ func (a *app) startEngine(ctx context.Context) error {
 		Transport: &jsws.Transport{URL: a.syncURL},
 		Token:     a.token,
 		Logger:    consoleLogger{},
-		Offline:   !a.online,
+		Offline:   !a.online || !a.leader,
 	})
 	a.mu.Unlock()
 	if err := eng.Open(ctx); err != nil {
@@ -213,7 +223,12 @@ func (a *app) startEngine(ctx context.Context) error {
 	go func() {
 		defer close(done)
 		for ev := range ch {
-			a.emit(eventJS(ev, true))
+			if _, ok := ev.(client.StateChanged); ok {
+				a.emitState() // a follower shows the leader's
+			} else {
+				a.emit(eventJS(ev, true))
+			}
+			a.engineChanged()
 		}
 	}()
 	return nil
@@ -379,6 +394,7 @@ func (a *app) startSession(ctx context.Context, token string, user js.Value) (an
 		return nil, err
 	}
 	a.emitState()
+	a.post(msgSession, nil)
 	return map[string]any{"user": user, "spaces": spaces}, nil
 }
 
@@ -415,6 +431,7 @@ func (a *app) signOut() (any, error) {
 		return nil, err
 	}
 	a.emitState()
+	a.post(msgSession, nil)
 	return map[string]any{"revoked": revoked}, nil
 }
 
@@ -542,11 +559,13 @@ func (a *app) put(space, collection, id string, fields map[string]any) (any, err
 		if err != nil {
 			return nil, editErr(err)
 		}
+		a.edited()
 		return nid.String(), nil
 	}
 	if err := eng.Put(ctx, k.Space, k.Collection, k.ID, fields); err != nil {
 		return nil, editErr(err)
 	}
+	a.edited()
 	return k.ID.String(), nil
 }
 
@@ -561,7 +580,11 @@ func (a *app) remove(space, collection, id string) (any, error) {
 	}
 	ctx, cancel := withTimeout()
 	defer cancel()
-	return nil, editErr(eng.Delete(ctx, k))
+	if err := eng.Delete(ctx, k); err != nil {
+		return nil, editErr(err)
+	}
+	a.edited()
+	return nil, nil
 }
 
 func (a *app) resolve(space, collection, id, field string, value any) (any, error) {
@@ -575,7 +598,11 @@ func (a *app) resolve(space, collection, id, field string, value any) (any, erro
 	}
 	ctx, cancel := withTimeout()
 	defer cancel()
-	return nil, editErr(eng.Resolve(ctx, k, field, value))
+	if err := eng.Resolve(ctx, k, field, value); err != nil {
+		return nil, editErr(err)
+	}
+	a.edited()
+	return nil, nil
 }
 
 // history fetches a record's history from the server (it is not kept on
@@ -602,12 +629,28 @@ func (a *app) history(space, collection, id string) (any, error) {
 // state is the sync state for the UI.
 func (a *app) state() map[string]any {
 	a.mu.Lock()
-	eng, signedIn := a.eng, a.token != ""
+	eng, signedIn, leader, ls := a.eng, a.token != "", a.leader, a.leaderState
 	a.mu.Unlock()
 	if eng == nil {
-		return stateJS(client.SyncState{Status: client.StatusOffline}, false)
+		m := stateJS(client.SyncState{Status: client.StatusOffline}, false)
+		m["leader"] = leader
+		return m
 	}
-	return stateJS(eng.State(), signedIn)
+	st := eng.State()
+	if !leader && ls.Type() == js.TypeObject && ls.Get("status").Type() == js.TypeString {
+		// A follower is offline by design: say what the leader says,
+		// with this tab's count of waiting edits (the shared outbox as
+		// last reloaded).
+		st.Status = client.Status(ls.Get("status").String())
+		if st.Status == client.StatusSynced && st.Pending > 0 {
+			st.Status = client.StatusSyncing
+		}
+		st.LastError = jsString(ls.Get("lastError"))
+		st.Reason = protocol.Code(jsString(ls.Get("reason")))
+	}
+	m := stateJS(st, signedIn)
+	m["leader"] = leader
+	return m
 }
 
 func (a *app) emitState() {

@@ -99,6 +99,14 @@ func (a *app) exports() js.Value {
 		space, coll, id := r.str(0, "space"), r.str(1, "collection"), r.str(2, "id")
 		return func() (any, error) { return a.history(space, coll, id) }
 	})
+	promised("reload", func(*argReader) func() (any, error) { return a.reload })
+	fn("setLeader", func(args []js.Value) any {
+		if len(args) == 0 || args[0].Type() != js.TypeBoolean {
+			panic(toJSError(errorf(protocol.CodeBadRequest, "setLeader needs true or false.")))
+		}
+		a.setLeader(args[0].Bool())
+		return nil
+	})
 	fn("state", func([]js.Value) any {
 		v, _ := toJS(a.state())
 		return v

@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/plansync/plansync/client"
@@ -41,6 +42,15 @@ const (
 // Store is a client.Store in a badger directory.
 type Store struct {
 	db *badger.DB
+
+	// seqMu serializes AddPending, which allocates LocalSeq: one more
+	// than seq, the highest allocated (or found in the outbox when first
+	// needed). Badger locks the directory to one process, so a counter in
+	// memory is the store's own; reading the outbox inside the write
+	// transaction instead would make it conflict with RemovePending.
+	seqMu   sync.Mutex
+	seq     uint64
+	seqRead bool
 }
 
 var _ client.Store = (*Store)(nil)
@@ -129,13 +139,40 @@ func (s *Store) Load(ctx context.Context) (*client.Snapshot, error) {
 	return snap, nil
 }
 
-// AddPending implements client.Store.
-func (s *Store) AddPending(ctx context.Context, p client.PendingOp) error {
+// AddPending implements client.Store. The number is one more than the
+// highest outbox key, read in the same transaction, or the engine's hint
+// when that is higher (the hint covers numbers removed since: one process
+// holds a badger database, so one engine allocates).
+func (s *Store) AddPending(ctx context.Context, p client.PendingOp) (uint64, error) {
+	s.seqMu.Lock()
+	defer s.seqMu.Unlock()
+	if !s.seqRead {
+		err := s.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte{prefixOutbox}})
+			defer it.Close()
+			it.Seek(outboxKey(^uint64(0)))
+			if it.Valid() {
+				if k := it.Item().Key(); len(k) == 9 {
+					s.seq = max(s.seq, binary.BigEndian.Uint64(k[1:]))
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, err
+		}
+		s.seqRead = true
+	}
+	p.LocalSeq = max(p.LocalSeq, s.seq+1)
 	b, err := client.MarshalPending(p)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return s.db.Update(func(txn *badger.Txn) error { return txn.Set(outboxKey(p.LocalSeq), b) })
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(outboxKey(p.LocalSeq), b) }); err != nil {
+		return 0, err
+	}
+	s.seq = p.LocalSeq
+	return p.LocalSeq, nil
 }
 
 // ApplyChanges implements client.Store. A page normally commits as one
@@ -201,7 +238,13 @@ func (s *Store) SaveMeta(ctx context.Context, m client.Meta) error {
 
 // Reset implements client.Store.
 func (s *Store) Reset(ctx context.Context) error {
-	return s.db.DropAll()
+	s.seqMu.Lock()
+	defer s.seqMu.Unlock()
+	if err := s.db.DropAll(); err != nil {
+		return err
+	}
+	s.seq, s.seqRead = 0, true
+	return nil
 }
 
 // Close implements client.Store.

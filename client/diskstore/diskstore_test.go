@@ -49,7 +49,7 @@ func TestManyOpsSurviveReopen(t *testing.T) {
 	}
 	const n = 2000
 	for i := uint64(1); i <= n; i++ {
-		if err := s.AddPending(ctx, storetest.SampleOp(i)); err != nil {
+		if _, err := s.AddPending(ctx, storetest.SampleOp(i)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -11,7 +11,7 @@
 //	records  "space|collection|id" -> record.Marshal bytes
 //	outbox   LocalSeq (a number, so keys sort numerically) -> client.MarshalPending bytes
 //	cursors  space id -> cursor (a number)
-//	meta     "meta" -> client.MarshalMeta bytes
+//	meta     "meta" -> client.MarshalMeta bytes; "seq" -> highest LocalSeq allocated (a number)
 //	app      name -> string: the app's own small values (SetValue), such as
 //	         the session token, which Reset leaves alone
 //
@@ -58,6 +58,9 @@ const (
 	storeMeta    = "meta"
 	storeApp     = "app"
 	metaKey      = "meta"
+	// seqKeyName (in meta) is the highest outbox LocalSeq allocated, so a
+	// number is never reused, even after its entry left the outbox.
+	seqKeyName = "seq"
 
 	// maxSafeInteger is the largest integer a JavaScript number holds
 	// exactly (2^53-1). Outbox keys and cursors are numbers so that they
@@ -469,27 +472,80 @@ func (s *Store) Load(ctx context.Context) (*client.Snapshot, error) {
 // complete event, with strict durability: the browser has flushed the edit
 // to disk, so "saved on this device" survives a power cut, not only a
 // closed tab. An edit is one small write; the flush is worth it.
-func (s *Store) AddPending(ctx context.Context, p client.PendingOp) error {
-	b, err := client.MarshalPending(p)
-	if err != nil {
-		return err
+//
+// The LocalSeq is allocated inside the transaction, so that the app's tabs,
+// each with an engine on this database, never reuse one: it is one more
+// than the highest of the outbox's last key and the high-water mark kept
+// in meta under seqKeyName, or the engine's hint when that is higher. The
+// two reads are issued at once; the writes go out from the second read's
+// success handler, on the event loop, while the transaction is still
+// active (see the package comment).
+func (s *Store) AddPending(ctx context.Context, p client.PendingOp) (uint64, error) {
+	if _, err := seqKey(p.LocalSeq); err != nil {
+		return 0, err
 	}
-	key, err := seqKey(p.LocalSeq)
+	t, err := s.begin(readWrite, durabilityStrict, storeOutbox, storeMeta)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	t, err := s.begin(readWrite, durabilityStrict, storeOutbox)
-	if err != nil {
-		return err
-	}
-	os, err := t.store(storeOutbox)
+	var (
+		last, hw js.Value
+		// set by the handler on the event loop, read after the end
+		handlerErr error
+	)
+	outbox, err := t.store(storeOutbox)
+	var meta js.Value
 	if err == nil {
-		_, err = call(os, "put", bytesToJS(b), key)
+		meta, err = t.store(storeMeta)
+	}
+	if err == nil {
+		last, err = call(outbox, "openCursor", js.Null(), "prev")
+	}
+	if err == nil {
+		hw, err = call(meta, "get", seqKeyName)
 	}
 	if err != nil {
-		return s.fail(t, err)
+		return 0, s.fail(t, err)
 	}
-	return s.finish(ctx, t)
+	f := js.FuncOf(func(js.Value, []js.Value) any {
+		if c := last.Get("result"); c.Type() == js.TypeObject && c.Get("key").Type() == js.TypeNumber {
+			p.LocalSeq = max(p.LocalSeq, uint64(c.Get("key").Float())+1)
+		}
+		if v := hw.Get("result"); v.Type() == js.TypeNumber {
+			p.LocalSeq = max(p.LocalSeq, uint64(v.Float())+1)
+		}
+		handlerErr = func() error {
+			b, err := client.MarshalPending(p)
+			if err != nil {
+				return err
+			}
+			key, err := seqKey(p.LocalSeq)
+			if err != nil {
+				return err
+			}
+			if _, err := call(outbox, "put", bytesToJS(b), key); err != nil {
+				return err
+			}
+			_, err = call(meta, "put", key, seqKeyName)
+			return err
+		}()
+		if handlerErr != nil {
+			t.abort()
+		}
+		return nil
+	})
+	t.after = append(t.after, f)
+	hw.Set("onsuccess", f)
+	if err := s.finish(ctx, t); err != nil {
+		if handlerErr != nil && ctx.Err() == nil {
+			return 0, s.translate(handlerErr)
+		}
+		return 0, err
+	}
+	if handlerErr != nil {
+		return 0, s.translate(handlerErr)
+	}
+	return p.LocalSeq, nil
 }
 
 // ApplyChanges implements client.Store: the records and the cursor in one

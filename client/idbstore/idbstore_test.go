@@ -98,7 +98,7 @@ func TestDeletedUnderneath(t *testing.T) {
 	if err := s.SaveMeta(ctx, client.Meta{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddPending(ctx, storetest.SampleOp(1)); err != nil {
+	if _, err := s.AddPending(ctx, storetest.SampleOp(1)); err != nil {
 		t.Fatal(err)
 	}
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -111,7 +111,7 @@ func TestDeletedUnderneath(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("OnLost not called")
 	}
-	if err := s.AddPending(ctx, storetest.SampleOp(2)); !errors.Is(err, idbstore.ErrLost) {
+	if _, err := s.AddPending(ctx, storetest.SampleOp(2)); !errors.Is(err, idbstore.ErrLost) {
 		t.Fatalf("AddPending after delete: %v, want ErrLost", err)
 	}
 	s2, err := idbstore.Open(ctx, idbstore.Options{Name: name})

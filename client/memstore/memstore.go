@@ -32,6 +32,7 @@ type Store struct {
 	records map[record.Key][]byte
 	outbox  map[uint64][]byte
 	cursors map[uuid.UUID]uint64
+	seq     uint64 // highest LocalSeq allocated since the last Reset
 }
 
 var _ client.Store = (*Store)(nil)
@@ -48,6 +49,7 @@ func (s *Store) wipe() {
 	s.records = map[record.Key][]byte{}
 	s.outbox = map[uint64][]byte{}
 	s.cursors = map[uuid.UUID]uint64{}
+	s.seq = 0
 }
 
 // Reopen makes a closed store usable again with its contents, as reopening
@@ -102,19 +104,25 @@ func sortOutbox(o []client.PendingOp) {
 	slices.SortFunc(o, func(a, b client.PendingOp) int { return cmp.Compare(a.LocalSeq, b.LocalSeq) })
 }
 
-// AddPending implements client.Store.
-func (s *Store) AddPending(ctx context.Context, p client.PendingOp) error {
-	b, err := client.MarshalPending(p)
-	if err != nil {
-		return err
-	}
+// AddPending implements client.Store: the number is allocated under the
+// store's lock, so engines sharing the store never reuse one.
+func (s *Store) AddPending(ctx context.Context, p client.PendingOp) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return ErrClosed
+		return 0, ErrClosed
+	}
+	p.LocalSeq = max(p.LocalSeq, s.seq+1)
+	for q := range s.outbox {
+		p.LocalSeq = max(p.LocalSeq, q+1)
+	}
+	b, err := client.MarshalPending(p)
+	if err != nil {
+		return 0, err
 	}
 	s.outbox[p.LocalSeq] = b
-	return nil
+	s.seq = p.LocalSeq
+	return p.LocalSeq, nil
 }
 
 // ApplyChanges implements client.Store.

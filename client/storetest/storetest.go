@@ -5,6 +5,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -29,6 +30,7 @@ func Run(t *testing.T, o Opener) {
 	t.Run("OutboxOrderAndRemove", func(t *testing.T) { testOutbox(t, o) })
 	t.Run("ApplyChangesReplaces", func(t *testing.T) { testReplace(t, o) })
 	t.Run("Reset", func(t *testing.T) { testReset(t, o) })
+	t.Run("AllocatesSeq", func(t *testing.T) { testAllocate(t, o) })
 }
 
 var (
@@ -103,7 +105,7 @@ func testRoundTrip(t *testing.T, o Opener) {
 	must(t, s.ApplyChanges(ctx, space2, 2, nil))
 	ops := []client.PendingOp{sampleOp(1, 1), sampleOp(3, 2)}
 	for _, p := range ops {
-		must(t, s.AddPending(ctx, p))
+		must(t, addPending(ctx, s, p))
 	}
 	check := func(snap *client.Snapshot) {
 		t.Helper()
@@ -139,7 +141,7 @@ func testOutbox(t *testing.T, o Opener) {
 	// by text or little-endian bytes.
 	seqs := []uint64{1, 2, 9, 10, 255, 256, 70000}
 	for _, q := range seqs {
-		must(t, s.AddPending(ctx, sampleOp(byte(q), q)))
+		must(t, addPending(ctx, s, sampleOp(byte(q), q)))
 	}
 	must(t, s.RemovePending(ctx, []uint64{2, 256, 12345}))
 	s = o.Reopen(t, s)
@@ -166,12 +168,37 @@ func testReplace(t *testing.T, o Opener) {
 	}
 }
 
+// testAllocate: the store, not the caller, has the last word on LocalSeq
+// (two engines on one store, each hinting from its own memory).
+func testAllocate(t *testing.T, o Opener) {
+	ctx := context.Background()
+	s := o.Open(t)
+	defer s.Close()
+	must(t, s.SaveMeta(ctx, client.Meta{Device: device}))
+	a, err := s.AddPending(ctx, sampleOp(1, 5))
+	must(t, err)
+	b, err := s.AddPending(ctx, sampleOp(2, 1)) // a stale hint
+	must(t, err)
+	c, err := s.AddPending(ctx, sampleOp(3, 0))
+	must(t, err)
+	if a != 5 || b <= a || c <= b {
+		t.Fatalf("allocated %d, %d, %d; want 5 then increasing", a, b, c)
+	}
+	var got []uint64
+	for _, p := range load(t, s).Outbox {
+		got = append(got, p.LocalSeq)
+	}
+	if want := []uint64{a, b, c}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("outbox %v, want %v", got, want)
+	}
+}
+
 func testReset(t *testing.T, o Opener) {
 	ctx := context.Background()
 	s := o.Open(t)
 	must(t, s.SaveMeta(ctx, client.Meta{Device: device}))
 	must(t, s.ApplyChanges(ctx, space, 3, []*record.Record{sampleRecord(1, 3, "x")}))
-	must(t, s.AddPending(ctx, sampleOp(1, 1)))
+	must(t, addPending(ctx, s, sampleOp(1, 1)))
 	must(t, s.Reset(ctx))
 	s = o.Reopen(t, s)
 	defer s.Close()
@@ -180,7 +207,7 @@ func testReset(t *testing.T, o Opener) {
 		t.Fatalf("after reset: %+v", snap)
 	}
 	// Usable again after a reset.
-	must(t, s.AddPending(ctx, sampleOp(1, 1)))
+	must(t, addPending(ctx, s, sampleOp(1, 1)))
 	if n := len(load(t, s).Outbox); n != 1 {
 		t.Fatalf("outbox after reset and add: %d", n)
 	}
@@ -204,4 +231,14 @@ func BigPage(n int) []*record.Record {
 		out[i] = r
 	}
 	return out
+}
+
+// addPending stores p and checks that the store kept the number asked for
+// (every caller here asks for a fresh, increasing one).
+func addPending(ctx context.Context, s client.Store, p client.PendingOp) error {
+	q, err := s.AddPending(ctx, p)
+	if err == nil && q != p.LocalSeq {
+		err = fmt.Errorf("AddPending(seq %d) stored it as %d", p.LocalSeq, q)
+	}
+	return err
 }

@@ -29,6 +29,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/app"
@@ -114,6 +115,7 @@ func chromium(t *testing.T) string {
 // env is one server and one browser shared by the steps of the test.
 type env struct {
 	t       *testing.T
+	root    *testing.T // the whole test's, for tabs that outlive a step
 	dir     string
 	addr    string
 	web     fs.FS
@@ -178,6 +180,18 @@ type tab struct {
 func (e *env) newTab(name string) *tab {
 	ctx, cancel := chromedp.NewContext(e.browser, chromedp.WithNewBrowserContext())
 	e.t.Cleanup(cancel)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 780)); err != nil {
+		e.t.Fatal(err)
+	}
+	return &tab{e: e, name: name, ctx: ctx}
+}
+
+// newTabIn opens another page in other's browser context: a second tab of
+// the same browser profile, sharing its IndexedDB and Web Locks. It stays
+// open until the whole test ends.
+func (e *env) newTabIn(other *tab, name string) *tab {
+	ctx, cancel := chromedp.NewContext(other.ctx)
+	e.root.Cleanup(cancel)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 780)); err != nil {
 		e.t.Fatal(err)
 	}
@@ -342,7 +356,7 @@ func (b *tab) screenshot(name string) string {
 
 func TestBrowser(t *testing.T) {
 	exe := chromium(t)
-	e := &env{t: t, dir: t.TempDir(), web: webFiles(t)}
+	e := &env{t: t, root: t, dir: t.TempDir(), web: webFiles(t)}
 	e.start()
 	t.Cleanup(func() {
 		if e.app != nil {
@@ -486,6 +500,67 @@ func TestBrowser(t *testing.T) {
 		}
 		if got := serverRecord(t, e.app, student, "goals", goalID).Fields["description"]; got.Value != fromB || len(got.Conflicts) != 0 {
 			t.Errorf("server has %v with %d conflicts", got.Value, len(got.Conflicts))
+		}
+	})
+	if !ok {
+		return
+	}
+
+	ok = e.step("two tabs of one browser: one syncs, the other follows", func(t *testing.T) {
+		const fromFollower, fromDiaz = "Finishes 10 books by June", "Reads a chapter book each week with a buddy, and tells the class"
+		a.synced()
+		b.synced()
+		before := e.app.Hub.Connections()
+		if before != 2 {
+			t.Fatalf("%d sync connections before the second tab, want 2 (one per browser)", before)
+		}
+		a2 := e.newTabIn(a, "lee, second tab")
+		a2.open("#/s/" + student.String() + "/goal/" + goalID)
+		a2.waitFor("the second tab to follow", `plansync.state().leader === false`, stepTimeout)
+		if !eval[bool](a, `plansync.state().leader === true`) {
+			t.Fatal("the first tab is not the leader")
+		}
+		a2.waitFor("the follower to show the leader's sync state", `document.getElementById('sync').dataset.state === 'synced'`, syncTimeout)
+		time.Sleep(time.Second)
+		if n := e.app.Hub.Connections(); n != before {
+			t.Fatalf("%d sync connections with two tabs open in one browser, want %d", n, before)
+		}
+
+		// An edit in the follower reaches the server through the leader.
+		editGoal(a2, student, goalID, map[string]string{"target": fromFollower})
+		deadline := time.Now().Add(syncTimeout)
+		for serverRecord(t, e.app, student, "goals", goalID).Fields["target"].Value != fromFollower {
+			if time.Now().After(deadline) {
+				t.Fatal("the follower's edit never reached the server")
+			}
+			time.Sleep(pollEvery)
+		}
+		a.waitFor("the follower's edit in the leader tab", `plansync.get(`+fmt.Sprintf("%q, 'goals', %q", student.String(), goalID)+`).then(r => r.fields.target.value === `+fmt.Sprintf("%q", fromFollower)+`)`, syncTimeout)
+		a2.waitFor("the follower to count nothing waiting", `document.getElementById('sync').dataset.pending === '0'`, syncTimeout)
+
+		// An edit from another browser shows up in the follower.
+		editGoal(b, student, goalID, map[string]string{"description": fromDiaz})
+		b.synced()
+		a2.waitFor("Mr. Díaz's edit in the follower tab", fmt.Sprintf(`document.getElementById('main').innerText.includes(%q)`, fromDiaz), syncTimeout)
+		if n := e.app.Hub.Connections(); n != before {
+			t.Fatalf("%d sync connections, want %d", n, before)
+		}
+
+		// The leader tab goes away: its lock passes to the follower, which
+		// syncs from then on; the first tab comes back as a follower.
+		a.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, page.Close, cdp.Empty{})
+			return err
+		}))
+		a2.waitFor("the second tab to lead", `plansync.state().leader === true`, stepTimeout)
+		a2.waitFor("the new leader to sync", `document.getElementById('sync').dataset.state === 'synced'`, syncTimeout)
+		a = e.newTabIn(a2, "lee")
+		a.open(plan)
+		a.waitFor("the first tab to follow", `plansync.state().leader === false`, stepTimeout)
+		a.synced()
+		time.Sleep(time.Second)
+		if n := e.app.Hub.Connections(); n != before {
+			t.Fatalf("%d sync connections after the handover, want %d", n, before)
 		}
 	})
 	if !ok {

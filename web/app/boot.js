@@ -85,8 +85,33 @@ async function loadClient() {
   go.run(instance).then(() => console.warn('plansync: the client exited'));
   const api = await waitForAPI();
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const lead = followUntilLeader(api);
   await api.open({ syncURL: `${scheme}//${location.host}/sync` });
+  lead();
   return api;
+}
+
+// followUntilLeader makes this tab a follower when the browser has Web
+// Locks: only the tab holding the lock syncs (holds the WebSocket); the
+// others save edits to IndexedDB and follow it over a BroadcastChannel
+// (wasm/API.md, "Several tabs"). The lock is held for the tab's life, so
+// closing the leader hands it to another tab. Without Web Locks every
+// tab syncs for itself. It returns the function that asks for the lock,
+// called once open() has finished.
+function followUntilLeader(api, dbName = 'plansync') {
+  if (!navigator.locks || typeof navigator.locks.request !== 'function' || typeof api.setLeader !== 'function') {
+    return () => {};
+  }
+  api.setLeader(false);
+  return () => {
+    navigator.locks.request(`plansync-sync-${dbName}`, () => {
+      api.setLeader(true);
+      return new Promise(() => {}); // held until the tab closes
+    }).catch((err) => {
+      console.error('plansync: no sync lock, syncing in this tab', err);
+      api.setLeader(true);
+    });
+  };
 }
 
 function showFailure(err) {

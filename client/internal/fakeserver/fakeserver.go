@@ -227,6 +227,14 @@ func (p *pipe) ReadMessage(ctx context.Context) ([]byte, error) {
 	case b := <-p.in:
 		return b, nil
 	case <-p.done:
+		// Frames sent before the close are still delivered, as TCP
+		// delivers what was written before a FIN: an error reply must not
+		// lose the race with the close that follows it.
+		select {
+		case b := <-p.in:
+			return b, nil
+		default:
+		}
 		return nil, errClosed
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -288,6 +296,7 @@ func (se *session) readLoop() {
 		return
 	}
 	if !se.welcome(hello) {
+		<-se.conn.done // the writer closes once the error reply is out
 		return
 	}
 	for {

@@ -1,0 +1,281 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"errors"
+	"syscall/js"
+	"time"
+
+	"github.com/plansync/plansync/client"
+	"github.com/plansync/plansync/client/idbstore"
+)
+
+// One tab syncs at a time. Every tab runs its own engine on the same
+// IndexedDB database; the page takes a Web Lock and tells the tab that
+// holds it setLeader(true) (API.md, "Several tabs"). The leader's engine is
+// online; the others' are offline, so only the leader holds a WebSocket.
+// The tabs meet in IndexedDB and nudge each other on a BroadcastChannel
+// named "plansync-<dbName>" with these messages:
+//
+//	{kind: "outbox"}   a follower saved an edit: the leader reloads the
+//	                   outbox from IndexedDB (client.Engine.Reload) and
+//	                   pushes it
+//	{kind: "changed", state}  the leader's copy changed (server changes,
+//	                   acks, its own edits): followers reload; state is the
+//	                   leader's sync state, which followers show
+//	{kind: "session"}  someone signed in or out: every tab re-reads the
+//	                   session from IndexedDB
+//	{kind: "hello"}    a follower started: the leader answers "changed"
+//
+// A message only says "look at IndexedDB"; a lost or repeated one costs a
+// reload, never data.
+
+// tabMsg kinds.
+const (
+	msgOutbox  = "outbox"
+	msgChanged = "changed"
+	msgSession = "session"
+	msgHello   = "hello"
+
+	// changedEvery coalesces the leader's "changed" messages.
+	changedEvery = 50 * time.Millisecond
+)
+
+// channelName is the BroadcastChannel of the database.
+func channelName(db string) string {
+	if db == "" {
+		db = idbstore.DefaultName
+	}
+	return "plansync-" + db
+}
+
+// openChannel joins the tabs' BroadcastChannel and starts the goroutines
+// that act on it. Without BroadcastChannel (old browsers, Node < 18) the
+// tab works alone. Caller holds life.
+func (a *app) openChannel() {
+	if a.bc.Truthy() {
+		return
+	}
+	a.reloadKick = make(chan struct{}, 1)
+	a.changedKick = make(chan struct{}, 1)
+	go a.reloadLoop()
+	go a.changedLoop()
+	ctor := js.Global().Get("BroadcastChannel")
+	if ctor.Type() != js.TypeFunction {
+		return
+	}
+	a.mu.Lock()
+	name := channelName(a.dbName)
+	a.mu.Unlock()
+	bc := ctor.New(name)
+	f := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		// On the event loop: only note what to do.
+		if len(args) == 0 {
+			return nil
+		}
+		d := args[0].Get("data")
+		if d.Type() != js.TypeObject || d.Get("kind").Type() != js.TypeString {
+			return nil
+		}
+		a.mu.Lock()
+		leader := a.leader
+		if d.Get("kind").String() == msgHello {
+			a.mu.Unlock()
+			if leader {
+				kick(a.changedKick)
+			}
+			return nil
+		}
+		switch kind := d.Get("kind").String(); {
+		case kind == msgOutbox && leader, kind == msgSession:
+		case kind == msgChanged && !leader:
+			if st := d.Get("state"); st.Type() == js.TypeObject {
+				a.leaderState = st
+			}
+		default:
+			a.mu.Unlock()
+			return nil
+		}
+		a.mu.Unlock()
+		kick(a.reloadKick)
+		return nil
+	})
+	bc.Set("onmessage", f)
+	a.mu.Lock()
+	a.bc, a.bcFunc = bc, f
+	leader := a.leader
+	a.mu.Unlock()
+	if !leader {
+		a.post(msgHello, nil)
+	}
+}
+
+func kick(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// post sends a message to the other tabs (never to this one).
+func (a *app) post(kind string, extra map[string]any) {
+	a.mu.Lock()
+	bc := a.bc
+	a.mu.Unlock()
+	if !bc.Truthy() {
+		return
+	}
+	m := map[string]any{"kind": kind}
+	for k, v := range extra {
+		m[k] = v
+	}
+	v, err := toJS(m)
+	if err != nil {
+		return
+	}
+	_, _ = protect(func() (any, error) { bc.Call("postMessage", v); return nil, nil })
+}
+
+// reloadLoop brings this tab up to date with IndexedDB when another tab
+// says so, one reload at a time; kicks that arrive meanwhile coalesce.
+func (a *app) reloadLoop() {
+	for range a.reloadKick {
+		a.syncFromStore()
+	}
+}
+
+// changedLoop tells followers the leader's copy changed, at most every
+// changedEvery.
+func (a *app) changedLoop() {
+	for range a.changedKick {
+		a.mu.Lock()
+		leader := a.leader
+		a.mu.Unlock()
+		if leader {
+			a.post(msgChanged, map[string]any{"state": a.state()})
+		}
+		time.Sleep(changedEvery)
+	}
+}
+
+// syncFromStore reloads the engine from IndexedDB, and follows a sign in
+// or out made in another tab.
+func (a *app) syncFromStore() {
+	a.life.Lock()
+	defer a.life.Unlock()
+	a.mu.Lock()
+	st, eng, tok := a.store, a.eng, a.token
+	a.mu.Unlock()
+	if st == nil {
+		return
+	}
+	ctx, cancel := withTimeout()
+	defer cancel()
+	stored, err := st.Value(ctx, tokenKey)
+	if err != nil {
+		consoleLogger{}.Printf("plansync: reading the session: %v", err)
+		return
+	}
+	if stored != tok {
+		// Another tab signed in or out: follow it.
+		a.stopEngine()
+		userText, _ := st.Value(ctx, userKey)
+		user := js.Null()
+		if userText != "" {
+			if u, err := jsonParse(userText); err == nil {
+				user = u
+			}
+		}
+		a.mu.Lock()
+		a.token = stored
+		a.setUserLocked(user)
+		a.meSpaces = nil
+		a.mu.Unlock()
+		if stored != "" {
+			if err := a.startEngine(ctx); err != nil {
+				consoleLogger{}.Printf("plansync: starting: %v", err)
+			}
+		}
+		a.emitState()
+		return
+	}
+	if eng == nil {
+		return
+	}
+	switch err := eng.Reload(ctx); {
+	case errors.Is(err, client.ErrStoreReset):
+		// Emptied under us (another tab's sign out, or evicted): start
+		// over on what is there.
+		a.stopEngine()
+		if tok != "" {
+			if err := a.startEngine(ctx); err != nil {
+				consoleLogger{}.Printf("plansync: restarting: %v", err)
+			}
+		}
+		a.emitState()
+	case err != nil:
+		consoleLogger{}.Printf("plansync: reloading from IndexedDB: %v", err)
+	}
+}
+
+// setLeader makes this tab the one that syncs (true) or a follower
+// (false). The page calls it from its Web Lock (see API.md).
+func (a *app) setLeader(leader bool) {
+	a.mu.Lock()
+	was := a.leader
+	a.leader = leader
+	online := a.online && leader
+	eng := a.eng
+	a.mu.Unlock()
+	if eng != nil {
+		eng.SetOnline(online)
+	}
+	if leader && !was && a.reloadKick != nil {
+		// Pick up what was saved while another tab led.
+		kick(a.reloadKick)
+	}
+	if !leader && was {
+		a.post(msgHello, nil) // ask the leader for its state
+	}
+	a.emitState()
+}
+
+// edited tells the leader about a follower's edit, which is in
+// IndexedDB already.
+func (a *app) edited() {
+	a.mu.Lock()
+	leader := a.leader
+	a.mu.Unlock()
+	if !leader {
+		a.post(msgOutbox, nil)
+	}
+}
+
+// engineChanged is called for every engine event: the leader tells the
+// followers (coalesced).
+func (a *app) engineChanged() {
+	a.mu.Lock()
+	leader, c := a.leader, a.changedKick
+	a.mu.Unlock()
+	if leader && c != nil {
+		kick(c)
+	}
+}
+
+// reload is the API's reload(): re-read IndexedDB now.
+func (a *app) reload() (any, error) {
+	if err := a.requireOpen(); err != nil {
+		return nil, err
+	}
+	a.syncFromStore()
+	return a.state(), nil
+}
+
+// jsString is v as a string, "" when it is not one.
+func jsString(v js.Value) string {
+	if v.Type() == js.TypeString {
+		return v.String()
+	}
+	return ""
+}
