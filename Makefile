@@ -33,7 +33,7 @@ run: build
 
 ## wasm: web/dist (hashed wasm and wasm_exec.js, .br/.gz, assets.json); prints the sizes
 wasm:
-	$(GO) run ./wasm/cmd/wasmbuild -out web/dist
+	$(GO) run ./server/cmd/wasmbuild -out web/dist
 
 ## build: bin/plansync (server with the app embedded, admin commands, bench-serve) and bin/loadgen
 build: wasm

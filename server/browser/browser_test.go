@@ -51,7 +51,7 @@ const (
 // wasmBuilders are where wasm/'s build program may live; the first that
 // exists is run from the repository root. PLANSYNC_WASM_BUILD overrides
 // with a package path.
-var wasmBuilders = []string{"./wasm/cmd/wasmbuild", "./wasm/cmd/build", "./wasm/build", "./wasm/cmd/plansync-wasm"}
+var wasmBuilders = []string{"./server/cmd/wasmbuild"}
 
 func repoRoot(t *testing.T) string {
 	t.Helper()

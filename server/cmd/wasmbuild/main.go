@@ -6,7 +6,7 @@
 // precompressed, and assets.json mapping logical names to hashed ones.
 // It prints the sizes; the budget is enforced by wasm's budget test.
 //
-//	go run ./wasm/cmd/wasmbuild [-out web/dist] [-pkg ./wasm]
+//	go run ./server/cmd/wasmbuild [-out web/dist] [-pkg ./wasm]
 package main
 
 import (
@@ -14,7 +14,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/plansync/plansync/wasm/cmd/wasmbuild/build"
+	"github.com/plansync/plansync/server/cmd/wasmbuild/build"
 )
 
 func main() {
