@@ -160,7 +160,21 @@ func TestRateLimit(t *testing.T) {
 		checkSync(t, b, c, sp.ID)
 	}
 	// The pushes the flooder got in before the cut are applied and reach
-	// the others; the rest are not.
+	// the others; the rest are not. The cut can reach the flooder before
+	// the pushes it had already handed over are committed, so wait for
+	// them (bounded) before counting.
+	count := func() int {
+		n := 0
+		for _, op := range flooded {
+			if e.record(op.Key()) != nil {
+				n++
+			}
+		}
+		return n
+	}
+	for deadline := time.Now().Add(waitFor); count() == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	b.syncTo(sp.ID, e.head(sp.ID))
 	stored := 0
 	for _, op := range flooded {
