@@ -169,6 +169,10 @@ type Page struct {
 
 // LogEntry is one accepted op in a space's log: the history of a plan.
 type LogEntry struct {
+	// Format is the encoding version of the stored entry (record.FormatVersion
+	// when written); 0 marks entries written before it was recorded, read
+	// as version 1.
+	Format   uint8     `msgpack:"f,omitempty"`
 	Seq      uint64    `msgpack:"q"`
 	Op       record.Op `msgpack:"o"`
 	Conflict bool      `msgpack:"x,omitempty"`

@@ -134,7 +134,7 @@ func opWrites(op *record.Op, rec *record.Record, seq uint64, conflict bool) ([]k
 	if len(rb) > MaxRecordBytes {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrRecordTooLarge, len(rb), MaxRecordBytes)
 	}
-	lb, err := wire.Marshal(&server.LogEntry{Seq: seq, Op: *op, Conflict: conflict})
+	lb, err := wire.Marshal(&server.LogEntry{Format: record.FormatVersion, Seq: seq, Op: *op, Conflict: conflict})
 	if err != nil {
 		return nil, fmt.Errorf("store: encoding log entry %d: %w", seq, err)
 	}

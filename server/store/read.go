@@ -150,6 +150,9 @@ func decodeLogEntry(b []byte) (server.LogEntry, error) {
 	if err := wire.Unmarshal(b, &e); err != nil {
 		return e, err
 	}
+	if e.Format > record.FormatVersion {
+		return e, fmt.Errorf("log entry format version %d not supported (this build reads 1 to %d)", e.Format, record.FormatVersion)
+	}
 	for i := range e.Op.Writes {
 		v, err := record.NormalizeValue(e.Op.Writes[i].Value)
 		if err != nil {
