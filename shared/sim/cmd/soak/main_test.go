@@ -30,6 +30,14 @@ FAIL
 	if r := ParseFuzzOutput(crash); r.Execs != 1200 || r.Crashes != 1 {
 		t.Errorf("crash: %+v", r)
 	}
+	race := []byte(`fuzz: elapsed: 4s, execs: 136734 (32279/sec), new interesting: 1 (total: 380)
+--- FAIL: FuzzDecodeRoundTrip (4.68s)
+    context deadline exceeded
+FAIL
+`)
+	if r := ParseFuzzOutput(race); r.Execs != 136734 || r.Crashes != 0 {
+		t.Errorf("deadline race counted as a crash: %+v", r)
+	}
 }
 
 func TestSimulationLine(t *testing.T) {
