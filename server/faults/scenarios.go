@@ -180,24 +180,11 @@ func Latency(ctx context.Context, dir string, rng *rand.Rand, logf Logf) (res Re
 	if err := p.Both("lag", "latency", map[string]any{"latency": 40, "jitter": 30}); err != nil {
 		return res, err
 	}
-	var cs []*Client
-	for i := range 4 {
-		o := ClientOptions{User: i, URL: p.URL()}
-		if i == 3 {
-			o.URL = ""
-		}
-		c, err := w.NewClient(ctx, fmt.Sprintf("client%d", i), o)
-		if err != nil {
-			return res, err
-		}
-		cs = append(cs, c)
+	cs, err := proxiedClients(ctx, w, p, 4)
+	if err != nil {
+		return res, err
 	}
-	var fs []func() error
-	for _, c := range cs {
-		r := fork(rng)
-		fs = append(fs, func() error { return writeRecords(ctx, c, r, "notes", 25, 300) })
-	}
-	if err := parallel(fs...); err != nil {
+	if err := writeAll(ctx, cs, rng, 25, 300); err != nil {
 		return res, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, converged)
@@ -232,24 +219,11 @@ func Slow2G(ctx context.Context, dir string, rng *rand.Rand, logf Logf) (res Res
 	if err := p.Both("lag", "latency", map[string]any{"latency": 300, "jitter": 100}); err != nil {
 		return res, err
 	}
-	var cs []*Client
-	for i := range 3 {
-		o := ClientOptions{User: i, URL: p.URL()}
-		if i == 2 {
-			o.URL = ""
-		}
-		c, err := w.NewClient(ctx, fmt.Sprintf("client%d", i), o)
-		if err != nil {
-			return res, err
-		}
-		cs = append(cs, c)
+	cs, err := proxiedClients(ctx, w, p, 3)
+	if err != nil {
+		return res, err
 	}
-	var fs []func() error
-	for _, c := range cs {
-		r := fork(rng)
-		fs = append(fs, func() error { return writeRecords(ctx, c, r, "notes", 12, 120) })
-	}
-	if err := parallel(fs...); err != nil {
+	if err := writeAll(ctx, cs, rng, 12, 120); err != nil {
 		return res, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, converged)
@@ -529,4 +503,33 @@ func LongOffline(ctx context.Context, dir string, rng *rand.Rand, logf Logf) (re
 	finish(ctx, w, &res, start)
 	logf("long_offline: %d records converged; resume with %d missing %d B vs full %d B", res.Records, res.Missing, res.ResumeBytes, res.FullBytes)
 	return res, err
+}
+
+// proxiedClients makes n clients, all behind p but the last, which has a
+// clean link: the faulty links must converge with a healthy one.
+func proxiedClients(ctx context.Context, w *World, p *Proxy, n int) ([]*Client, error) {
+	cs := make([]*Client, 0, n)
+	for i := range n {
+		o := ClientOptions{User: i, URL: p.URL()}
+		if i == n-1 {
+			o.URL = ""
+		}
+		c, err := w.NewClient(ctx, fmt.Sprintf("client%d", i), o)
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, c)
+	}
+	return cs, nil
+}
+
+// writeAll has every client write n notes of size bytes at once, each
+// from its own fork of rng.
+func writeAll(ctx context.Context, cs []*Client, rng *rand.Rand, n, size int) error {
+	fs := make([]func() error, 0, len(cs))
+	for _, c := range cs {
+		r := fork(rng)
+		fs = append(fs, func() error { return writeRecords(ctx, c, r, "notes", n, size) })
+	}
+	return parallel(fs...)
 }
