@@ -178,20 +178,10 @@ func Run(ctx context.Context, cfg Config) (res Result) {
 	if cfg.Cycles == 0 && cfg.Duration == 0 {
 		return fail(errors.New("crash: Config needs Cycles or Duration"))
 	}
-	if cfg.Dir == "" {
-		d, err := os.MkdirTemp("", "plansync-kill9-")
-		if err != nil {
-			return fail(err)
-		}
-		defer os.RemoveAll(d)
-		cfg.Dir = d
-	}
-	if cfg.Bin == "" {
-		b, err := Build(ctx, cfg.Dir)
-		if err != nil {
-			return fail(err)
-		}
-		cfg.Bin = b
+	cleanup, err := cfg.prepare(ctx, "plansync-kill9-")
+	defer cleanup()
+	if err != nil {
+		return fail(err)
 	}
 	deadline := start.Add(cfg.Duration)
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0))
@@ -354,4 +344,26 @@ func finalChecks(res *Result, s *State, f *fleet, clientViews []map[record.Key]m
 			res.problemf("client %d does not see what the server holds: %s", k, diffViews(got, want))
 		}
 	}
+}
+
+// prepare gives cfg a working folder (a temporary one, removed by cleanup,
+// when Dir is empty) and a server binary (built into it when Bin is empty).
+func (cfg *Config) prepare(ctx context.Context, prefix string) (cleanup func(), err error) {
+	cleanup = func() {}
+	if cfg.Dir == "" {
+		d, err := os.MkdirTemp("", prefix)
+		if err != nil {
+			return cleanup, err
+		}
+		cleanup = func() { os.RemoveAll(d) }
+		cfg.Dir = d
+	}
+	if cfg.Bin == "" {
+		b, err := Build(ctx, cfg.Dir)
+		if err != nil {
+			return cleanup, err
+		}
+		cfg.Bin = b
+	}
+	return cleanup, nil
 }

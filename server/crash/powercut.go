@@ -51,20 +51,10 @@ func PowerCut(ctx context.Context, cfg Config) (res PowerCutResult) {
 		res.Err = err.Error()
 		return res
 	}
-	if cfg.Dir == "" {
-		d, err := os.MkdirTemp("", "plansync-powercut-")
-		if err != nil {
-			return fail(err)
-		}
-		defer os.RemoveAll(d)
-		cfg.Dir = d
-	}
-	if cfg.Bin == "" {
-		b, err := Build(ctx, cfg.Dir)
-		if err != nil {
-			return fail(err)
-		}
-		cfg.Bin = b
+	cleanup, err := cfg.prepare(ctx, "plansync-powercut-")
+	defer cleanup()
+	if err != nil {
+		return fail(err)
 	}
 	listen, err := FreePort()
 	if err != nil {
