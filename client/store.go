@@ -96,13 +96,85 @@ type storedMeta struct {
 	Meta
 }
 
+// EncodeWire writes {f, q, o}.
+func (s *storedPending) EncodeWire(w *wire.Writer) {
+	w.MapLen(3)
+	w.String("f")
+	w.Uint(uint64(s.Format))
+	w.String("q")
+	w.Uint(s.LocalSeq)
+	w.String("o")
+	s.Op.EncodeWire(w)
+}
+
+// DecodeWire reads what EncodeWire writes.
+func (s *storedPending) DecodeWire(r *wire.Reader) error {
+	return r.Map(func(k string) (err error) {
+		switch k {
+		case "f":
+			s.Format, err = r.Uint8()
+		case "q":
+			s.LocalSeq, err = r.Uint()
+		case "o":
+			err = s.Op.DecodeWire(r)
+		default:
+			err = r.Skip()
+		}
+		return err
+	})
+}
+
+// EncodeWire writes {f, d, u, h, s?}.
+func (s *storedMeta) EncodeWire(w *wire.Writer) {
+	n := 4
+	if len(s.Spaces) > 0 {
+		n++
+	}
+	w.MapLen(n)
+	w.String("f")
+	w.Uint(uint64(s.Format))
+	w.String("d")
+	s.Device.EncodeWire(w)
+	w.String("u")
+	s.User.EncodeWire(w)
+	w.String("h")
+	w.Uint(uint64(s.LastHLC))
+	if len(s.Spaces) > 0 {
+		w.String("s")
+		protocol.WriteSpaces(w, s.Spaces)
+	}
+}
+
+// DecodeWire reads what EncodeWire writes.
+func (s *storedMeta) DecodeWire(r *wire.Reader) error {
+	return r.Map(func(k string) (err error) {
+		switch k {
+		case "f":
+			s.Format, err = r.Uint8()
+		case "d":
+			err = s.Device.DecodeWire(r)
+		case "u":
+			err = s.User.DecodeWire(r)
+		case "h":
+			var u uint64
+			u, err = r.Uint()
+			s.LastHLC = hlc.Timestamp(u)
+		case "s":
+			err = protocol.ReadSpaces(r, &s.Spaces)
+		default:
+			err = r.Skip()
+		}
+		return err
+	})
+}
+
 // ErrStoredFormat means stored bytes were written by a newer version of the
 // app; the data is left alone.
 var ErrStoredFormat = errors.New("client: stored data is from a newer app version")
 
 // MarshalPending encodes an outbox entry for a Store that keeps bytes.
 func MarshalPending(p PendingOp) ([]byte, error) {
-	return wire.Marshal(storedPending{Format: storedFormat, PendingOp: p})
+	return wire.Marshal(&storedPending{Format: storedFormat, PendingOp: p})
 }
 
 // UnmarshalPending decodes MarshalPending's bytes, normalizing values as
@@ -127,7 +199,7 @@ func UnmarshalPending(b []byte) (PendingOp, error) {
 
 // MarshalMeta encodes Meta for a Store that keeps bytes.
 func MarshalMeta(m Meta) ([]byte, error) {
-	return wire.Marshal(storedMeta{Format: storedFormat, Meta: m})
+	return wire.Marshal(&storedMeta{Format: storedFormat, Meta: m})
 }
 
 // UnmarshalMeta decodes MarshalMeta's bytes.

@@ -4,5 +4,7 @@
 //
 // Everything under shared/ builds for GOOS=js GOARCH=wasm and does no I/O, so
 // the browser and the server run exactly the same merge code. It imports the
-// standard library, msgpack and uuid only.
+// standard library only: msgpack is written by hand in wire (it says why),
+// and the msgpack library appears only in tests, as the reference the
+// hand-written bytes are checked against.
 package shared

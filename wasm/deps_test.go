@@ -11,8 +11,10 @@ import (
 
 // forbidden are the packages the browser build must not carry (DESIGN.md
 // section 8): each costs hundreds of KB on a prepaid phone plan, and the
-// browser already does their job (fetch, its WebSocket, JSON).
-var forbidden = []string{"net/http", "encoding/json", "crypto/tls"}
+// browser already does their job (fetch, its WebSocket, JSON). The msgpack
+// library is on the list for its reflection, which cost 480 KB: the shared
+// types encode themselves through shared/wire instead.
+var forbidden = []string{"net/http", "encoding/json", "crypto/tls", "github.com/vmihailenco/msgpack/v5"}
 
 // TestWasmDeps lists the dependencies of everything under wasm/ for the
 // browser (GOOS=js go list -deps ./wasm/...) and fails if a forbidden

@@ -9,7 +9,6 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/shared/uuid"
-	"github.com/plansync/plansync/shared/wire"
 )
 
 // conflictRetries is how often an account write is retried when a
@@ -31,7 +30,7 @@ func (s *Store) update(fn func(txn *badger.Txn) error) error {
 
 // create stores v at key, or returns server.ErrExists.
 func (s *Store) create(key []byte, v any, what string) error {
-	b, err := wire.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		return fmt.Errorf("store: encoding %s: %w", what, err)
 	}
@@ -56,7 +55,7 @@ func (s *Store) get(key []byte, v any, what string) error {
 		if err != nil {
 			return err
 		}
-		return wire.Unmarshal(b, v)
+		return unmarshal(b, v)
 	})
 	if err != nil {
 		return fmt.Errorf("store: reading %s: %w", what, err)
@@ -97,7 +96,7 @@ func (s *Store) Spaces(ctx context.Context) ([]*server.Space, error) {
 	var out []*server.Space
 	err := s.scan([]byte{kindSpace}, func(_, v []byte) error {
 		sp := new(server.Space)
-		if err := wire.Unmarshal(v, sp); err != nil {
+		if err := unmarshal(v, sp); err != nil {
 			return err
 		}
 		out = append(out, sp)
@@ -177,7 +176,7 @@ func putSession(txn *badger.Txn, se *server.Session) error {
 	if se.Expires.IsZero() {
 		return errors.New("session without an expiry")
 	}
-	b, err := wire.Marshal(se)
+	b, err := marshal(se)
 	if err != nil {
 		return fmt.Errorf("encoding session: %w", err)
 	}
@@ -225,7 +224,7 @@ func (s *Store) DeleteSession(ctx context.Context, hash [32]byte) error {
 			return err
 		}
 		var se server.Session
-		if err := wire.Unmarshal(b, &se); err != nil {
+		if err := unmarshal(b, &se); err != nil {
 			return err
 		}
 		if err := txn.Delete(userSessionKey(se.User, hash)); err != nil {

@@ -9,7 +9,6 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/shared/uuid"
-	"github.com/plansync/plansync/shared/wire"
 )
 
 // Sessions returns a user's live sessions, ordered by token hash. It walks
@@ -34,7 +33,7 @@ func (s *Store) Sessions(ctx context.Context, user uuid.UUID) ([]*server.Session
 				return err
 			}
 			se := new(server.Session)
-			if err := wire.Unmarshal(b, se); err != nil {
+			if err := unmarshal(b, se); err != nil {
 				return err
 			}
 			if now.Before(se.Expires) {
@@ -87,7 +86,7 @@ func (s *Store) CreateInvite(ctx context.Context, inv *server.Invite) error {
 }
 
 func setInvite(txn *badger.Txn, inv *server.Invite) error {
-	b, err := wire.Marshal(inv)
+	b, err := marshal(inv)
 	if err != nil {
 		return fmt.Errorf("encoding invite: %w", err)
 	}
@@ -103,7 +102,7 @@ func getInvite(txn *badger.Txn, id string, now time.Time) (*server.Invite, error
 		return nil, err
 	}
 	inv := new(server.Invite)
-	if err := wire.Unmarshal(b, inv); err != nil {
+	if err := unmarshal(b, inv); err != nil {
 		return nil, fmt.Errorf("decoding invite: %w", err)
 	}
 	if !now.Before(inv.Expires) {
@@ -141,7 +140,7 @@ func (s *Store) FailInvite(ctx context.Context, id string, maxFailures int) (boo
 			return err
 		}
 		inv := new(server.Invite)
-		if err := wire.Unmarshal(b, inv); err != nil {
+		if err := unmarshal(b, inv); err != nil {
 			return err
 		}
 		inv.Failures++
@@ -176,7 +175,7 @@ func (s *Store) ClaimInvite(ctx context.Context, id string, now time.Time, c *se
 			} else if !errors.Is(err, badger.ErrKeyNotFound) {
 				return err
 			}
-			b, err := wire.Marshal(u)
+			b, err := marshal(u)
 			if err != nil {
 				return err
 			}
@@ -191,7 +190,7 @@ func (s *Store) ClaimInvite(ctx context.Context, id string, now time.Time, c *se
 			} else if !errors.Is(err, badger.ErrKeyNotFound) {
 				return err
 			}
-			b, err := wire.Marshal(cr)
+			b, err := marshal(cr)
 			if err != nil {
 				return err
 			}

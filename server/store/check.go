@@ -7,7 +7,6 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/plansync/plansync/shared/record"
 	"github.com/plansync/plansync/shared/uuid"
-	"github.com/plansync/plansync/shared/wire"
 )
 
 // CheckLog verifies one space's log invariants, which Changes and History
@@ -41,7 +40,7 @@ func (s *Store) CheckLog(ctx context.Context, space uuid.UUID) error {
 			}
 			want++
 			var ref logRef
-			if err := it.Item().Value(func(v []byte) error { return wire.Unmarshal(v, &ref) }); err != nil {
+			if err := it.Item().Value(func(v []byte) error { return unmarshal(v, &ref) }); err != nil {
 				return fmt.Errorf("store: log of %s at %d: %w", space, seq, err)
 			}
 			key := record.Key{Space: space, Collection: ref.Op.Collection, ID: ref.Op.ID}

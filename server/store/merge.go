@@ -11,7 +11,6 @@ import (
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/shared/record"
 	"github.com/plansync/plansync/shared/uuid"
-	"github.com/plansync/plansync/shared/wire"
 )
 
 // group is the outcome of merging one group of Commit calls, not yet
@@ -134,7 +133,7 @@ func opWrites(op *record.Op, rec *record.Record, seq uint64, conflict bool) ([]k
 	if len(rb) > MaxRecordBytes {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrRecordTooLarge, len(rb), MaxRecordBytes)
 	}
-	lb, err := wire.Marshal(&server.LogEntry{Format: record.FormatVersion, Seq: seq, Op: *op, Conflict: conflict})
+	lb, err := marshal(&server.LogEntry{Format: record.FormatVersion, Seq: seq, Op: *op, Conflict: conflict})
 	if err != nil {
 		return nil, fmt.Errorf("store: encoding log entry %d: %w", seq, err)
 	}

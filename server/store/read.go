@@ -56,7 +56,7 @@ func (s *Store) Changes(ctx context.Context, space uuid.UUID, after uint64, maxB
 			item := it.Item()
 			seq := seqSuffix(item.Key())
 			var ref logRef
-			if err := item.Value(func(v []byte) error { return wire.Unmarshal(v, &ref) }); err != nil {
+			if err := item.Value(func(v []byte) error { return unmarshal(v, &ref) }); err != nil {
 				return fmt.Errorf("store: reading log entry %s/%d: %w", space, seq, err)
 			}
 			key := record.Key{Space: space, Collection: ref.Op.Collection, ID: ref.Op.ID}
@@ -94,6 +94,27 @@ type logRef struct {
 		Collection string    `msgpack:"c"`
 		ID         uuid.UUID `msgpack:"i"`
 	} `msgpack:"o"`
+}
+
+// DecodeWire reads the op's c and i and skips everything else, so a scan
+// of the log costs no value decoding.
+func (l *logRef) DecodeWire(r *wire.Reader) error {
+	return r.Map(func(k string) error {
+		if k != "o" {
+			return r.Skip()
+		}
+		return r.Map(func(k string) (err error) {
+			switch k {
+			case "c":
+				l.Op.Collection, err = r.String()
+			case "i":
+				err = l.Op.ID.DecodeWire(r)
+			default:
+				err = r.Skip()
+			}
+			return err
+		})
+	})
 }
 
 // Head returns the space's latest sequence number (0 when empty).
@@ -147,7 +168,7 @@ func (s *Store) History(ctx context.Context, key record.Key) ([]server.LogEntry,
 // record.Op.Validate does, so that they compare alike with the original.
 func decodeLogEntry(b []byte) (server.LogEntry, error) {
 	var e server.LogEntry
-	if err := wire.Unmarshal(b, &e); err != nil {
+	if err := unmarshal(b, &e); err != nil {
 		return e, err
 	}
 	if e.Format > record.FormatVersion {

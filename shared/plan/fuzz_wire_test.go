@@ -56,7 +56,7 @@ func FuzzValidateEncoded(f *testing.F) {
 		for j := range c.Fields {
 			fields[c.Fields[j].Name] = sampleValue(&c.Fields[j])
 		}
-		b, err := wire.Marshal(fields)
+		b, err := wire.MarshalValue(fields)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -68,8 +68,9 @@ func FuzzValidateEncoded(f *testing.F) {
 	f.Fuzz(func(t *testing.T, sel uint8, b []byte) {
 		all := allCollections()
 		c := all[int(sel)%len(all)]
-		fields := map[string]any{}
-		if wire.Unmarshal(b, &fields) != nil {
+		v, err := wire.UnmarshalValue(b)
+		fields, ok := v.(map[string]any)
+		if err != nil || !ok {
 			// Not a map: the bytes as text, in the field sel names.
 			fields = map[string]any{c.Fields[int(sel)/len(all)%len(c.Fields)].Name: string(b)}
 		}
@@ -83,12 +84,13 @@ func FuzzValidateEncoded(f *testing.F) {
 		for _, validate := range []func(SpaceKind, string, map[string]any) error{ValidateFields, ValidateRecord} {
 			err := validate(c.Kind, c.Name, fields)
 			if err == nil {
-				enc, err := wire.Marshal(fields)
+				enc, err := wire.MarshalValue(fields)
 				if err != nil {
 					t.Fatalf("accepted fields do not encode: %v", err)
 				}
-				again := map[string]any{}
-				if err := wire.Unmarshal(enc, &again); err != nil {
+				v, err := wire.UnmarshalValue(enc)
+				again, ok := v.(map[string]any)
+				if err != nil || !ok {
 					t.Fatalf("accepted fields do not decode: %v", err)
 				}
 				for k, v := range again {

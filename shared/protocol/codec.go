@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/plansync/plansync/shared/wire"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Frame limits. A frame is one WebSocket binary message.
@@ -36,14 +35,12 @@ func Encode(m Message) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("protocol: encode %s: %w", m.Type(), err)
 	}
-	var out bytes.Buffer
-	enc := msgpack.NewEncoder(&out)
-	enc.UseCompactInts(true)
-	_ = enc.EncodeArrayLen(3)
-	_ = enc.EncodeUint(FrameVersion)
-	_ = enc.EncodeString(string(m.Type()))
+	var out wire.Writer
+	out.ArrayLen(3)
+	out.Uint(FrameVersion)
+	out.String(string(m.Type()))
 	if len(body) < CompressAbove {
-		out.Write(body)
+		out.Raw(body)
 		return out.Bytes(), nil
 	}
 	z, err := deflate(body)
@@ -51,9 +48,9 @@ func Encode(m Message) ([]byte, error) {
 		return nil, err
 	}
 	if z == nil || len(z) >= len(body) {
-		out.Write(body)
+		out.Raw(body)
 	} else {
-		_ = enc.EncodeBytes(z)
+		out.Bin(z)
 	}
 	return out.Bytes(), nil
 }
@@ -75,23 +72,22 @@ func Decode(b []byte) (Message, error) {
 	if len(b) > MaxFrameBytes {
 		return nil, Errorf(CodeTooLarge, fmt.Sprintf("frame of %d bytes, limit %d", len(b), MaxFrameBytes))
 	}
-	if err := wire.CheckShape(b); err != nil {
+	dec, err := wire.NewReader(b)
+	if err != nil {
 		return nil, Errorf(CodeBadFrame, err.Error())
 	}
-	rd := bytes.NewReader(b)
-	dec := msgpack.NewDecoder(rd)
-	n, err := dec.DecodeArrayLen()
+	n, err := dec.ArrayLen()
 	if err != nil || n != 3 {
 		return nil, Errorf(CodeBadFrame, "a frame is [version, type, body]")
 	}
-	v, err := dec.DecodeUint()
+	v, err := dec.Uint()
 	if err != nil || v == 0 {
 		return nil, Errorf(CodeBadFrame, "frame version missing")
 	}
 	if v > FrameVersion {
 		return nil, Errorf(CodeUpgradeRequired, fmt.Sprintf("frame version %d is newer than this build speaks (%d): upgrade required", v, FrameVersion))
 	}
-	t, err := dec.DecodeString()
+	t, err := dec.String()
 	if err != nil {
 		return nil, Errorf(CodeBadFrame, "frame type missing")
 	}
@@ -99,13 +95,12 @@ func Decode(b []byte) (Message, error) {
 	if m == nil {
 		return nil, Errorf(CodeUnknownType, fmt.Sprintf("unknown message type %q", truncate(t)))
 	}
-	code, err := dec.PeekCode()
-	if err != nil {
+	if len(dec.Rest()) == 0 {
 		return nil, Errorf(CodeBadFrame, "frame body missing")
 	}
 	var body []byte
-	if isBin(code) {
-		z, err := dec.DecodeBytes()
+	if dec.PeekBin() {
+		z, err := dec.RawBin()
 		if err != nil {
 			return nil, Errorf(CodeBadFrame, "compressed body unreadable")
 		}
@@ -114,7 +109,7 @@ func Decode(b []byte) (Message, error) {
 			return nil, err
 		}
 	} else {
-		body = b[len(b)-rd.Len():]
+		body = dec.Rest()
 	}
 	if err := wire.Unmarshal(body, m); err != nil {
 		return nil, Errorf(CodeBadFrame, fmt.Sprintf("%s body: %v", t, err))
@@ -136,8 +131,6 @@ func Decode(b []byte) (Message, error) {
 	}
 	return m, nil
 }
-
-func isBin(c byte) bool { return c == 0xc4 || c == 0xc5 || c == 0xc6 }
 
 // inflatePool reuses decompressors: each holds a 32 KiB window and Huffman
 // tables, and a client in a busy space inflates a frame per change, so

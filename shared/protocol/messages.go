@@ -7,6 +7,7 @@ import (
 	"github.com/plansync/plansync/shared/hlc"
 	"github.com/plansync/plansync/shared/record"
 	"github.com/plansync/plansync/shared/uuid"
+	"github.com/plansync/plansync/shared/wire"
 )
 
 // Version is the protocol version a client announces in Hello. The server
@@ -33,8 +34,12 @@ const (
 	TPong    Type = "pong"
 )
 
-// Message is any protocol message.
-type Message interface{ Type() Type }
+// Message is any protocol message; each encodes itself (see wire.go).
+type Message interface {
+	Type() Type
+	wire.Encoder
+	wire.Decoder
+}
 
 // Cursor is how far a client has the changes of one space: every change with
 // a sequence number at or below Seq.

@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vmihailenco/msgpack/v5"
+	"github.com/plansync/plansync/shared/wire"
 )
 
 // UUID is an RFC 9562 identifier.
@@ -210,23 +210,27 @@ func (u *UUID) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// EncodeMsgpack writes the UUID as msgpack bin 16 (18 bytes), the form
-// every golden file of format v1 holds.
-func (u UUID) EncodeMsgpack(enc *msgpack.Encoder) error { return enc.EncodeBytes(u[:]) }
+// IsZero reports whether u is Nil. Encoders leave out an optional id that
+// is Nil (the msgpack library's omitempty asks this method too).
+func (u UUID) IsZero() bool { return u == Nil }
 
-// DecodeMsgpack reads bin 16, refusing any other length.
-func (u *UUID) DecodeMsgpack(dec *msgpack.Decoder) error {
-	b, err := dec.DecodeBytes()
-	if err != nil {
+// EncodeWire writes the UUID as msgpack bin 16 (18 bytes), the form every
+// golden file of format v1 holds.
+func (u UUID) EncodeWire(w *wire.Writer) { w.Bin(u[:]) }
+
+// DecodeWire reads bin 16, refusing any other length; nil reads as Nil (an
+// absent id).
+func (u *UUID) DecodeWire(r *wire.Reader) error {
+	if ok, err := r.BinTo(u[:]); err != nil || !ok {
+		*u = Nil
 		return err
 	}
-	if len(b) != 16 {
-		if b == nil {
-			*u = Nil // msgpack nil: an absent id
-			return nil
-		}
-		return errLen
-	}
-	copy(u[:], b)
 	return nil
 }
+
+// MarshalMsgpack lets the msgpack library (the server's storage types)
+// write the same 18 bytes.
+func (u UUID) MarshalMsgpack() ([]byte, error) { return append([]byte{0xc4, 16}, u[:]...), nil }
+
+// UnmarshalMsgpack reads what MarshalMsgpack writes.
+func (u *UUID) UnmarshalMsgpack(b []byte) error { return wire.Unmarshal(b, u) }

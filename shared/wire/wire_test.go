@@ -2,21 +2,22 @@ package wire
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 )
 
 func TestRoundTrip(t *testing.T) {
 	in := map[string]any{"a": int64(1), "b": []any{"x", true, nil, 1.5}, "c": []byte{1, 2}}
-	b, err := Marshal(in)
+	b, err := MarshalValue(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out map[string]any
-	if err := Unmarshal(b, &out); err != nil {
+	out, err := UnmarshalValue(b)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out) != 3 {
-		t.Fatalf("got %v", out)
+	if !reflect.DeepEqual(out, in) {
+		t.Fatalf("got %#v, want %#v", out, in)
 	}
 }
 
@@ -48,13 +49,12 @@ func TestCheckShapeRefusesLiesAboutLength(t *testing.T) {
 }
 
 func FuzzCheckShape(f *testing.F) {
-	b, _ := Marshal(map[string]any{"x": []any{int64(1), "two", map[string]any{"y": 3.5}}})
+	b, _ := MarshalValue(map[string]any{"x": []any{int64(1), "two", map[string]any{"y": 3.5}}})
 	f.Add(b)
 	f.Add([]byte{0xdd, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if CheckShape(b) == nil {
-			var v any
-			_ = Unmarshal(b, &v) // must not panic on anything CheckShape passes
+			_, _ = UnmarshalValue(b) // must not panic on anything CheckShape passes
 		}
 	})
 }
