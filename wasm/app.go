@@ -226,7 +226,11 @@ func (a *app) startEngine(ctx context.Context) error {
 			if _, ok := ev.(client.StateChanged); ok {
 				a.emitState() // a follower shows the leader's
 			} else {
-				a.emit(eventJS(ev, true))
+				m := eventJS(ev, true)
+				a.emit(m)
+				if _, ok := ev.(client.Rejected); ok {
+					a.rejected(m)
+				}
 			}
 			a.engineChanged()
 		}
@@ -682,18 +686,26 @@ func (a *app) emit(ev map[string]any) {
 		return
 	}
 	a.mu.Lock()
-	cbs := make([]js.Value, 0, len(a.subs))
-	for _, cb := range a.subs {
-		cbs = append(cbs, cb)
-	}
+	n := len(a.subs)
 	a.mu.Unlock()
-	if len(cbs) == 0 {
+	if n == 0 {
 		return
 	}
 	jv, err := toJS(ev)
 	if err != nil {
 		return
 	}
+	a.emitJS(jv)
+}
+
+// emitJS calls every subscriber with an event already in JS form.
+func (a *app) emitJS(jv js.Value) {
+	a.mu.Lock()
+	cbs := make([]js.Value, 0, len(a.subs))
+	for _, cb := range a.subs {
+		cbs = append(cbs, cb)
+	}
+	a.mu.Unlock()
 	for _, cb := range cbs {
 		if _, err := protect(func() (any, error) { cb.Invoke(jv); return nil, nil }); err != nil {
 			consoleLogger{}.Printf("plansync: a subscriber threw: %v", err)

@@ -27,16 +27,20 @@ import (
 //	{kind: "session"}  someone signed in or out: every tab re-reads the
 //	                   session from IndexedDB
 //	{kind: "hello"}    a follower started: the leader answers "changed"
+//	{kind: "rejected", event}  the server refused an edit: followers pass
+//	                   the leader's "rejected" event to their subscribers,
+//	                   since the edit may well have been made in one of them
 //
 // A message only says "look at IndexedDB"; a lost or repeated one costs a
 // reload, never data.
 
 // tabMsg kinds.
 const (
-	msgOutbox  = "outbox"
-	msgChanged = "changed"
-	msgSession = "session"
-	msgHello   = "hello"
+	msgOutbox   = "outbox"
+	msgChanged  = "changed"
+	msgSession  = "session"
+	msgHello    = "hello"
+	msgRejected = "rejected"
 
 	// changedEvery coalesces the leader's "changed" messages.
 	changedEvery = 50 * time.Millisecond
@@ -80,6 +84,13 @@ func (a *app) openChannel() {
 		}
 		a.mu.Lock()
 		leader := a.leader
+		if d.Get("kind").String() == msgRejected {
+			a.mu.Unlock()
+			if ev := d.Get("event"); !leader && ev.Type() == js.TypeObject && ev.Get("type").String() == msgRejected {
+				a.emitJS(ev)
+			}
+			return nil
+		}
 		if d.Get("kind").String() == msgHello {
 			a.mu.Unlock()
 			if leader {
@@ -249,6 +260,17 @@ func (a *app) edited() {
 	a.mu.Unlock()
 	if !leader {
 		a.post(msgOutbox, nil)
+	}
+}
+
+// rejected passes a "rejected" event to the followers (not coalesced:
+// each names a different edit).
+func (a *app) rejected(ev map[string]any) {
+	a.mu.Lock()
+	leader := a.leader
+	a.mu.Unlock()
+	if leader {
+		a.post(msgRejected, map[string]any{"event": ev})
 	}
 }
 

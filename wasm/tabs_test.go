@@ -8,7 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plansync/plansync/client"
 	"github.com/plansync/plansync/client/idbstore"
+	"github.com/plansync/plansync/shared/protocol"
+	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // TestFollowerTab: two tabs on one database (two apps in this process,
@@ -31,7 +35,9 @@ func TestFollowerTab(t *testing.T) {
 	}
 	st.Close()
 
-	leader := openApp(t, db)
+	la := newApp()
+	leader := la.exports()
+	call(t, leader, "open", obj("syncURL", "ws://127.0.0.1:9/sync", "dbName", db))
 	follower := newApp().exports()
 	follower.Call("setLeader", false)
 	call(t, follower, "open", obj("syncURL", "ws://127.0.0.1:9/sync", "dbName", db))
@@ -73,5 +79,32 @@ func TestFollowerTab(t *testing.T) {
 	call(t, follower, "reload")
 	if !has(follower, fid) || !has(follower, lid) {
 		t.Fatal("after reload")
+	}
+
+	// The server refused the follower's edit: only the leader's engine
+	// hears it, and the follower's subscribers must too.
+	rejections := make(chan js.Value, 4)
+	cb := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) > 0 && args[0].Get("type").String() == "rejected" {
+			select {
+			case rejections <- args[0]:
+			default:
+			}
+		}
+		return nil
+	})
+	defer cb.Release()
+	follower.Call("subscribe", cb)
+	op := record.Op{Space: uuid.MustParse(testSpace), Collection: "goals", ID: uuid.MustParse(fid),
+		Writes: []record.Write{{Name: "title", Value: "from the follower"}}}
+	la.rejected(eventJS(client.Rejected{Op: op, Code: protocol.CodeForbidden, Message: "Only the family can change this."}, true))
+	select {
+	case ev := <-rejections:
+		if ev.Get("id").String() != fid || ev.Get("code").String() != string(protocol.CodeForbidden) ||
+			ev.Get("fields").Index(0).String() != "title" || ev.Get("message").String() == "" {
+			t.Fatalf("follower got %v", jsJSON.Call("stringify", ev))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the follower never heard of the rejection")
 	}
 }
