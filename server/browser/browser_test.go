@@ -562,6 +562,28 @@ func TestBrowser(t *testing.T) {
 		if n := e.app.Hub.Connections(); n != before {
 			t.Fatalf("%d sync connections after the handover, want %d", n, before)
 		}
+
+		// The leader goes into the back-forward cache: it must not keep the
+		// lock frozen, so it steps down and the other tab leads; back from
+		// the cache, it follows. (Synthetic page transition events: headless
+		// Chromium's cache cannot be driven reliably.)
+		eval[chromedp.Void](a2, `window.dispatchEvent(new PageTransitionEvent('pagehide', {persisted: true}))`)
+		a2.waitFor("the cached tab to step down", `plansync.state().leader === false`, stepTimeout)
+		a.waitFor("the other tab to lead", `plansync.state().leader === true`, stepTimeout)
+		a.synced()
+		eval[chromedp.Void](a2, `window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))`)
+		a2.waitFor("the tab back from the cache to follow", `document.getElementById('sync').dataset.state === 'synced'`, syncTimeout)
+		time.Sleep(time.Second)
+		if eval[bool](a2, `plansync.state().leader`) || !eval[bool](a, `plansync.state().leader`) {
+			t.Fatal("the tab back from the cache took the lead from the tab holding it")
+		}
+		deadline = time.Now().Add(stepTimeout)
+		for e.app.Hub.Connections() != before {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d sync connections after the cached tab stepped down, want %d", e.app.Hub.Connections(), before)
+			}
+			time.Sleep(pollEvery)
+		}
 	})
 	if !ok {
 		return

@@ -95,23 +95,49 @@ async function loadClient() {
 // Locks: only the tab holding the lock syncs (holds the WebSocket); the
 // others save edits to IndexedDB and follow it over a BroadcastChannel
 // (wasm/API.md, "Several tabs"). The lock is held for the tab's life, so
-// closing the leader hands it to another tab. Without Web Locks every
-// tab syncs for itself. It returns the function that asks for the lock,
-// called once open() has finished.
+// closing the leader hands it to another tab. A page the browser keeps in
+// its back-forward cache is not closed, only frozen, and a frozen leader
+// would keep the lock (and every other tab offline) until it is evicted:
+// so on a pagehide that keeps the page, the tab steps down and lets go of
+// the lock (or of its place in the queue), and asks again on the pageshow
+// that brings it back. Without Web Locks every tab syncs for itself. It
+// returns the function that asks for the lock, called once open() has
+// finished.
 function followUntilLeader(api, dbName = 'plansync') {
   if (!navigator.locks || typeof navigator.locks.request !== 'function' || typeof api.setLeader !== 'function') {
     return () => {};
   }
   api.setLeader(false);
-  return () => {
-    navigator.locks.request(`plansync-sync-${dbName}`, () => {
+  let release = null; // ends the held lock
+  let abort = null; // leaves the queue
+  const request = () => {
+    if (release || abort) return;
+    const ctl = new AbortController();
+    abort = ctl;
+    navigator.locks.request(`plansync-sync-${dbName}`, { signal: ctl.signal }, () => {
+      abort = null;
       api.setLeader(true);
-      return new Promise(() => {}); // held until the tab closes
+      return new Promise((resolve) => { release = resolve; }); // held until the tab closes or sleeps
     }).catch((err) => {
+      if (ctl.signal.aborted) return; // we left the queue on purpose
+      abort = null;
       console.error('plansync: no sync lock, syncing in this tab', err);
       api.setLeader(true);
     });
   };
+  window.addEventListener('pagehide', (e) => {
+    if (!e.persisted) return; // the page is going away: the lock goes with it
+    if (abort) { abort.abort(); abort = null; }
+    if (release) {
+      api.setLeader(false); // stop syncing before the page freezes
+      release();
+      release = null;
+    }
+  });
+  window.addEventListener('pageshow', (e) => {
+    if (e.persisted) request();
+  });
+  return request;
 }
 
 function showFailure(err) {
