@@ -30,6 +30,13 @@
 // app reopens it. The reopened database is empty, Load returns no Meta, and
 // the engine starts over with a new device id and a full sync (see
 // client.Engine.Open).
+//
+// Why syscall/js and not a wrapper library (hack-pad/go-indexeddb is the
+// known one, and this package began on it): the wrapper cost 127 KB of the
+// wasm, more than the budget allowed, and logged through the log package.
+// What this store needs of IndexedDB is five request kinds and the
+// transaction events, a few hundred lines here, and the transaction
+// discipline above has to be spelled out by hand either way.
 package idbstore
 
 import (
