@@ -33,7 +33,8 @@
 //
 // Why syscall/js and not a wrapper library (hack-pad/go-indexeddb is the
 // known one, and this package began on it): the wrapper cost 127 KB of the
-// wasm, more than the budget allowed, and logged through the log package.
+// wasm, more than the budget allowed, and it logged from inside IndexedDB
+// event handlers (which stalls them under Node, see the tests).
 // What this store needs of IndexedDB is five request kinds and the
 // transaction events, a few hundred lines here, and the transaction
 // discipline above has to be spelled out by hand either way.
