@@ -141,7 +141,7 @@ func (s *storedMeta) EncodeWire(w *wire.Writer) {
 	w.Uint(uint64(s.LastHLC))
 	if len(s.Spaces) > 0 {
 		w.String("s")
-		protocol.WriteSpaces(w, s.Spaces)
+		wire.WriteArray(w, s.Spaces)
 	}
 }
 
@@ -160,7 +160,7 @@ func (s *storedMeta) DecodeWire(r *wire.Reader) error {
 			u, err = r.Uint()
 			s.LastHLC = hlc.Timestamp(u)
 		case "s":
-			err = protocol.ReadSpaces(r, &s.Spaces)
+			err = wire.ReadArray(r, &s.Spaces)
 		default:
 			err = r.Skip()
 		}

@@ -10,17 +10,6 @@ import (
 // says why). Keys are the short names in the msgpack struct tags, in field
 // order, optional ones left out when empty.
 
-// readSlice reads an array into a fresh slice, each element with dec.
-func readSlice[T any](r *wire.Reader, s *[]T, dec func(*T) error) error {
-	return r.Array(func(i, n int) error {
-		if i < 0 {
-			*s = make([]T, n)
-			return nil
-		}
-		return dec(&(*s)[i])
-	})
-}
-
 // EncodeWire writes {s, q}.
 func (c *Cursor) EncodeWire(w *wire.Writer) {
 	w.MapLen(2)
@@ -59,10 +48,7 @@ func (m *Hello) EncodeWire(w *wire.Writer) {
 	w.String(m.Token)
 	if len(m.Cursors) > 0 {
 		w.String("u")
-		w.ArrayLen(len(m.Cursors))
-		for i := range m.Cursors {
-			m.Cursors[i].EncodeWire(w)
-		}
+		wire.WriteArray(w, m.Cursors)
 	}
 }
 
@@ -79,7 +65,7 @@ func (m *Hello) DecodeWire(r *wire.Reader) error {
 		case "t":
 			m.Token, err = r.String()
 		case "u":
-			err = readSlice(r, &m.Cursors, func(c *Cursor) error { return c.DecodeWire(r) })
+			err = wire.ReadArray(r, &m.Cursors)
 		default:
 			err = r.Skip()
 		}
@@ -134,10 +120,7 @@ func (s *SpaceInfo) EncodeWire(w *wire.Writer) {
 	w.Uint(s.Head)
 	if len(s.Members) > 0 {
 		w.String("m")
-		w.ArrayLen(len(s.Members))
-		for i := range s.Members {
-			s.Members[i].EncodeWire(w)
-		}
+		wire.WriteArray(w, s.Members)
 	}
 }
 
@@ -156,30 +139,12 @@ func (s *SpaceInfo) DecodeWire(r *wire.Reader) error {
 		case "q":
 			s.Head, err = r.Uint()
 		case "m":
-			err = readSlice(r, &s.Members, func(mi *MemberInfo) error { return mi.DecodeWire(r) })
+			err = wire.ReadArray(r, &s.Members)
 		default:
 			err = r.Skip()
 		}
 		return err
 	})
-}
-
-// WriteSpaces writes a list of spaces (nil as nil); the client's stored
-// state keeps the last Welcome's list in this form.
-func WriteSpaces(w *wire.Writer, spaces []SpaceInfo) {
-	if spaces == nil {
-		w.Nil()
-		return
-	}
-	w.ArrayLen(len(spaces))
-	for i := range spaces {
-		spaces[i].EncodeWire(w)
-	}
-}
-
-// ReadSpaces reads what WriteSpaces writes.
-func ReadSpaces(r *wire.Reader, spaces *[]SpaceInfo) error {
-	return readSlice(r, spaces, func(s *SpaceInfo) error { return s.DecodeWire(r) })
 }
 
 // EncodeWire writes {u, n, s, t, hb}.
@@ -190,7 +155,7 @@ func (m *Welcome) EncodeWire(w *wire.Writer) {
 	w.String("n")
 	w.String(m.Name)
 	w.String("s")
-	WriteSpaces(w, m.Spaces)
+	wire.WriteArray(w, m.Spaces)
 	w.String("t")
 	w.Int(m.ServerTime)
 	w.String("hb")
@@ -206,7 +171,7 @@ func (m *Welcome) DecodeWire(r *wire.Reader) error {
 		case "n":
 			m.Name, err = r.String()
 		case "s":
-			err = ReadSpaces(r, &m.Spaces)
+			err = wire.ReadArray(r, &m.Spaces)
 		case "t":
 			m.ServerTime, err = r.Int()
 		case "hb":
@@ -342,17 +307,11 @@ func (m *Changes) EncodeWire(w *wire.Writer) {
 	}
 	if len(m.Own) > 0 {
 		w.String("o")
-		w.ArrayLen(len(m.Own))
-		for i := range m.Own {
-			m.Own[i].EncodeWire(w)
-		}
+		wire.WriteArray(w, m.Own)
 	}
 	if len(m.Patches) > 0 {
 		w.String("p")
-		w.ArrayLen(len(m.Patches))
-		for i := range m.Patches {
-			m.Patches[i].EncodeWire(w)
-		}
+		wire.WriteArray(w, m.Patches)
 	}
 }
 
@@ -368,19 +327,23 @@ func (m *Changes) DecodeWire(r *wire.Reader) error {
 		case "t":
 			m.To, err = r.Uint()
 		case "r":
-			err = readSlice(r, &m.Records, func(rec **record.Record) error {
+			err = r.Array(func(i, n int) error {
+				if i < 0 {
+					m.Records = make([]*record.Record, n)
+					return nil
+				}
 				if r.TryNil() {
 					return nil
 				}
-				*rec = new(record.Record)
-				return (*rec).DecodeWire(r)
+				m.Records[i] = new(record.Record)
+				return m.Records[i].DecodeWire(r)
 			})
 		case "m":
 			m.More, err = r.Bool()
 		case "o":
-			err = readSlice(r, &m.Own, func(o *Own) error { return o.DecodeWire(r) })
+			err = wire.ReadArray(r, &m.Own)
 		case "p":
-			err = readSlice(r, &m.Patches, func(p *Patch) error { return p.DecodeWire(r) })
+			err = wire.ReadArray(r, &m.Patches)
 		default:
 			err = r.Skip()
 		}
@@ -394,14 +357,7 @@ func (m *Push) EncodeWire(w *wire.Writer) {
 	w.String("b")
 	w.Uint(m.Batch)
 	w.String("o")
-	if m.Ops == nil {
-		w.Nil()
-		return
-	}
-	w.ArrayLen(len(m.Ops))
-	for i := range m.Ops {
-		m.Ops[i].EncodeWire(w)
-	}
+	wire.WriteArray(w, m.Ops)
 }
 
 // DecodeWire reads what EncodeWire writes.
@@ -411,7 +367,7 @@ func (m *Push) DecodeWire(r *wire.Reader) error {
 		case "b":
 			m.Batch, err = r.Uint()
 		case "o":
-			err = readSlice(r, &m.Ops, func(o *record.Op) error { return o.DecodeWire(r) })
+			err = wire.ReadArray(r, &m.Ops)
 		default:
 			err = r.Skip()
 		}
@@ -467,14 +423,7 @@ func (m *Ack) EncodeWire(w *wire.Writer) {
 	w.String("b")
 	w.Uint(m.Batch)
 	w.String("r")
-	if m.Results == nil {
-		w.Nil()
-		return
-	}
-	w.ArrayLen(len(m.Results))
-	for i := range m.Results {
-		m.Results[i].EncodeWire(w)
-	}
+	wire.WriteArray(w, m.Results)
 }
 
 // DecodeWire reads what EncodeWire writes.
@@ -484,7 +433,7 @@ func (m *Ack) DecodeWire(r *wire.Reader) error {
 		case "b":
 			m.Batch, err = r.Uint()
 		case "r":
-			err = readSlice(r, &m.Results, func(res *Result) error { return res.DecodeWire(r) })
+			err = wire.ReadArray(r, &m.Results)
 		default:
 			err = r.Skip()
 		}

@@ -17,27 +17,6 @@ func readHLC(r *wire.Reader, t *hlc.Timestamp) error {
 	return err
 }
 
-func writeRefs(w *wire.Writer, refs []Ref) {
-	if refs == nil {
-		w.Nil()
-		return
-	}
-	w.ArrayLen(len(refs))
-	for _, ref := range refs {
-		ref.EncodeWire(w)
-	}
-}
-
-func readRefs(r *wire.Reader, refs *[]Ref) error {
-	return r.Array(func(i, n int) error {
-		if i < 0 {
-			*refs = make([]Ref, n)
-			return nil
-		}
-		return (*refs)[i].DecodeWire(r)
-	})
-}
-
 // EncodeWire writes {h, n}.
 func (ref Ref) EncodeWire(w *wire.Writer) {
 	w.MapLen(2)
@@ -121,10 +100,7 @@ func (f *Field) EncodeWire(w *wire.Writer) {
 	f.Version.encodeFields(w)
 	if len(f.Conflicts) > 0 {
 		w.String("c")
-		w.ArrayLen(len(f.Conflicts))
-		for _, c := range f.Conflicts {
-			c.EncodeWire(w)
-		}
+		wire.WriteArray(w, f.Conflicts)
 	}
 }
 
@@ -137,13 +113,7 @@ func (f *Field) DecodeWire(r *wire.Reader) error {
 		if k != "c" {
 			return r.Skip()
 		}
-		return r.Array(func(i, n int) error {
-			if i < 0 {
-				f.Conflicts = make([]Version, n)
-				return nil
-			}
-			return f.Conflicts[i].DecodeWire(r)
-		})
+		return wire.ReadArray(r, &f.Conflicts)
 	})
 }
 
@@ -208,10 +178,7 @@ func (rec *Record) EncodeWire(w *wire.Writer) {
 	}
 	if len(rec.Clock) > 0 {
 		w.String("k")
-		w.ArrayLen(len(rec.Clock))
-		for _, c := range rec.Clock {
-			c.EncodeWire(w)
-		}
+		wire.WriteArray(w, rec.Clock)
 	}
 }
 
@@ -234,13 +201,7 @@ func (rec *Record) DecodeWire(r *wire.Reader) error {
 		case "d":
 			err = rec.decodeFields(r)
 		case "k":
-			err = r.Array(func(i, n int) error {
-				if i < 0 {
-					rec.Clock = make([]NodeClock, n)
-					return nil
-				}
-				return rec.Clock[i].DecodeWire(r)
-			})
+			err = wire.ReadArray(r, &rec.Clock)
 		default:
 			err = r.Skip()
 		}
@@ -292,7 +253,7 @@ func (wr *Write) EncodeWire(w *wire.Writer) {
 	}
 	if len(wr.Resolves) > 0 {
 		w.String("r")
-		writeRefs(w, wr.Resolves)
+		wire.WriteArray(w, wr.Resolves)
 	}
 }
 
@@ -313,7 +274,7 @@ func (wr *Write) DecodeWire(r *wire.Reader) error {
 			wr.Base = new(Ref)
 			err = wr.Base.DecodeWire(r)
 		case "r":
-			err = readRefs(r, &wr.Resolves)
+			err = wire.ReadArray(r, &wr.Resolves)
 		default:
 			err = r.Skip()
 		}
@@ -351,17 +312,10 @@ func (o *Op) EncodeWire(w *wire.Writer) {
 		o.Author.EncodeWire(w)
 	}
 	w.String("w")
-	if o.Writes == nil {
-		w.Nil()
-	} else {
-		w.ArrayLen(len(o.Writes))
-		for i := range o.Writes {
-			o.Writes[i].EncodeWire(w)
-		}
-	}
+	wire.WriteArray(w, o.Writes)
 	if len(o.Seen) > 0 {
 		w.String("e")
-		writeRefs(w, o.Seen)
+		wire.WriteArray(w, o.Seen)
 	}
 }
 
@@ -383,15 +337,9 @@ func (o *Op) DecodeWire(r *wire.Reader) error {
 		case "a":
 			err = o.Author.DecodeWire(r)
 		case "w":
-			err = r.Array(func(i, n int) error {
-				if i < 0 {
-					o.Writes = make([]Write, n)
-					return nil
-				}
-				return o.Writes[i].DecodeWire(r)
-			})
+			err = wire.ReadArray(r, &o.Writes)
 		case "e":
-			err = readRefs(r, &o.Seen)
+			err = wire.ReadArray(r, &o.Seen)
 		default:
 			err = r.Skip()
 		}

@@ -396,3 +396,18 @@ func (r *Reader) Value() (any, error) {
 	}
 	return nil, shapeErr("unsupported msgpack type 0x%02x at byte %d", c, r.off)
 }
+
+// ReadArray reads an array into a fresh slice, each element decoding
+// itself; nil leaves *s alone.
+func ReadArray[T any, PT interface {
+	*T
+	Decoder
+}](r *Reader, s *[]T) error {
+	return r.Array(func(i, n int) error {
+		if i < 0 {
+			*s = make([]T, n)
+			return nil
+		}
+		return PT(&(*s)[i]).DecodeWire(r)
+	})
+}

@@ -204,3 +204,19 @@ func SortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// WriteArray writes s as an array of its elements' own encodings, a nil
+// slice as nil (what the msgpack library writes for both).
+func WriteArray[T any, PT interface {
+	*T
+	Encoder
+}](w *Writer, s []T) {
+	if s == nil {
+		w.Nil()
+		return
+	}
+	w.ArrayLen(len(s))
+	for i := range s {
+		PT(&s[i]).EncodeWire(w)
+	}
+}
