@@ -55,6 +55,7 @@ type conn struct {
 	pendingBytes atomic.Int64
 	pushes       chan *protocol.Push
 	wake         chan struct{}
+	drained      chan struct{} // kicked by the writer when the queue has room for catch-up
 	quit         chan struct{} // closed by fail: stop now
 	pusherDone   chan struct{} // closed when the pusher has finished
 	failOnce     sync.Once
@@ -85,6 +86,7 @@ func newConn(h *Hub, ws *websocket.Conn, remote string) *conn {
 		send:       make(chan []byte, h.opts.SendQueueFrames),
 		pushes:     make(chan *protocol.Push, h.opts.PushQueue),
 		wake:       make(chan struct{}, 1),
+		drained:    make(chan struct{}, 1),
 		quit:       make(chan struct{}),
 		pusherDone: make(chan struct{}),
 		limiter:    rate.NewLimiter(rate.Limit(h.opts.PushRate), h.opts.PushBurst),
@@ -496,13 +498,38 @@ func (c *conn) catchUp(s *sub) error {
 				break
 			}
 			c.mu.Unlock()
-			select {
-			case <-c.ctx.Done():
+			if !c.waitForRoom() {
 				return nil
-			default:
 			}
 		}
 	}
+}
+
+// catchUpShare is the part of the send queue's bounds that catch-up pages
+// may fill. Catch-up produces pages as fast as the store reads them, far
+// faster than a phone on 2G takes them; unpaced, a big space would fill
+// the whole queue and cut the client off as a slow consumer, again at
+// every reconnect. Paced, the queue holds a quarter of its bounds in pages
+// and the rest stays free for live changes.
+const catchUpShare = 4
+
+// roomForCatchUp reports whether the queue is below catch-up's share.
+func (c *conn) roomForCatchUp() bool {
+	return c.pendingBytes.Load() <= int64(c.h.opts.MaxPendingBytes/catchUpShare) &&
+		len(c.send) <= cap(c.send)/catchUpShare
+}
+
+// waitForRoom waits until the writer has drained the queue to catch-up's
+// share; false when the connection is ending.
+func (c *conn) waitForRoom() bool {
+	for !c.roomForCatchUp() {
+		select {
+		case <-c.drained:
+		case <-c.ctx.Done():
+			return false
+		}
+	}
+	return c.ctx.Err() == nil
 }
 
 // pushLoop commits the connection's pushes in the order they were read,
@@ -683,6 +710,12 @@ func (c *conn) closeFailed() {
 
 func (c *conn) write(b []byte) bool {
 	c.pendingBytes.Add(-int64(len(b)))
+	if c.roomForCatchUp() {
+		select {
+		case c.drained <- struct{}{}:
+		default:
+		}
+	}
 	_ = c.ws.SetWriteDeadline(time.Now().Add(c.h.opts.WriteWait))
 	if err := c.ws.WriteMessage(websocket.BinaryMessage, b); err != nil {
 		return false

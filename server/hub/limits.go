@@ -25,7 +25,9 @@ const (
 	// connection; DefaultMaxPendingBytes bounds their bytes. Past either,
 	// the connection is closed as a slow consumer: it resumes from its
 	// cursor when it comes back, so nothing is lost and memory stays
-	// bounded per connection.
+	// bounded per connection. Catch-up pages fill at most a quarter of
+	// either (catchUpShare): a client slow to read a big space is paced,
+	// not cut off.
 	DefaultSendQueueFrames = 1024
 	DefaultMaxPendingBytes = 8 << 20
 

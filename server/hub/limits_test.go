@@ -129,6 +129,49 @@ func TestSlowConsumer(t *testing.T) {
 	}
 }
 
+// TestCatchUpIsPaced: a client catching up a space far larger than its
+// send queue's bounds, and slower to read than the store is to page, is
+// never cut off as a slow consumer: catch-up waits for the queue to drain
+// instead of filling it (a phone on 2G opening a big plan).
+func TestCatchUpIsPaced(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, hub.Options{SendQueueFrames: 16, MaxPendingBytes: 256 << 10, PageBytes: 16 << 10, WriteWait: time.Minute})
+	ana, atok := e.user("Ana")
+	sp := e.space("Big", server.KindGeneral, ana)
+	// 8 MiB of incompressible records: more than the kernel's socket
+	// buffers hold (4 MiB of send buffer at most, by default), so an
+	// unpaced catch-up must overflow the queue.
+	var ids []record.Key
+	writer := e.dial("op maker (never says hello, so gets nothing)", nil)
+	for range 16 {
+		var ops []record.Op
+		for range 8 {
+			p := make([]byte, 64<<10)
+			_, _ = rand.Read(p)
+			op := writer.op(sp.ID, "blobs", map[string]any{"data": p})
+			ops = append(ops, op)
+			ids = append(ids, op.Key())
+		}
+		e.commit(ops...)
+	}
+	head := e.head(sp.ID)
+
+	c := e.dial("ana's phone", nil)
+	c.hello(atok)
+	time.Sleep(time.Second)                           // not reading: the store pages far faster
+	for seq := uint64(16); seq < head+16; seq += 16 { // a deadline per step: slow under -race
+		c.syncTo(sp.ID, min(seq, head))
+	}
+	for _, k := range ids {
+		if c.rec(k) == nil {
+			t.Fatalf("record %s missing after catch-up", k.ID)
+		}
+	}
+	if n := counter(t, e, "plansync_hub_disconnects_total", map[string]string{"reason": string(protocol.CodeSlowConsumer)}); n != 0 {
+		t.Errorf("%v slow_consumer disconnects, want 0", n)
+	}
+}
+
 // TestRateLimit: a client flooding pushes is told rate_limited and cut off;
 // a well-behaved client on another connection is not affected.
 func TestRateLimit(t *testing.T) {
