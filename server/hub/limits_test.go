@@ -158,8 +158,10 @@ func TestCatchUpIsPaced(t *testing.T) {
 
 	c := e.dial("ana's phone", nil)
 	c.hello(atok)
-	time.Sleep(time.Second)                           // not reading: the store pages far faster
-	for seq := uint64(16); seq < head+16; seq += 16 { // a deadline per step: slow under -race
+	// Not reading for a while: the store pages far faster than that.
+	time.Sleep(time.Second)
+	// Then read, with a deadline per step (it is slow under -race).
+	for seq := uint64(16); seq < head+16; seq += 16 {
 		c.syncTo(sp.ID, min(seq, head))
 	}
 	for _, k := range ids {
