@@ -212,6 +212,27 @@ func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// click clicks what sel matches with a real mouse event. The app
+// re-renders a record's view when sync brings a change, which can replace
+// the element between chromedp finding it and clicking it ("Could not find
+// node with given id"); that is retried a bounded number of times.
+func (b *tab) click(sel string) {
+	b.e.t.Helper()
+	var err error
+	for range 5 {
+		ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+		err = chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel)))
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "Could not find node") {
+			break
+		}
+		time.Sleep(pollEvery)
+	}
+	if err != nil {
+		b.fatalf("click %s: %v", sel, err)
+	}
+}
+
 // eval runs a JS expression (awaiting a promise) and decodes the result.
 func eval[T any](b *tab, js string) T {
 	b.e.t.Helper()
@@ -408,7 +429,7 @@ func TestBrowser(t *testing.T) {
 		a.signIn(app.DemoTeacherLogin, app.DemoPassword)
 		a.goTo(plan)
 		a.waitFor("the goals tab", `document.querySelector('button[data-action=add][data-collection=goals]')`, stepTimeout)
-		a.do(chromedp.Click(chromedp.CSS(`button[data-action=add][data-collection=goals]`)))
+		a.click(`button[data-action=add][data-collection=goals]`)
 		a.fill(`form.record-form[data-collection=goals]`, map[string]string{"area": "reading", "description": goalText, "status": "in_progress"})
 		a.waitFor("the new goal's page", `location.hash.includes('/goal/')`, stepTimeout)
 		goalID = eval[string](a, `location.hash.split('/goal/')[1]`)
@@ -492,7 +513,7 @@ func TestBrowser(t *testing.T) {
 		if idx < 0 {
 			t.Fatal("B's version is not offered in A")
 		}
-		a.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`.conflict-field[data-field=description] button[data-action=keep][data-version="%d"]`, idx))))
+		a.click(fmt.Sprintf(`.conflict-field[data-field=description] button[data-action=keep][data-version="%d"]`, idx))
 		a.synced()
 		b.waitFor("the resolution in B", `!document.querySelector('.conflict')`, syncTimeout)
 		if got := eval[string](b, `document.querySelector('#main article[data-collection=goals] dd.text')?.textContent`); got != fromB {
@@ -589,6 +610,31 @@ func TestBrowser(t *testing.T) {
 		return
 	}
 
+	ok = e.step("an open form survives its screen being rebuilt", func(t *testing.T) {
+		// A change from sync can start a rebuild of the screen just before
+		// someone opens a form; when the rebuild lands it must not take
+		// the form, and what they typed, away. A hashchange to the same
+		// route starts such a rebuild on demand.
+		const typing = "Half written, not saved yet"
+		a.goTo("#/s/" + student.String() + "/goal/" + goalID)
+		sel := fmt.Sprintf(`article[data-collection=goals][data-id=%q]`, goalID)
+		a.waitFor("the goal", `document.querySelector('`+sel+` button[data-action=edit]')`, stepTimeout)
+		a.click(sel + ` button[data-action=edit]`)
+		a.waitFor("the form", `document.querySelector('`+sel+` form.record-form')`, stepTimeout)
+		eval[chromedp.Void](a, fmt.Sprintf(`(() => { document.querySelector('%s form.record-form [name=description]').value = %q;
+			window.dispatchEvent(new HashChangeEvent('hashchange')); })()`, sel, typing))
+		time.Sleep(time.Second)
+		if got := eval[string](a, fmt.Sprintf(`document.querySelector('%s form.record-form [name=description]')?.value ?? 'no form'`, sel)); got != typing {
+			t.Fatalf("after the rebuild the form holds %q, want %q", got, typing)
+		}
+		// Cancelling closes it, and the deferred rebuild happens then.
+		eval[chromedp.Void](a, fmt.Sprintf(`document.querySelector('%s form.record-form button[data-action=cancel]').click()`, sel))
+		a.waitFor("the form to close", `!document.querySelector('`+sel+` form.record-form')`, stepTimeout)
+	})
+	if !ok {
+		return
+	}
+
 	e.step("Spanish has no missing strings", func(t *testing.T) {
 		a.goTo("#/settings")
 		a.waitFor("settings", `document.getElementById('ui-lang')`, stepTimeout)
@@ -639,7 +685,7 @@ func editGoal(b *tab, space uuid.UUID, goalID string, fields map[string]string) 
 	b.goTo(fmt.Sprintf("#/s/%s/goal/%s", space, goalID))
 	sel := fmt.Sprintf(`article[data-collection=goals][data-id=%q]`, goalID)
 	b.waitFor("the goal", `document.querySelector('`+sel+` button[data-action=edit]')`, stepTimeout)
-	b.do(chromedp.Click(chromedp.CSS(sel + ` button[data-action=edit]`)))
+	b.click(sel + ` button[data-action=edit]`)
 	b.fill(sel+` form.record-form`, fields)
 	b.waitFor("the form to close", `!document.querySelector('`+sel+` form.record-form')`, stepTimeout)
 }

@@ -194,7 +194,7 @@ export function buildForm(opts) {
   }
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
   const save = h('button', { type: 'submit' }, t(opts.submit || 'form.save'));
-  const cancel = opts.onCancel ? h('button', { type: 'button', class: 'secondary', onclick: opts.onCancel }, t('form.cancel')) : null;
+  const cancel = opts.onCancel ? h('button', { type: 'button', class: 'secondary', 'data-action': 'cancel', onclick: opts.onCancel }, t('form.cancel')) : null;
   const form = h('form', { class: 'record-form', novalidate: true, 'data-collection': opts.collection },
     ctls.map((x) => x.ctl.node), error, h('div', { class: 'actions' }, save, cancel));
   form.addEventListener('submit', async (ev) => {

@@ -123,6 +123,14 @@ export async function render() {
     view = { title: t('error.title'), node: h('p', { class: 'error', role: 'alert' }, errorText(err)) };
   }
   if (seq !== renderSeq) return;
+  if (route.path === lastPath && document.querySelector('#main form.record-form')) {
+    // Someone opened a form on this screen while it was being rebuilt (a
+    // change from sync arrived as they started to edit): replacing the
+    // screen now would throw away what they are typing. Keep it, and
+    // rebuild once the form closes.
+    deferred = true;
+    return;
+  }
   const main = document.getElementById('main');
   const heading = h('h1', { tabindex: '-1' }, view.title);
   const scroll = window.scrollY;
