@@ -148,15 +148,43 @@ func inflate(z []byte) ([]byte, error) {
 		_ = r.(flate.Resetter).Reset(bytes.NewReader(nil), nil)
 		inflatePool.Put(r)
 	}()
-	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(r, MaxInflatedBytes+1))
-	if err != nil {
-		return nil, Errorf(CodeBadFrame, "compressed body corrupt: "+err.Error())
+	// Grow by doubling but never past the limit, so a bomb allocates about
+	// twice the limit in all rather than the four times a bytes.Buffer's
+	// growth costs.
+	// The first size is the limit halved until near four times the input,
+	// so that doubling lands on the limit exactly.
+	size := MaxInflatedBytes
+	for size/2 >= max(4*len(z), 4<<10) {
+		size /= 2
 	}
-	if n > MaxInflatedBytes {
-		return nil, Errorf(CodeTooLarge, fmt.Sprintf("compressed body inflates past %d bytes", MaxInflatedBytes))
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			if len(buf) == MaxInflatedBytes {
+				// Full: one more byte means the body is too large.
+				var one [1]byte
+				n, err := io.ReadFull(r, one[:])
+				if n > 0 {
+					return nil, Errorf(CodeTooLarge, fmt.Sprintf("compressed body inflates past %d bytes", MaxInflatedBytes))
+				}
+				if err != io.EOF {
+					return nil, Errorf(CodeBadFrame, "compressed body corrupt: "+err.Error())
+				}
+				return buf, nil
+			}
+			grown := make([]byte, len(buf), min(2*cap(buf), MaxInflatedBytes))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, Errorf(CodeBadFrame, "compressed body corrupt: "+err.Error())
+		}
 	}
-	return buf.Bytes(), nil
 }
 
 func truncate(s string) string {

@@ -118,3 +118,28 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestInflateLimitIsExact: a compressed body that inflates to exactly
+// MaxInflatedBytes is read; one byte more is too_large.
+func TestInflateLimitIsExact(t *testing.T) {
+	for _, n := range []int{MaxInflatedBytes, MaxInflatedBytes + 1} {
+		// A push {b: 1, x: <padding>} of exactly n bytes; x is a key
+		// decoders skip.
+		pad := n - 11
+		body := append([]byte{0x82, 0xa1, 'b', 0x01, 0xa1, 'x', 0xdb, byte(pad >> 24), byte(pad >> 16), byte(pad >> 8), byte(pad)}, bytes.Repeat([]byte{'a'}, pad)...)
+		var z bytes.Buffer
+		fw, _ := flate.NewWriter(&z, flate.BestCompression)
+		_, _ = fw.Write(body)
+		_ = fw.Close()
+		m, err := Decode(frame(1, "push", z.Bytes()))
+		if n == MaxInflatedBytes {
+			if p, ok := m.(*Push); err != nil || !ok || p.Batch != 1 {
+				t.Errorf("body of exactly the limit: got %v, %v", m, err)
+			}
+			continue
+		}
+		if pe, ok := err.(*Error); !ok || pe.Code != CodeTooLarge {
+			t.Errorf("body one byte over the limit: got %v, want %s", err, CodeTooLarge)
+		}
+	}
+}
