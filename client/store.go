@@ -138,7 +138,7 @@ func (s *storedMeta) EncodeWire(w *wire.Writer) {
 	w.String("u")
 	s.User.EncodeWire(w)
 	w.String("h")
-	w.Uint(uint64(s.LastHLC))
+	s.LastHLC.EncodeWire(w)
 	if len(s.Spaces) > 0 {
 		w.String("s")
 		wire.WriteArray(w, s.Spaces)
@@ -156,9 +156,7 @@ func (s *storedMeta) DecodeWire(r *wire.Reader) error {
 		case "u":
 			err = s.User.DecodeWire(r)
 		case "h":
-			var u uint64
-			u, err = r.Uint()
-			s.LastHLC = hlc.Timestamp(u)
+			err = s.LastHLC.DecodeWire(r)
 		case "s":
 			err = wire.ReadArray(r, &s.Spaces)
 		default:

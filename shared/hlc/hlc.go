@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/plansync/plansync/shared/wire"
 )
 
 // Timestamp is a hybrid logical time. The zero Timestamp means "never":
@@ -109,4 +111,14 @@ func (c *Clock) Last() Timestamp {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.last
+}
+
+// EncodeWire writes t as one msgpack unsigned integer.
+func (t Timestamp) EncodeWire(w *wire.Writer) { w.Uint(uint64(t)) }
+
+// DecodeWire reads what EncodeWire writes.
+func (t *Timestamp) DecodeWire(r *wire.Reader) error {
+	u, err := r.Uint()
+	*t = Timestamp(u)
+	return err
 }

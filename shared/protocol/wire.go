@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"github.com/plansync/plansync/shared/hlc"
 	"github.com/plansync/plansync/shared/record"
 	"github.com/plansync/plansync/shared/wire"
 )
@@ -251,7 +250,7 @@ func (o *Own) EncodeWire(w *wire.Writer) {
 	w.String("i")
 	o.ID.EncodeWire(w)
 	w.String("h")
-	w.Uint(uint64(o.HLC))
+	o.HLC.EncodeWire(w)
 	w.String("q")
 	w.Uint(o.Seq)
 }
@@ -265,9 +264,7 @@ func (o *Own) DecodeWire(r *wire.Reader) error {
 		case "i":
 			err = o.ID.DecodeWire(r)
 		case "h":
-			var u uint64
-			u, err = r.Uint()
-			o.HLC = hlc.Timestamp(u)
+			err = o.HLC.DecodeWire(r)
 		case "q":
 			o.Seq, err = r.Uint()
 		default:

@@ -1,7 +1,6 @@
 package record
 
 import (
-	"github.com/plansync/plansync/shared/hlc"
 	"github.com/plansync/plansync/shared/uuid"
 	"github.com/plansync/plansync/shared/wire"
 )
@@ -11,17 +10,11 @@ import (
 // field order; the tags stay as the documentation of the format and so
 // that tests can check these bytes against the msgpack library's.
 
-func readHLC(r *wire.Reader, t *hlc.Timestamp) error {
-	u, err := r.Uint()
-	*t = hlc.Timestamp(u)
-	return err
-}
-
 // EncodeWire writes {h, n}.
 func (ref Ref) EncodeWire(w *wire.Writer) {
 	w.MapLen(2)
 	w.String("h")
-	w.Uint(uint64(ref.HLC))
+	ref.HLC.EncodeWire(w)
 	w.String("n")
 	ref.Node.EncodeWire(w)
 }
@@ -31,7 +24,7 @@ func (ref *Ref) DecodeWire(r *wire.Reader) error {
 	return r.Map(func(k string) error {
 		switch k {
 		case "h":
-			return readHLC(r, &ref.HLC)
+			return ref.HLC.DecodeWire(r)
 		case "n":
 			return ref.Node.DecodeWire(r)
 		}
@@ -44,7 +37,7 @@ func (v *Version) encodeFields(w *wire.Writer) {
 	w.String("v")
 	w.Value(v.Value)
 	w.String("h")
-	w.Uint(uint64(v.HLC))
+	v.HLC.EncodeWire(w)
 	w.String("n")
 	v.Node.EncodeWire(w)
 	w.String("a")
@@ -58,7 +51,7 @@ func (v *Version) decodeField(r *wire.Reader, k string) (bool, error) {
 	case "v":
 		v.Value, err = r.Value()
 	case "h":
-		err = readHLC(r, &v.HLC)
+		err = v.HLC.DecodeWire(r)
 	case "n":
 		err = v.Node.DecodeWire(r)
 	case "a":
@@ -123,7 +116,7 @@ func (c NodeClock) EncodeWire(w *wire.Writer) {
 	w.String("n")
 	c.Node.EncodeWire(w)
 	w.String("h")
-	w.Uint(uint64(c.HLC))
+	c.HLC.EncodeWire(w)
 }
 
 // DecodeWire reads what EncodeWire writes.
@@ -133,7 +126,7 @@ func (c *NodeClock) DecodeWire(r *wire.Reader) error {
 		case "n":
 			return c.Node.DecodeWire(r)
 		case "h":
-			return readHLC(r, &c.HLC)
+			return c.HLC.DecodeWire(r)
 		}
 		return r.Skip()
 	})
@@ -302,7 +295,7 @@ func (o *Op) EncodeWire(w *wire.Writer) {
 	w.String("i")
 	o.ID.EncodeWire(w)
 	w.String("h")
-	w.Uint(uint64(o.HLC))
+	o.HLC.EncodeWire(w)
 	if o.Node != uuid.Nil {
 		w.String("n")
 		o.Node.EncodeWire(w)
@@ -331,7 +324,7 @@ func (o *Op) DecodeWire(r *wire.Reader) error {
 		case "i":
 			err = o.ID.DecodeWire(r)
 		case "h":
-			err = readHLC(r, &o.HLC)
+			err = o.HLC.DecodeWire(r)
 		case "n":
 			err = o.Node.DecodeWire(r)
 		case "a":
