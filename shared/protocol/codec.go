@@ -98,21 +98,28 @@ func Decode(b []byte) (Message, error) {
 	if len(dec.Rest()) == 0 {
 		return nil, Errorf(CodeBadFrame, "frame body missing")
 	}
-	var body []byte
 	if dec.PeekBin() {
 		z, err := dec.RawBin()
 		if err != nil {
 			return nil, Errorf(CodeBadFrame, "compressed body unreadable")
 		}
-		body, err = inflate(z)
+		body, err := inflate(z)
 		if err != nil {
 			return nil, err
 		}
+		err = wire.Unmarshal(body, m) // shape-checks the inflated body
+		if err != nil {
+			return nil, Errorf(CodeBadFrame, fmt.Sprintf("%s body: %v", t, err))
+		}
 	} else {
-		body = dec.Rest()
-	}
-	if err := wire.Unmarshal(body, m); err != nil {
-		return nil, Errorf(CodeBadFrame, fmt.Sprintf("%s body: %v", t, err))
+		// The frame's shape check above covered the body: decode in place.
+		err := m.DecodeWire(dec)
+		if err == nil && len(dec.Rest()) > 0 {
+			err = fmt.Errorf("%d bytes left after the body", len(dec.Rest()))
+		}
+		if err != nil {
+			return nil, Errorf(CodeBadFrame, fmt.Sprintf("%s body: %v", t, err))
+		}
 	}
 	if c, ok := m.(*Changes); ok {
 		for i := range c.Patches {
