@@ -169,7 +169,11 @@ func Memory(ctx context.Context, dir string, clients int, rng *rand.Rand, logf L
 				}
 			}
 			changes = 200
-			head, _ := w.App.Store.Head(wctx, w.Space)
+			var head uint64
+			if head, err = w.App.Store.Head(wctx, w.Space); err != nil {
+				s.end()
+				return 0, 0, 0, 0, err
+			}
 			err = waitFor(wctx, 2*converged, "every socket caught up", func() bool {
 				for _, k := range socks {
 					if k.Cursor() < head {
