@@ -14,9 +14,6 @@ import (
 	"github.com/plansync/plansync/shared/uuid"
 )
 
-// pageBytes is the page size the checker reads a space's changes in.
-const pageBytes = 1 << 20
-
 // State is what the server durably holds of one space, read from its badger
 // folder while no server runs.
 type State struct {
@@ -51,24 +48,14 @@ func ReadState(ctx context.Context, dir string, space uuid.UUID) (*State, error)
 }
 
 func readState(ctx context.Context, st *store.Store, space uuid.UUID) (*State, error) {
-	s := &State{Records: map[record.Key]*record.Record{}, Logged: map[record.Ref]int{}, Values: map[string]record.Ref{}}
+	s := &State{Logged: map[record.Ref]int{}, Values: map[string]record.Ref{}}
 	var err error
 	if s.Head, err = st.Head(ctx, space); err != nil {
 		return nil, err
 	}
 	s.CheckLog = st.CheckLog(ctx, space)
-	for after := uint64(0); ; {
-		p, err := st.Changes(ctx, space, after, pageBytes)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range p.Records {
-			s.Records[r.Key()] = r
-		}
-		after = p.To
-		if !p.More {
-			break
-		}
+	if s.Records, err = st.AllRecords(ctx, space); err != nil {
+		return nil, err
 	}
 	for key := range s.Records {
 		h, err := st.History(ctx, key)

@@ -18,6 +18,7 @@ import (
 	"github.com/plansync/plansync/client/wsdial"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/app"
+	"github.com/plansync/plansync/server/crash"
 	"github.com/plansync/plansync/shared/record"
 	"github.com/plansync/plansync/shared/uuid"
 )
@@ -124,22 +125,6 @@ func waitSynced(t *testing.T, es ...*client.Engine) {
 	}
 }
 
-// view is what a user sees of a record: visible values and conflicts.
-func view(r *record.Record) map[string][]any {
-	if r == nil {
-		return nil
-	}
-	out := map[string][]any{}
-	for name, f := range r.Fields {
-		vals := []any{f.Value}
-		for _, c := range f.Conflicts {
-			vals = append(vals, c.Value)
-		}
-		out[name] = vals
-	}
-	return out
-}
-
 func TestThreeClientsOfflineConvergeInAnyReconnectOrder(t *testing.T) {
 	for _, order := range [][]int{{0, 1, 2}, {2, 0, 1}, {1, 2, 0}} {
 		w := newWorld(t, 3)
@@ -168,7 +153,7 @@ func TestThreeClientsOfflineConvergeInAnyReconnectOrder(t *testing.T) {
 		converge(t, key, es...)
 		r := es[0].Get(key)
 		if r.Value("title") != "Read nightly with Mamá" || r.Value("status") != "in_progress" {
-			t.Fatalf("order %v: an edit of a different field was lost: %v", order, view(r))
+			t.Fatalf("order %v: an edit of a different field was lost: %v", order, crash.View(r))
 		}
 		tf := r.Fields["target"]
 		got := map[any]bool{tf.Value: true}
@@ -176,7 +161,7 @@ func TestThreeClientsOfflineConvergeInAnyReconnectOrder(t *testing.T) {
 			got[c.Value] = true
 		}
 		if !got["15 minutes"] || !got["25 minutes"] || len(tf.Conflicts) != 1 {
-			t.Fatalf("order %v: collision must keep both values: %v", order, view(r))
+			t.Fatalf("order %v: collision must keep both values: %v", order, crash.View(r))
 		}
 		// Resolving on one client clears the conflict everywhere.
 		must(t, es[2].Resolve(ctx, key, "target", "15 to 25 minutes"))
@@ -189,7 +174,7 @@ func TestThreeClientsOfflineConvergeInAnyReconnectOrder(t *testing.T) {
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("order %v: resolution did not reach every client: %v", order, view(e.Get(key)))
+					t.Fatalf("order %v: resolution did not reach every client: %v", order, crash.View(e.Get(key)))
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
@@ -219,7 +204,7 @@ func TestW4BothEditsKept(t *testing.T) {
 	for name, e := range map[string]*client.Engine{"A": a, "B": b} {
 		r := e.Get(key)
 		if r.Value("title") != "title edited by A" || r.Value("status") != "status edited by B" || r.HasConflicts() {
-			t.Fatalf("%s sees %v: both edits must stand, no conflict", name, view(r))
+			t.Fatalf("%s sees %v: both edits must stand, no conflict", name, crash.View(r))
 		}
 	}
 }
@@ -230,10 +215,10 @@ func converge(t *testing.T, key record.Key, es ...*client.Engine) {
 	t.Helper()
 	deadline := time.Now().Add(waitLimit)
 	for {
-		want := view(es[0].Get(key))
+		want := crash.View(es[0].Get(key))
 		same := true
 		for _, e := range es[1:] {
-			if !reflect.DeepEqual(view(e.Get(key)), want) {
+			if !reflect.DeepEqual(crash.View(e.Get(key)), want) {
 				same = false
 			}
 		}
@@ -242,7 +227,7 @@ func converge(t *testing.T, key record.Key, es ...*client.Engine) {
 		}
 		if time.Now().After(deadline) {
 			for i, e := range es {
-				t.Logf("client %d: %v", i, view(e.Get(key)))
+				t.Logf("client %d: %v", i, crash.View(e.Get(key)))
 			}
 			t.Fatal("clients did not converge")
 		}

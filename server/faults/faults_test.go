@@ -4,17 +4,19 @@ import (
 	"context"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/plansync/plansync/server/crash"
 )
 
 // seeded returns a rand seeded from PLANSYNC_SEED or fresh, and logs the
 // seed so a failure replays.
 func seeded(t testing.TB) *rand.Rand {
 	t.Helper()
-	seed, err := Seed()
+	seed, err := crash.SeedFromEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("seed %d (replay with %s=%d)", seed, SeedEnv, seed)
+	t.Logf("seed %d (replay with %s=%d)", seed, crash.SeedEnv, seed)
 	return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 }
 

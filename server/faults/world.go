@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -20,26 +18,11 @@ import (
 	"github.com/plansync/plansync/client/wsdial"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/app"
+	"github.com/plansync/plansync/server/crash"
 	"github.com/plansync/plansync/server/hub"
 	"github.com/plansync/plansync/shared/record"
 	"github.com/plansync/plansync/shared/uuid"
 )
-
-// SeedEnv names the environment variable that replays a randomized run.
-const SeedEnv = "PLANSYNC_SEED"
-
-// Seed returns the seed of a randomized run: PLANSYNC_SEED when set, else
-// a fresh one. The caller prints it.
-func Seed() (uint64, error) {
-	if s := os.Getenv(SeedEnv); s != "" {
-		v, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("%s=%q: %w", SeedEnv, s, err)
-		}
-		return v, nil
-	}
-	return uint64(time.Now().UnixNano()), nil
-}
 
 // Config shapes a World.
 type Config struct {
@@ -258,21 +241,7 @@ func WaitSynced(ctx context.Context, cs ...*Client) error {
 
 // ServerRecords reads every record of the space from the store.
 func (w *World) ServerRecords(ctx context.Context) (map[record.Key]*record.Record, error) {
-	out := map[record.Key]*record.Record{}
-	var from uint64
-	for {
-		p, err := w.App.Store.Changes(ctx, w.Space, from, 4<<20)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range p.Records {
-			out[r.Key()] = r
-		}
-		if !p.More || p.To <= from {
-			return out, nil
-		}
-		from = p.To
-	}
+	return w.App.Store.AllRecords(ctx, w.Space)
 }
 
 // Converge waits for the clients to sync, then proves nothing was lost and
@@ -337,7 +306,7 @@ func (w *World) compare(ctx context.Context, cs []*Client) error {
 				errs = append(errs, fmt.Errorf("%s lacks record %s", c.Name, k.ID))
 				continue
 			}
-			if !sameView(v, r) {
+			if !reflect.DeepEqual(crash.View(v), crash.View(r)) {
 				errs = append(errs, fmt.Errorf("%s's view of %s differs from the server's", c.Name, k.ID))
 			}
 		}
@@ -349,25 +318,6 @@ func (w *World) compare(ctx context.Context, cs []*Client) error {
 		errs = append(errs[:10], fmt.Errorf("... and more"))
 	}
 	return errors.Join(errs...)
-}
-
-// sameView compares what a user sees: every field's value and conflicts.
-func sameView(a, b *record.Record) bool {
-	if len(a.Fields) != len(b.Fields) {
-		return false
-	}
-	for n, fa := range a.Fields {
-		fb := b.Fields[n]
-		if fb == nil || !reflect.DeepEqual(fa.Value, fb.Value) || len(fa.Conflicts) != len(fb.Conflicts) {
-			return false
-		}
-		for i := range fa.Conflicts {
-			if !reflect.DeepEqual(fa.Conflicts[i].Value, fb.Conflicts[i].Value) {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 func fieldString(f *record.Field) string {

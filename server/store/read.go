@@ -88,6 +88,25 @@ func (s *Store) Changes(ctx context.Context, space uuid.UUID, after uint64, maxB
 	return p, nil
 }
 
+// AllRecords reads every record of a space, page by page: for the checks
+// of the reliability proofs and tests, which compare a whole space.
+func (s *Store) AllRecords(ctx context.Context, space uuid.UUID) (map[record.Key]*record.Record, error) {
+	out := map[record.Key]*record.Record{}
+	for after := uint64(0); ; {
+		p, err := s.Changes(ctx, space, after, 4<<20)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range p.Records {
+			out[r.Key()] = r
+		}
+		if !p.More || p.To <= after {
+			return out, nil
+		}
+		after = p.To
+	}
+}
+
 // logRef decodes only the record a log entry names, skipping its values.
 type logRef struct {
 	Op struct {

@@ -7,10 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +19,7 @@ import (
 	"github.com/plansync/plansync/client/wsdial"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/app"
+	"github.com/plansync/plansync/server/crash"
 	"github.com/plansync/plansync/server/store"
 	"github.com/plansync/plansync/shared/benchauth"
 	"github.com/plansync/plansync/shared/record"
@@ -32,14 +31,11 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 // testSeed returns PLANSYNC_SEED or a fresh seed, logging how to replay.
 func testSeed(t *testing.T) uint64 {
 	t.Helper()
-	s := rand.Uint64()
-	if v := os.Getenv("PLANSYNC_SEED"); v != "" {
-		var err error
-		if s, err = strconv.ParseUint(v, 10, 64); err != nil {
-			t.Fatal(err)
-		}
+	s, err := crash.SeedFromEnv()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("seed %d (replay: PLANSYNC_SEED=%d)", s, s)
+	t.Logf("seed %d (replay: %s=%d)", s, crash.SeedEnv, s)
 	return s
 }
 
@@ -79,19 +75,14 @@ func readDB(t *testing.T, dir string) *dbState {
 		if d.Members[sp.ID], err = st.Members(ctx, sp.ID); err != nil {
 			t.Fatal(err)
 		}
-		for after := uint64(0); ; {
-			p, err := st.Changes(ctx, sp.ID, after, 1<<20)
-			if err != nil {
+		recs, err := st.AllRecords(ctx, sp.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, r := range recs {
+			d.Records[k] = r
+			if d.History[k], err = st.History(ctx, k); err != nil {
 				t.Fatal(err)
-			}
-			for _, r := range p.Records {
-				d.Records[r.Key()] = r
-				if d.History[r.Key()], err = st.History(ctx, r.Key()); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if after = p.To; !p.More {
-				break
 			}
 		}
 	}

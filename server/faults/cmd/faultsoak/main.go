@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/plansync/plansync/server/crash"
 	"github.com/plansync/plansync/server/faults"
 )
 
@@ -50,11 +51,11 @@ func run(duration time.Duration, clients int) error {
 	if err := raiseFileLimit(uint64(4*clients + 1024)); err != nil {
 		return err
 	}
-	seed, err := faults.Seed()
+	seed, err := crash.SeedFromEnv()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "faultsoak: seed %d (replay with %s=%d)\n", seed, faults.SeedEnv, seed)
+	fmt.Fprintf(os.Stderr, "faultsoak: seed %d (replay with %s=%d)\n", seed, crash.SeedEnv, seed)
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
