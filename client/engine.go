@@ -255,8 +255,12 @@ func (e *Engine) Open(ctx context.Context) error {
 		last = max(last, p.Op.HLC)
 	}
 	e.clock = hlc.NewClock(e.now, last)
-	for k := range e.server {
-		e.relayLocked(k)
+	// A key without pending ops shows the server's record as is, which is
+	// what relayLocked would make of it; only pending keys need the merge.
+	for k, r := range e.server {
+		if _, ok := e.byKey[k]; !ok {
+			e.view[k] = r
+		}
 	}
 	for k := range e.byKey {
 		e.relayLocked(k)

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -128,11 +129,11 @@ func (e *Engine) reloadLocked(ctx context.Context) error {
 }
 
 func keyLess(a, b record.Key) bool {
-	if c := compareUUID(a.Space, b.Space); c != 0 {
+	if c := bytes.Compare(a.Space[:], b.Space[:]); c != 0 {
 		return c < 0
 	}
 	if a.Collection != b.Collection {
 		return a.Collection < b.Collection
 	}
-	return compareUUID(a.ID, b.ID) < 0
+	return bytes.Compare(a.ID[:], b.ID[:]) < 0
 }

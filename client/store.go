@@ -185,12 +185,8 @@ func UnmarshalPending(b []byte) (PendingOp, error) {
 	if s.Format == 0 || s.Format > storedFormat {
 		return PendingOp{}, ErrStoredFormat
 	}
-	for i := range s.Op.Writes {
-		v, err := record.NormalizeValue(s.Op.Writes[i].Value)
-		if err != nil {
-			return PendingOp{}, fmt.Errorf("client: pending op: %w", err)
-		}
-		s.Op.Writes[i].Value = v
+	if err := s.Op.Normalize(); err != nil {
+		return PendingOp{}, fmt.Errorf("client: pending op: %w", err)
 	}
 	return s.PendingOp, nil
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -167,7 +168,7 @@ func (e *Engine) session(ctx context.Context) (healthy bool, err error) {
 	}
 	e.mu.Unlock()
 	cs := hello.Cursors // sort.Slice: see Engine.Open
-	sort.Slice(cs, func(i, j int) bool { return compareUUID(cs[i].Space, cs[j].Space) < 0 })
+	sort.Slice(cs, func(i, j int) bool { return bytes.Compare(cs[i].Space[:], cs[j].Space[:]) < 0 })
 	if err := s.send(hello); err != nil {
 		return false, err
 	}
@@ -483,6 +484,7 @@ func (e *Engine) patchLocked(space uuid.UUID, p *protocol.Patch) (*record.Record
 // pump pushes outbox ops not yet sent on this connection, while the window
 // has room.
 func (e *Engine) pump(s *session) error {
+	var w wire.Writer // measures each op's encoded size, reused across ops
 	for len(s.inflight) < e.opts.PushWindow {
 		e.mu.Lock()
 		limit := e.pushLimit
@@ -495,15 +497,17 @@ func (e *Engine) pump(s *session) error {
 			if len(ops) >= limit {
 				break
 			}
-			b, err := wire.Marshal(&p.Op)
-			if err != nil {
+			w.Reset()
+			p.Op.EncodeWire(&w)
+			if err := w.Err(); err != nil {
 				e.mu.Unlock()
 				return err
 			}
-			if len(ops) > 0 && size+len(b) > MaxPushBytes {
+			n := len(w.Bytes())
+			if len(ops) > 0 && size+n > MaxPushBytes {
 				break
 			}
-			size += len(b)
+			size += n
 			ops = append(ops, *p)
 		}
 		e.mu.Unlock()
@@ -636,16 +640,4 @@ func (e *Engine) settle(ctx context.Context, ops []PendingOp, refused []Rejectio
 	e.mu.Unlock()
 	e.hub.publish(evs...)
 	return nil
-}
-
-func compareUUID(a, b uuid.UUID) int {
-	for i := range a {
-		if a[i] != b[i] {
-			if a[i] < b[i] {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
 }

@@ -65,7 +65,8 @@ func (e *Engine) relayLocked(key record.Key) []Event {
 		return nil
 	}
 	evs := []Event{RecordChanged{Key: key}}
-	if cur == nil {
+	if cur == nil || !cur.HasConflicts() {
+		// newConflict is false for every field without conflicts.
 		return evs
 	}
 	for _, name := range slices.Sorted(maps.Keys(cur.Fields)) {
@@ -138,11 +139,7 @@ func (e *Engine) Delete(ctx context.Context, key record.Key) error {
 			return ErrNotFound
 		}
 		op.Writes = []record.Write{{Name: record.DeletedField, Value: true, Base: baseOf(cur, record.DeletedField)}}
-		for _, name := range slices.Sorted(maps.Keys(cur.Fields)) {
-			if name != record.DeletedField {
-				op.Seen = append(op.Seen, cur.Fields[name].Ref())
-			}
-		}
+		op.Seen = seenRefs(cur)
 		return nil
 	})
 }
@@ -169,14 +166,22 @@ func (e *Engine) Resolve(ctx context.Context, key record.Key, field string, valu
 		if field == record.DeletedField && value == true {
 			// Keeping the delete is a delete that saw every field; without
 			// Seen the merge would raise the same conflicts again.
-			for _, name := range slices.Sorted(maps.Keys(cur.Fields)) {
-				if name != record.DeletedField {
-					op.Seen = append(op.Seen, cur.Fields[name].Ref())
-				}
-			}
+			op.Seen = seenRefs(cur)
 		}
 		return nil
 	})
+}
+
+// seenRefs names the visible version of every field of cur but
+// record.DeletedField, in field-name order: what a delete saw (see Delete).
+func seenRefs(cur *record.Record) []record.Ref {
+	var seen []record.Ref
+	for _, name := range slices.Sorted(maps.Keys(cur.Fields)) {
+		if name != record.DeletedField {
+			seen = append(seen, cur.Fields[name].Ref())
+		}
+	}
+	return seen
 }
 
 func baseOf(cur *record.Record, name string) *record.Ref {

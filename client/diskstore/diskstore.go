@@ -184,7 +184,7 @@ func (s *Store) ApplyChanges(ctx context.Context, space uuid.UUID, cursor uint64
 	txn := s.db.NewTransaction(true)
 	defer func() { txn.Discard() }()
 	for _, r := range records {
-		b, err := record.Marshal(r.Clone())
+		b, err := record.Marshal(r)
 		if err != nil {
 			return err
 		}

@@ -112,10 +112,9 @@ func (s *Store) AddPending(ctx context.Context, p client.PendingOp) (uint64, err
 	if s.closed {
 		return 0, ErrClosed
 	}
+	// Every number in the outbox is at most s.seq: only AddPending adds to
+	// it, raising s.seq to the number it adds, and wipe empties both.
 	p.LocalSeq = max(p.LocalSeq, s.seq+1)
-	for q := range s.outbox {
-		p.LocalSeq = max(p.LocalSeq, q+1)
-	}
 	b, err := client.MarshalPending(p)
 	if err != nil {
 		return 0, err
@@ -129,7 +128,7 @@ func (s *Store) AddPending(ctx context.Context, p client.PendingOp) (uint64, err
 func (s *Store) ApplyChanges(ctx context.Context, space uuid.UUID, cursor uint64, records []*record.Record) error {
 	enc := make([][]byte, len(records))
 	for i, r := range records {
-		b, err := record.Marshal(r.Clone())
+		b, err := record.Marshal(r)
 		if err != nil {
 			return err
 		}

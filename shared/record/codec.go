@@ -7,10 +7,13 @@ import (
 )
 
 // Marshal encodes a record for storage or the wire, stamped with the
-// current format version.
+// current format version. It encodes a shallow copy and leaves r untouched,
+// so callers may pass records that others read concurrently (a view's or a
+// server's) without cloning them first.
 func Marshal(r *Record) ([]byte, error) {
-	r.Format = FormatVersion
-	return wire.Marshal(r)
+	c := *r
+	c.Format = FormatVersion
+	return wire.Marshal(&c)
 }
 
 // Unmarshal decodes and checks one encoded record. Unknown format versions,

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 
@@ -132,7 +133,7 @@ func (w *world) check() error {
 		if rec == nil {
 			continue
 		}
-		for _, name := range sortedKeys(rec.Fields) {
+		for _, name := range slices.Sorted(maps.Keys(rec.Fields)) {
 			f := rec.Fields[name]
 			for _, v := range append([]record.Version{f.Version}, f.Conflicts...) {
 				fv := fieldVersion{id, name, v.Ref()}
@@ -166,7 +167,7 @@ func (w *world) check() error {
 			continue
 		}
 		del := rec.Fields[record.DeletedField]
-		for _, name := range sortedKeys(rec.Fields) {
+		for _, name := range slices.Sorted(maps.Keys(rec.Fields)) {
 			ref := rec.Fields[name].Ref()
 			if name == record.DeletedField || seenByDelete[fieldVersion{id, "", ref}] ||
 				replaced[fieldVersion{id, record.DeletedField, ref}] ||
@@ -215,7 +216,7 @@ func diff(a, b *record.Record) string {
 	if !slices.Equal(a.Clock, b.Clock) {
 		return fmt.Sprintf("clock %v vs %v", a.Clock, b.Clock)
 	}
-	an, bn := sortedKeys(a.Fields), sortedKeys(b.Fields)
+	an, bn := slices.Sorted(maps.Keys(a.Fields)), slices.Sorted(maps.Keys(b.Fields))
 	if !slices.Equal(an, bn) {
 		return fmt.Sprintf("fields %v vs %v", an, bn)
 	}
@@ -239,13 +240,4 @@ func diff(a, b *record.Record) string {
 
 func sameVersion(a, b record.Version) bool {
 	return a.Ref() == b.Ref() && a.Author == b.Author && reflect.DeepEqual(a.Value, b.Value)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

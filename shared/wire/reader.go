@@ -318,16 +318,6 @@ func (r *Reader) Skip() error {
 	return nil
 }
 
-// RawValue returns the bytes of the next value (aliasing the buffer) and
-// passes over it.
-func (r *Reader) RawValue() ([]byte, error) {
-	start := r.off
-	if err := r.Skip(); err != nil {
-		return nil, err
-	}
-	return r.b[start:r.off], nil
-}
-
 // Value reads a dynamic value: nil, bool, int64 (uint64 above the int64
 // range), float32, float64, string, []byte, []any or map[string]any.
 // Extension types are refused: nothing of ours writes them.

@@ -92,14 +92,6 @@ func (s *Server) AddSpace(name string, members map[uuid.UUID]string) uuid.UUID {
 	return id
 }
 
-// RevokeToken makes token invalid; live sessions are closed.
-func (s *Server) RevokeToken(token string) {
-	s.mu.Lock()
-	delete(s.tokens, token)
-	s.mu.Unlock()
-	s.DropAll()
-}
-
 // SetDown makes Dial fail (true) and drops every session.
 func (s *Server) SetDown(down bool) {
 	s.mu.Lock()
