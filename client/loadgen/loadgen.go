@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/plansync/plansync/client"
+	"github.com/plansync/plansync/client/diskstore"
 	"github.com/plansync/plansync/client/wsdial"
 	"github.com/plansync/plansync/shared/benchauth"
 )
@@ -162,9 +163,6 @@ func Run(ctx context.Context, cfg Config) (any, error) {
 	return nil, fmt.Errorf("loadgen: unknown workload %q (w1, w2, w3, w4)", cfg.Workload)
 }
 
-// storeDir returns a folder for one client's disk store.
-func (r *runner) storeDir(name string) string { return filepath.Join(r.dir, name) }
-
 // engine opens an engine for bench user k on st, counting its bytes.
 func (r *runner) engine(ctx context.Context, st client.Store, k int, offline bool) (*client.Engine, error) {
 	opts := client.Options{
@@ -181,6 +179,23 @@ func (r *runner) engine(ctx context.Context, st client.Store, k int, offline boo
 		return nil, err
 	}
 	return e, nil
+}
+
+// diskEngine opens a disk store in the run's folder name and an engine for
+// bench user k on it: the disk workloads (w1, w2, w4) all start this way.
+// If the engine fails the store is closed; otherwise the caller closes both
+// (closeAll), since the engine does not close its store.
+func (r *runner) diskEngine(ctx context.Context, name string, k int, offline bool) (*client.Engine, client.Store, error) {
+	st, err := diskstore.Open(filepath.Join(r.dir, name))
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := r.engine(ctx, st, k, offline)
+	if err != nil {
+		_ = st.Close()
+		return nil, nil, err
+	}
+	return e, st, nil
 }
 
 // closeAll closes engines, then their stores (the engine does not close

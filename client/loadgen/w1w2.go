@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/plansync/plansync/client"
-	"github.com/plansync/plansync/client/diskstore"
 	"github.com/plansync/plansync/client/memstore"
 	"github.com/plansync/plansync/shared/benchauth"
 	"github.com/plansync/plansync/shared/record"
@@ -39,13 +38,8 @@ type W1Result struct {
 func (r *runner) w1(ctx context.Context) (*W1Result, error) {
 	n := r.cfg.N
 	res := &W1Result{Workload: W1, N: n}
-	st, err := diskstore.Open(r.storeDir("w1"))
+	e, st, err := r.diskEngine(ctx, "w1", 0, true)
 	if err != nil {
-		return nil, err
-	}
-	e, err := r.engine(ctx, st, 0, true)
-	if err != nil {
-		_ = st.Close()
 		return nil, err
 	}
 	defer r.closeAll([]*client.Engine{e}, []client.Store{st})
@@ -127,13 +121,8 @@ func (r *runner) w2(ctx context.Context) (*W2Result, error) {
 	res.SeedMs = ms(time.Since(start))
 	r.log.Printf("w2: seeded %d records in %.0f ms", n, res.SeedMs)
 
-	st, err := diskstore.Open(r.storeDir("w2"))
+	e, st, err := r.diskEngine(ctx, "w2", 1, true)
 	if err != nil {
-		return nil, err
-	}
-	e, err := r.engine(ctx, st, 1, true)
-	if err != nil {
-		_ = st.Close()
 		return nil, err
 	}
 	defer r.closeAll([]*client.Engine{e}, []client.Store{st})

@@ -331,7 +331,7 @@ func (r *runner) w3(ctx context.Context) (*W3Result, error) {
 	res.BytesPerUpdate = per(m.up+m.down, sent)
 	res.ClientCPUMs = ms(m.cpu)
 	if r.cfg.ServerPID > 0 {
-		if mb, err := rssMB(r.cfg.ServerPID); err == nil {
+		if mb, err := RSSMB(r.cfg.ServerPID); err == nil {
 			res.ServerRssMB = &mb
 		} else {
 			r.log.Printf("w3: server RSS: %v", err)
@@ -443,8 +443,10 @@ func summarize(v []float64) Latency {
 	}
 }
 
-// rssMB reads a process's resident set size from /proc (Linux).
-func rssMB(pid int) (float64, error) {
+// RSSMB reads process pid's resident set size (VmRSS) from /proc, in MB
+// rounded to 0.001 (Linux only: elsewhere it returns an error). It is
+// exported so the fault scenarios' memory figure reads it the same way.
+func RSSMB(pid int) (float64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/plansync/plansync/client"
-	"github.com/plansync/plansync/client/diskstore"
 	"github.com/plansync/plansync/shared/benchauth"
 	"github.com/plansync/plansync/shared/record"
 )
@@ -56,16 +55,11 @@ func (r *runner) w4(ctx context.Context) (*W4Result, error) {
 	var stores [2]client.Store
 	defer func() { r.closeAll(engines[:], stores[:]) }()
 	for i, name := range []string{"w4a", "w4b"} {
-		st, err := diskstore.Open(r.storeDir(name))
+		e, st, err := r.diskEngine(ctx, name, i, false)
 		if err != nil {
 			return nil, err
 		}
-		stores[i] = st
-		e, err := r.engine(ctx, st, i, false)
-		if err != nil {
-			return nil, err
-		}
-		engines[i] = e
+		engines[i], stores[i] = e, st
 	}
 	a, b := engines[0], engines[1]
 	var conflicts [2]<-chan client.Event

@@ -130,11 +130,11 @@ func New(o Options) *API {
 		o:         o,
 		log:       o.Logger.With("component", "api"),
 		mux:       http.NewServeMux(),
-		loginIP:   newLimiters("login_per_ip", l.LoginPerIP, l.MaxKeys),
-		loginName: newLimiters("login_per_login", l.LoginPerLogin, l.MaxKeys),
-		claimIP:   newLimiters("claim_per_ip", l.ClaimPerIP, l.MaxKeys),
-		claimCode: newLimiters("claim_per_code", l.ClaimPerCode, l.MaxKeys),
-		invites:   newLimiters("invite_per_user", l.InvitePerUser, l.MaxKeys),
+		loginIP:   newLimiters(l.LoginPerIP, l.MaxKeys),
+		loginName: newLimiters(l.LoginPerLogin, l.MaxKeys),
+		claimIP:   newLimiters(l.ClaimPerIP, l.MaxKeys),
+		claimCode: newLimiters(l.ClaimPerCode, l.MaxKeys),
+		invites:   newLimiters(l.InvitePerUser, l.MaxKeys),
 	}
 	m := a.mux
 	m.HandleFunc("POST /api/login", a.login)

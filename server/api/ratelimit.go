@@ -20,7 +20,6 @@ type Rate struct {
 // through more than Max keys resets the oldest buckets (the per-IP limit
 // and the durable per-invite failure count still hold them back).
 type limiters struct {
-	name string // for logs and metrics: which limit this is
 	rate Rate
 	max  int
 
@@ -34,8 +33,10 @@ type bucket struct {
 	lim *rate.Limiter
 }
 
-func newLimiters(name string, r Rate, max int) *limiters {
-	return &limiters{name: name, rate: r, max: max, m: make(map[string]*list.Element), lru: list.New()}
+// newLimiters returns an empty set of buckets, each refilled at r, holding
+// at most max keys.
+func newLimiters(r Rate, max int) *limiters {
+	return &limiters{rate: r, max: max, m: make(map[string]*list.Element), lru: list.New()}
 }
 
 // allow takes one token from key's bucket at now, reporting whether there

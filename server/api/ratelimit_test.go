@@ -7,7 +7,7 @@ import (
 )
 
 func TestLimitersStayBounded(t *testing.T) {
-	l := newLimiters("test", Rate{Every: time.Minute, Burst: 1}, 3)
+	l := newLimiters(Rate{Every: time.Minute, Burst: 1}, 3)
 	now := time.Now()
 	for i := range 100 {
 		l.allow(fmt.Sprint(i), now)

@@ -15,9 +15,6 @@ import (
 // weeks, so a session outlives a school term.
 const SessionLifetime = auth.DefaultSessionLifetime
 
-// NewToken returns a fresh session token: 256 random bits, URL-safe.
-func NewToken() string { return auth.NewToken() }
-
 // AddUser creates a user.
 func AddUser(ctx context.Context, st server.Store, name string) (*server.User, error) {
 	name = strings.TrimSpace(name)
@@ -30,14 +27,13 @@ func AddUser(ctx context.Context, st server.Store, name string) (*server.User, e
 
 // AddSession signs a user in on a new device and returns its token, the
 // only time the token exists outside the client: the store keeps its hash.
+// The session itself comes from auth.Service.StartSession so admin commands
+// and tests make sessions exactly as logins do (token, hash, lifetime, label).
 func AddSession(ctx context.Context, st server.Store, user uuid.UUID, label string) (string, error) {
 	if _, err := st.User(ctx, user); err != nil {
 		return "", fmt.Errorf("user %s: %w", user, err)
 	}
-	tok := NewToken()
-	now := time.Now().UTC()
-	s := &server.Session{Hash: server.HashToken(tok), User: user, Created: now, Expires: now.Add(SessionLifetime), Label: label}
-	return tok, st.CreateSession(ctx, s)
+	return auth.New(auth.Options{Store: st}).StartSession(ctx, user, label)
 }
 
 // AddSpace creates a space.

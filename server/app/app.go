@@ -60,8 +60,6 @@ type App struct {
 	API      *api.API
 	ln       net.Listener
 	wg       sync.WaitGroup
-	// DemoToken is the demo teacher's session token when Seed is on.
-	DemoToken string
 	// Demo is what the seeded demo prints at start, when Seed is on.
 	Demo *Demo
 }
@@ -94,7 +92,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 			_ = st.Close()
 			return nil, fmt.Errorf("seeding the demo: %w", err)
 		}
-		a.Demo, a.DemoToken = demo, demo.TeacherToken
+		a.Demo = demo
 	}
 	ho := cfg.Hub
 	ho.Store = st

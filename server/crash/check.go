@@ -3,7 +3,6 @@ package crash
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"reflect"
 	"slices"
@@ -31,7 +30,9 @@ type State struct {
 	CheckLog error
 }
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+// quiet returns a logger that drops everything: the checks open stores only
+// to read them, and their logs would bury the run's own.
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // ReadState opens the badger folder dir with server/store (so no server
 // may be running on it), reads one space whole and closes it.

@@ -176,19 +176,15 @@ func (f *fleet) edit(w *writer) error {
 	return nil
 }
 
-// stopWriting ends the edit loops and waits for them.
+// stopWriting ends the edit loops, waits for them and returns the first
+// error a writer stopped on, if any.
 func (f *fleet) stopWriting() error {
 	if f.stop != nil {
 		close(f.stop)
 		f.wg.Wait()
 		f.stop = nil
 	}
-	select {
-	case err := <-f.errs:
-		return err
-	default:
-		return nil
-	}
+	return f.stopErr()
 }
 
 // waitSynced waits until every client has everything acked and holds the

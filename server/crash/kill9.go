@@ -208,7 +208,7 @@ func Run(ctx context.Context, cfg Config) (res Result) {
 	f.start(cfg.MinGap, cfg.MaxGap)
 
 	lost := map[string]bool{}
-	check := func(final bool) (*State, error) {
+	check := func() (*State, error) {
 		edits, acks := f.snapshot()
 		s, err := ReadState(ctx, dbDir, benchauth.SpaceID)
 		if err != nil {
@@ -254,7 +254,7 @@ func Run(ctx context.Context, cfg Config) (res Result) {
 			return fail(err)
 		}
 		if res.Cycles%cfg.CheckEvery == 0 {
-			if _, err := check(false); err != nil {
+			if _, err := check(); err != nil {
 				return fail(err)
 			}
 		}
@@ -283,7 +283,7 @@ func Run(ctx context.Context, cfg Config) (res Result) {
 		return fail(err)
 	}
 	srv = nil
-	s, err := check(true)
+	s, err := check()
 	if err != nil {
 		return fail(err)
 	}

@@ -230,14 +230,17 @@ func copySparse(src, dst string) error {
 	for {
 		n, err := io.ReadFull(in, buf)
 		if n > 0 {
+			// werr keeps err as ReadFull left it, so a final short read
+			// (ErrUnexpectedEOF) ends the loop below.
+			var werr error
 			if bytes.Equal(buf[:n], zero[:n]) {
-				_, err = out.Seek(int64(n), io.SeekCurrent)
+				_, werr = out.Seek(int64(n), io.SeekCurrent)
 			} else {
-				_, err = out.Write(buf[:n])
+				_, werr = out.Write(buf[:n])
 			}
-			if err != nil {
+			if werr != nil {
 				out.Close()
-				return err
+				return werr
 			}
 			size += int64(n)
 		}

@@ -64,7 +64,8 @@ func (p *Proxy) Add(t Toxic) error {
 	return nil
 }
 
-// Both installs the toxic on both directions, named name_up and name_down.
+// Both installs the toxic on both directions, named name_upstream and
+// name_downstream (Remove takes those names).
 func (p *Proxy) Both(name, typ string, attrs map[string]any) error {
 	for _, s := range []string{"upstream", "downstream"} {
 		if err := p.Add(Toxic{Name: name + "_" + s, Type: typ, Stream: s, Attributes: attrs}); err != nil {

@@ -21,7 +21,6 @@ type Sock struct {
 	ws      *websocket.Conn
 	Welcome *protocol.Welcome
 
-	frames atomic.Int64
 	cursor atomic.Uint64 // To of the last Changes read
 	done   chan struct{}
 	once   sync.Once
@@ -72,7 +71,6 @@ func (s *Sock) Drain() {
 			if err != nil {
 				return
 			}
-			s.frames.Add(1)
 			if m, err := protocol.Decode(b); err == nil {
 				if ch, ok := m.(*protocol.Changes); ok {
 					s.cursor.Store(ch.To)

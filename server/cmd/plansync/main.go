@@ -124,9 +124,9 @@ func serve(args []string, stdout io.Writer, log *slog.Logger) error {
 		if d.InviteCode != "" {
 			fmt.Fprintf(stdout, "Family invite code for %s's plan: %s (join as a parent; expires %s)\n", d.InviteStudent, d.InviteCode, d.InviteExpires.Format(time.DateOnly))
 		}
-	}
-	if a.DemoToken != "" {
-		fmt.Fprintf(stdout, "Demo teacher session token: %s\n", a.DemoToken)
+		if d.TeacherToken != "" {
+			fmt.Fprintf(stdout, "Demo teacher session token: %s\n", d.TeacherToken)
+		}
 	}
 	<-ctx.Done()
 	log.Info("shutting down")
