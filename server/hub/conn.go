@@ -151,18 +151,22 @@ func (c *conn) extendRead(d time.Duration) error {
 // its cursor, so nothing is lost.
 func (c *conn) enqueue(b []byte) bool {
 	if c.pendingBytes.Add(int64(len(b))) > int64(c.h.opts.MaxPendingBytes) {
-		c.pendingBytes.Add(-int64(len(b)))
-		c.fail(protocol.CodeSlowConsumer, "too many changes waiting to be read: reconnect to resume")
-		return false
+		return c.slowConsumer(len(b))
 	}
 	select {
 	case c.send <- b:
 		return true
 	default:
-		c.pendingBytes.Add(-int64(len(b)))
-		c.fail(protocol.CodeSlowConsumer, "too many changes waiting to be read: reconnect to resume")
-		return false
+		return c.slowConsumer(len(b))
 	}
+}
+
+// slowConsumer takes back the n bytes enqueue counted for a frame it did
+// not queue and disconnects the client; it returns false for enqueue.
+func (c *conn) slowConsumer(n int) bool {
+	c.pendingBytes.Add(-int64(n))
+	c.fail(protocol.CodeSlowConsumer, "too many changes waiting to be read: reconnect to resume")
+	return false
 }
 
 func (c *conn) readLoop() {
@@ -298,7 +302,7 @@ func (c *conn) hello(m *protocol.Hello) bool {
 		c.fail(protocol.CodeBadRequest, "hello without a client id")
 		return false
 	}
-	ctx, cancel := ctxWithTimeout(c.ctx, storeTimeout)
+	ctx, cancel := context.WithTimeout(c.ctx, storeTimeout)
 	defer cancel()
 	st := c.h.opts.Store
 	hash := server.HashToken(m.Token)
@@ -311,9 +315,16 @@ func (c *conn) hello(m *protocol.Hello) bool {
 		}
 		return false
 	}
+	// Only a session or user that is not there means signing in again:
+	// clients stop syncing for good on unauthorized, so a store that merely
+	// failed must answer internal, which they retry.
 	user, err := st.User(ctx, sess.User)
 	if err != nil {
-		c.fail(protocol.CodeUnauthorized, "not signed in, or the session has ended: sign in again")
+		if errors.Is(err, server.ErrNotFound) {
+			c.fail(protocol.CodeUnauthorized, "not signed in, or the session has ended: sign in again")
+		} else {
+			c.internal("user", err)
+		}
 		return false
 	}
 	members, err := st.Memberships(ctx, sess.User)
@@ -472,7 +483,7 @@ func (c *conn) catchUp(s *sub) error {
 		from := s.sent
 		c.mu.Unlock()
 		for {
-			ctx, cancel := ctxWithTimeout(c.ctx, storeTimeout)
+			ctx, cancel := context.WithTimeout(c.ctx, storeTimeout)
 			page, err := c.h.opts.Store.Changes(ctx, s.space.ID, from, c.h.opts.PageBytes)
 			cancel()
 			if err != nil {
@@ -585,7 +596,7 @@ func (c *conn) commit(batch []*protocol.Push) bool {
 	}
 	if len(ops) > 0 {
 		start := time.Now()
-		ctx, cancel := ctxWithTimeout(context.Background(), storeTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 		res, err := c.h.opts.Store.Commit(ctx, ops)
 		cancel()
 		c.h.m.commitSeconds.Observe(time.Since(start).Seconds())
@@ -682,6 +693,7 @@ func (c *conn) writeLoop() {
 				select {
 				case b := <-c.send:
 					if !c.write(b) {
+						c.h.m.disconnects.WithLabelValues(c.endReason("write_failed")).Inc()
 						return
 					}
 					continue

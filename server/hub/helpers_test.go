@@ -204,20 +204,27 @@ func (e *env) dial(name string, hdr http.Header) *client {
 
 func (e *env) dialWith(name string, d *websocket.Dialer, hdr http.Header) *client {
 	e.t.Helper()
-	ws, resp, err := d.Dial(e.a.URL(), hdr)
+	return dialURL(e.t, name, d, e.a.URL(), hdr)
+}
+
+// dialURL opens a socket to a sync endpoint at url, which need not be the
+// env's (a hub a test built itself); hdr may be nil.
+func dialURL(t testing.TB, name string, d *websocket.Dialer, url string, hdr http.Header) *client {
+	t.Helper()
+	ws, resp, err := d.Dial(url, hdr)
 	if err != nil {
 		status := 0
 		if resp != nil {
 			status = resp.StatusCode
 		}
-		e.t.Fatalf("%s: dial: %v (HTTP %d)", name, err, status)
+		t.Fatalf("%s: dial: %v (HTTP %d)", name, err, status)
 	}
 	c := &client{
-		t: e.t, name: name, ws: ws, id: uuid.Must(uuid.NewV7()), clock: hlc.NewClock(nil, 0),
+		t: t, name: name, ws: ws, id: uuid.Must(uuid.NewV7()), clock: hlc.NewClock(nil, 0),
 		cursor: map[uuid.UUID]uint64{}, recs: map[record.Key]*record.Record{}, got: map[record.Key]int{},
 		seen: map[string]*record.Ref{}, sent: map[record.Key]map[hlc.Timestamp]record.Op{},
 	}
-	e.t.Cleanup(func() { _ = ws.Close() })
+	t.Cleanup(func() { _ = ws.Close() })
 	return c
 }
 
