@@ -10,6 +10,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/plansync/plansync/shared/plan"
 	"github.com/plansync/plansync/shared/record"
 	"github.com/plansync/plansync/shared/uuid"
 )
@@ -98,6 +99,20 @@ const (
 	// Bench mode and admin-made scratch spaces use them.
 	KindGeneral SpaceKind = "general"
 )
+
+// Plan returns the plan schema kind that spaces of kind k follow, or false
+// for schemaless kinds (general, anything unknown). It lives here, by the
+// kinds, because both the schema check (server/hub) and the role table
+// (server/access) map kinds to schemas and must agree.
+func (k SpaceKind) Plan() (plan.SpaceKind, bool) {
+	switch k {
+	case KindStudent:
+		return plan.Student, true
+	case KindSchool:
+		return plan.School, true
+	}
+	return "", false
+}
 
 // Space is the unit of sharing and sync: one student's plan or one school.
 type Space struct {
@@ -191,8 +206,11 @@ type Store interface {
 	// It returns one result per op, or ErrUnavailable (nothing written).
 	Commit(ctx context.Context, ops []record.Op) ([]OpResult, error)
 	// OnCommit sets the function that receives every durable batch, in
-	// commit order. It is called from the committing goroutine and must
-	// not block. Set it before the first Commit.
+	// commit order. It is called from the committing goroutine, and every
+	// Commit of the batch (and the next batch) waits for it: it should do
+	// bounded work, such as handing the batch to a bounded queue, and may
+	// wait on that queue only as back-pressure, while its consumer makes
+	// progress (the hub's publish does). Set it before the first Commit.
 	OnCommit(func([]Committed))
 	// Changes returns the records of space changed after seq after, up to
 	// about maxBytes of encoded records (at least one record).

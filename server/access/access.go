@@ -149,16 +149,6 @@ type Rules struct {
 
 var _ hub.Rules = Rules{}
 
-func planKind(k server.SpaceKind) (plan.SpaceKind, bool) {
-	switch k {
-	case server.KindStudent:
-		return plan.Student, true
-	case server.KindSchool:
-		return plan.School, true
-	}
-	return "", false
-}
-
 func knownRole(r server.Role) bool {
 	switch r {
 	case server.RoleAdmin, server.RoleTeacher, server.RoleSupport, server.RoleFamily:
@@ -191,7 +181,7 @@ func (ru Rules) CheckOp(role server.Role, sp *server.Space, op *record.Op) *prot
 	if !knownRole(role) {
 		return forbidden("%s may not write in this space", who(role))
 	}
-	kind, typed := planKind(sp.Kind)
+	kind, typed := sp.Kind.Plan()
 	if !typed {
 		return hub.CheckSchema(sp, op)
 	}
@@ -199,10 +189,11 @@ func (ru Rules) CheckOp(role server.Role, sp *server.Space, op *record.Op) *prot
 		return hub.CheckSchema(sp, op) // unknown collection: the schema says so
 	}
 	a := Lookup(kind, op.Collection, role)
-	var deletes, data []string
+	var deletes bool
+	var data []string
 	for _, w := range op.Writes {
 		if w.Name == record.DeletedField {
-			deletes = append(deletes, w.Name)
+			deletes = true
 		} else {
 			data = append(data, w.Name)
 		}
@@ -212,11 +203,11 @@ func (ru Rules) CheckOp(role server.Role, sp *server.Space, op *record.Op) *prot
 	if len(data) > 0 && a.Write == WriteNone {
 		return forbidden("%s may not change %s (%s.%s)", who(role), op.Collection, op.Collection, data[0])
 	}
-	if len(deletes) > 0 && a.Delete == DeleteNone {
+	if deletes && a.Delete == DeleteNone {
 		return forbidden("%s may not delete %s", who(role), op.Collection)
 	}
 	needRecord := (len(data) > 0 && (a.Write == WriteHome || a.Write == WriteOwn)) ||
-		(len(deletes) > 0 && a.Delete == DeleteOwn)
+		(deletes && a.Delete == DeleteOwn)
 	var rec *record.Record
 	if needRecord {
 		ctx, cancel := context.WithTimeout(context.Background(), recordTimeout)
@@ -230,7 +221,7 @@ func (ru Rules) CheckOp(role server.Role, sp *server.Space, op *record.Op) *prot
 			return protocol.Errorf(protocol.CodeUnavailable, "could not check this change right now; it stays on your device and will be sent again")
 		}
 	}
-	if len(deletes) > 0 && a.Delete == DeleteOwn && !writtenOnlyBy(rec, op.Author) {
+	if deletes && a.Delete == DeleteOwn && !writtenOnlyBy(rec, op.Author) {
 		return forbidden("%s may delete only %s that nobody else has written (%s.%s)", who(role), op.Collection, op.Collection, record.DeletedField)
 	}
 	if len(data) > 0 {
@@ -299,7 +290,7 @@ func (Rules) Filter(role server.Role, sp *server.Space, rec *record.Record) *rec
 	if !knownRole(role) {
 		return nil
 	}
-	kind, typed := planKind(sp.Kind)
+	kind, typed := sp.Kind.Plan()
 	if !typed {
 		return rec
 	}

@@ -21,7 +21,6 @@ const (
 	InviteIDLen     = 4 // characters, 20 bits
 	InviteSecretLen = 6 // characters, 30 bits
 	inviteCodeLen   = InviteIDLen + InviteSecretLen
-	bitsPerChar     = 5
 )
 
 // randomCode returns n random characters of codeAlphabet.

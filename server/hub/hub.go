@@ -6,10 +6,13 @@
 //
 // Each connection has one reader, one writer, one pusher (commits the
 // connection's pushes in order, several at a time) and one catcher-up (pages
-// a space's backlog from the store). The hub's subscription maps are guarded
-// by a read-write lock rather than owned by one goroutine: fan-out runs on
-// the store's commit goroutine, which must never wait on a channel to the
-// hub, and a read lock over a map is bounded work.
+// a space's backlog from the store). The store's commit hook (publish) only
+// queues each durable group for the hub's fan-out goroutine (fanOutLoop),
+// and waits when that bounded queue is full, so commits stall as long as
+// fan-out lags. The hub's subscription maps are therefore guarded by a
+// read-write lock rather than owned by one goroutine: fan-out reads them
+// under a read lock, which is bounded work, instead of waiting on a channel
+// to a map-owning goroutine that connections also keep busy.
 //
 // Memory: each connection's send queue is bounded (frames and bytes, see
 // limits.go), and there is no separate bound across connections, because
@@ -21,7 +24,6 @@ package hub
 
 import (
 	"cmp"
-	"context"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -82,6 +84,7 @@ func (o *Options) setDefaults() {
 	def(&o.WriteWait, DefaultWriteWait)
 	def(&o.PongWait, DefaultPongWait)
 	if o.PingPeriod == 0 {
+		// Ping below PongWait, so a live peer always answers in time.
 		o.PingPeriod = o.PongWait * 9 / 10
 	}
 	def(&o.HelloWait, DefaultHelloWait)
@@ -486,9 +489,4 @@ func valueSize(v any) int {
 		return n
 	}
 	return 9
-}
-
-// ctxWithTimeout bounds a store call made on behalf of a connection.
-func ctxWithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(parent, d)
 }

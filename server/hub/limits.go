@@ -12,9 +12,6 @@ const (
 	// DefaultPongWait is how long the connection may stay silent (no frame,
 	// no pong) before it is considered half-open and closed.
 	DefaultPongWait = 60 * time.Second
-	// DefaultPingPeriod is how often the server pings; below PongWait so a
-	// live peer always answers in time.
-	DefaultPingPeriod = DefaultPongWait * 9 / 10
 	// DefaultHelloWait is how long a new connection has to say hello.
 	DefaultHelloWait = 10 * time.Second
 	// DefaultHeartbeat is the application-level ping interval announced in

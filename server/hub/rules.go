@@ -40,13 +40,8 @@ func (MembersOnly) Filter(_ server.Role, _ *server.Space, rec *record.Record) *r
 // Spaces of other kinds (general workspaces, the benchmark space) are
 // schemaless.
 func CheckSchema(sp *server.Space, op *record.Op) *protocol.Error {
-	var kind plan.SpaceKind
-	switch sp.Kind {
-	case server.KindStudent:
-		kind = plan.Student
-	case server.KindSchool:
-		kind = plan.School
-	default:
+	kind, typed := sp.Kind.Plan()
+	if !typed {
 		return nil
 	}
 	fields := make(map[string]any, len(op.Writes))

@@ -30,22 +30,33 @@ func (s *Store) update(fn func(txn *badger.Txn) error) error {
 
 // create stores v at key, or returns server.ErrExists.
 func (s *Store) create(key []byte, v any, what string) error {
-	b, err := marshal(v)
-	if err != nil {
-		return fmt.Errorf("store: encoding %s: %w", what, err)
-	}
-	err = s.update(func(txn *badger.Txn) error {
-		if _, err := txn.Get(key); err == nil {
-			return server.ErrExists
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
-			return err
-		}
-		return txn.Set(key, b)
-	})
-	if err != nil {
+	if err := s.update(func(txn *badger.Txn) error { return insertValue(txn, key, v) }); err != nil {
 		return fmt.Errorf("store: creating %s: %w", what, err)
 	}
 	return nil
+}
+
+// insert writes e in txn unless its key already holds a live value, and
+// then returns server.ErrExists: every create (users, logins, sessions,
+// invites) refuses to overwrite. It takes an entry so that keys with a TTL
+// go the same way. Pass a fresh entry per transaction attempt: badger keeps
+// the entry and rewrites its key when the transaction commits.
+func insert(txn *badger.Txn, e *badger.Entry) error {
+	if _, err := txn.Get(e.Key); err == nil {
+		return server.ErrExists
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return err
+	}
+	return txn.SetEntry(e)
+}
+
+// insertValue encodes v and inserts it at key in txn (see insert).
+func insertValue(txn *badger.Txn, key []byte, v any) error {
+	b, err := marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding: %w", err)
+	}
+	return insert(txn, badger.NewEntry(key, b))
 }
 
 // get decodes the value at key into v, or returns server.ErrNotFound.
@@ -160,9 +171,6 @@ func (s *Store) Members(ctx context.Context, space uuid.UUID) ([]server.Member, 
 // it by itself once it has expired (a TTL on the key and on its index
 // entry), so abandoned sessions do not pile up.
 func (s *Store) CreateSession(ctx context.Context, se *server.Session) error {
-	if se.Expires.IsZero() {
-		return errors.New("store: session without an expiry")
-	}
 	err := s.update(func(txn *badger.Txn) error { return putSession(txn, se) })
 	if err != nil {
 		return fmt.Errorf("store: creating session: %w", err)
@@ -180,18 +188,12 @@ func putSession(txn *badger.Txn, se *server.Session) error {
 	if err != nil {
 		return fmt.Errorf("encoding session: %w", err)
 	}
-	key := sessionKey(se.Hash)
-	if _, err := txn.Get(key); err == nil {
-		return server.ErrExists
-	} else if !errors.Is(err, badger.ErrKeyNotFound) {
-		return err
-	}
 	// Badger expires keys in whole seconds, truncating; round up so it
 	// never drops a session before Session itself calls it expired.
 	exp := uint64(se.Expires.Unix()) + 1
-	e := badger.NewEntry(key, b)
+	e := badger.NewEntry(sessionKey(se.Hash), b)
 	e.ExpiresAt = exp
-	if err := txn.SetEntry(e); err != nil {
+	if err := insert(txn, e); err != nil {
 		return err
 	}
 	ie := badger.NewEntry(userSessionKey(se.User, se.Hash), nil)

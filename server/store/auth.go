@@ -72,12 +72,11 @@ func (s *Store) CreateInvite(ctx context.Context, inv *server.Invite) error {
 		return errors.New("store: an invite needs an id, a secret hash, a space and an expiry")
 	}
 	err := s.update(func(txn *badger.Txn) error {
-		if _, err := txn.Get(inviteKey(inv.ID)); err == nil {
-			return server.ErrExists
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		e, err := inviteEntry(inv)
+		if err != nil {
 			return err
 		}
-		return setInvite(txn, inv)
+		return insert(txn, e)
 	})
 	if err != nil {
 		return fmt.Errorf("store: creating invite: %w", err)
@@ -85,14 +84,16 @@ func (s *Store) CreateInvite(ctx context.Context, inv *server.Invite) error {
 	return nil
 }
 
-func setInvite(txn *badger.Txn, inv *server.Invite) error {
+// inviteEntry encodes an invite as an entry that badger drops once the
+// invite has expired.
+func inviteEntry(inv *server.Invite) (*badger.Entry, error) {
 	b, err := marshal(inv)
 	if err != nil {
-		return fmt.Errorf("encoding invite: %w", err)
+		return nil, fmt.Errorf("encoding invite: %w", err)
 	}
 	e := badger.NewEntry(inviteKey(inv.ID), b)
 	e.ExpiresAt = uint64(inv.Expires.Unix()) + 1 // whole seconds, rounded up
-	return txn.SetEntry(e)
+	return e, nil
 }
 
 // getInvite reads a live invite in txn, or returns server.ErrNotFound.
@@ -148,7 +149,11 @@ func (s *Store) FailInvite(ctx context.Context, id string, maxFailures int) (boo
 			burned = true
 			return txn.Delete(inviteKey(id))
 		}
-		return setInvite(txn, inv)
+		e, err := inviteEntry(inv)
+		if err != nil {
+			return err
+		}
+		return txn.SetEntry(e)
 	})
 	if err != nil {
 		return false, fmt.Errorf("store: counting a failed invite claim: %w", err)
@@ -169,32 +174,12 @@ func (s *Store) ClaimInvite(ctx context.Context, id string, now time.Time, c *se
 			return err
 		}
 		if u := c.NewUser; u != nil {
-			key := idKey(kindUser, u.ID)
-			if _, err := txn.Get(key); err == nil {
-				return server.ErrExists
-			} else if !errors.Is(err, badger.ErrKeyNotFound) {
-				return err
-			}
-			b, err := marshal(u)
-			if err != nil {
-				return err
-			}
-			if err := txn.Set(key, b); err != nil {
+			if err := insertValue(txn, idKey(kindUser, u.ID), u); err != nil {
 				return err
 			}
 		}
 		if cr := c.Credential; cr != nil {
-			key := loginKey(cr.Login)
-			if _, err := txn.Get(key); err == nil {
-				return server.ErrExists
-			} else if !errors.Is(err, badger.ErrKeyNotFound) {
-				return err
-			}
-			b, err := marshal(cr)
-			if err != nil {
-				return err
-			}
-			if err := txn.Set(key, b); err != nil {
+			if err := insertValue(txn, loginKey(cr.Login), cr); err != nil {
 				return err
 			}
 		}

@@ -30,8 +30,9 @@ type kv struct{ k, v []byte }
 type spaceChange struct {
 	c    server.Committed
 	keys []string // records changed, first change first
-	seen map[string]bool
-	sole map[string]*record.Op // record key -> the one op that changed it; nil once two did
+	// sole maps each record changed to the one op that changed it, or nil
+	// once two did; a key's presence says the record was changed already.
+	sole map[string]*record.Op
 }
 
 // merge applies every op of the group, in order, against the stored records
@@ -94,13 +95,12 @@ func (s *Store) merge(reqs []*commitReq) (*group, error) {
 
 			sc := bySpace[op.Space]
 			if sc == nil {
-				sc = &spaceChange{c: server.Committed{Space: op.Space, From: head}, seen: map[string]bool{}, sole: map[string]*record.Op{}}
+				sc = &spaceChange{c: server.Committed{Space: op.Space, From: head}, sole: map[string]*record.Op{}}
 				bySpace[op.Space] = sc
 				spaces = append(spaces, sc)
 			}
 			sc.c.To = seq
-			if !sc.seen[rk] {
-				sc.seen[rk] = true
+			if _, seen := sc.sole[rk]; !seen {
 				sc.keys = append(sc.keys, rk)
 				sc.sole[rk] = op
 			} else {
@@ -126,6 +126,7 @@ func (s *Store) merge(reqs []*commitReq) (*group, error) {
 // opWrites encodes one changed op's keys: the record, its log entry, its
 // history index key and the space's new head.
 func opWrites(op *record.Op, rec *record.Record, seq uint64, conflict bool) ([]kv, error) {
+	rec.Format = record.FormatVersion // the copy fanned out says what is stored
 	rb, err := record.Marshal(rec)
 	if err != nil {
 		return nil, fmt.Errorf("store: encoding record %s/%s: %w", rec.Collection, rec.ID, err)

@@ -71,13 +71,10 @@ type Stats struct {
 	Syncs   uint64 // fsyncs (fewer than Commits when grouping works)
 	Ops     uint64 // ops that changed a record
 	Refused uint64 // Commit calls refused for lack of disk space
-	// GroupTime is the total time spent merging, writing and syncing
-	// successful groups; GroupTime/Groups approximates commit latency.
-	GroupTime time.Duration
 }
 
 type stats struct {
-	commits, groups, syncs, ops, refused, groupNanos atomic.Uint64
+	commits, groups, syncs, ops, refused atomic.Uint64
 }
 
 // Stats returns the counters so far.
@@ -88,8 +85,6 @@ func (s *Store) Stats() Stats {
 		Syncs:   s.stats.syncs.Load(),
 		Ops:     s.stats.ops.Load(),
 		Refused: s.stats.refused.Load(),
-
-		GroupTime: time.Duration(s.stats.groupNanos.Load()),
 	}
 }
 
@@ -119,9 +114,12 @@ func Open(dir string, opts Options) (*Store, error) {
 }
 
 // OnCommit sets the function that receives every durable group, in commit
-// order, on the committer goroutine. It must not block: every Commit waits
-// for it. The records it receives are shared with every subscriber and
-// must not be modified.
+// order, on the committer goroutine. Every Commit waits for it, so it should
+// only hand the group on; it may wait for room in a bounded queue (the
+// hub's publish does, so a fan-out that falls behind slows commits rather
+// than growing memory), but a wait that never ends stalls every write. The
+// records it receives are shared with every subscriber and must not be
+// modified.
 func (s *Store) OnCommit(fn func([]server.Committed)) {
 	s.hook.Store(&fn)
 }
