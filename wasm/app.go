@@ -142,27 +142,38 @@ func (a *app) openStore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tok, err := st.Value(ctx, tokenKey)
+	tok, user, err := loadSession(ctx, st)
 	if err != nil {
 		_ = st.Close()
 		return err
-	}
-	userText, err := st.Value(ctx, userKey)
-	if err != nil {
-		_ = st.Close()
-		return err
-	}
-	user := js.Null()
-	if userText != "" {
-		if u, err := jsonParse(userText); err == nil {
-			user = u
-		}
 	}
 	a.mu.Lock()
 	a.store, a.token = st, tok
 	a.setUserLocked(user)
 	a.mu.Unlock()
 	return nil
+}
+
+// loadSession reads the session saveSession kept in st: the token ("" when
+// signed out) and the user (null when none, or when its JSON does not
+// parse: the token alone still syncs, and the next sign in rewrites it).
+// openStore and syncFromStore (tabs.go) share it so that both read the
+// same keys the same way.
+func loadSession(ctx context.Context, st *idbstore.Store) (token string, user js.Value, err error) {
+	user = js.Null()
+	if token, err = st.Value(ctx, tokenKey); err != nil {
+		return "", user, err
+	}
+	userText, err := st.Value(ctx, userKey)
+	if err != nil {
+		return "", user, err
+	}
+	if userText != "" {
+		if u, err := jsonParse(userText); err == nil {
+			user = u
+		}
+	}
+	return token, user, nil
 }
 
 // setUserLocked remembers the signed-in user. Caller holds mu.
@@ -546,8 +557,12 @@ func editErr(err error) error {
 	return errorf(protocol.CodeInvalid, err.Error())
 }
 
-// put writes fields and resolves once the edit is durable in IndexedDB.
-func (a *app) put(space, collection, id string, fields map[string]any) (any, error) {
+// edit runs one edit (put, remove, resolve) on the record space,
+// collection, id: it checks the key and that someone is signed in, bounds
+// the call with callTimeout, classifies the error (editErr) and, once the
+// edit is in IndexedDB, tells the leader (edited). id may be "" only for
+// put's create.
+func (a *app) edit(space, collection, id string, do func(context.Context, *client.Engine, record.Key) (any, error)) (any, error) {
 	k, err := parseKey(space, collection, id)
 	if err != nil {
 		return nil, err
@@ -558,55 +573,39 @@ func (a *app) put(space, collection, id string, fields map[string]any) (any, err
 	}
 	ctx, cancel := withTimeout()
 	defer cancel()
-	if id == "" {
-		nid, err := eng.Create(ctx, k.Space, k.Collection, fields)
-		if err != nil {
-			return nil, editErr(err)
-		}
-		a.edited()
-		return nid.String(), nil
-	}
-	if err := eng.Put(ctx, k.Space, k.Collection, k.ID, fields); err != nil {
+	res, err := do(ctx, eng, k)
+	if err != nil {
 		return nil, editErr(err)
 	}
 	a.edited()
-	return k.ID.String(), nil
+	return res, nil
+}
+
+// put writes fields and resolves once the edit is durable in IndexedDB.
+// Without an id it creates the record; either way it answers the id.
+func (a *app) put(space, collection, id string, fields map[string]any) (any, error) {
+	return a.edit(space, collection, id, func(ctx context.Context, eng *client.Engine, k record.Key) (any, error) {
+		if id == "" {
+			nid, err := eng.Create(ctx, k.Space, k.Collection, fields)
+			if err != nil {
+				return nil, err
+			}
+			return nid.String(), nil
+		}
+		return k.ID.String(), eng.Put(ctx, k.Space, k.Collection, k.ID, fields)
+	})
 }
 
 func (a *app) remove(space, collection, id string) (any, error) {
-	k, err := parseKey(space, collection, id)
-	if err != nil {
-		return nil, err
-	}
-	eng, err := a.signedInEngine()
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := withTimeout()
-	defer cancel()
-	if err := eng.Delete(ctx, k); err != nil {
-		return nil, editErr(err)
-	}
-	a.edited()
-	return nil, nil
+	return a.edit(space, collection, id, func(ctx context.Context, eng *client.Engine, k record.Key) (any, error) {
+		return nil, eng.Delete(ctx, k)
+	})
 }
 
 func (a *app) resolve(space, collection, id, field string, value any) (any, error) {
-	k, err := parseKey(space, collection, id)
-	if err != nil {
-		return nil, err
-	}
-	eng, err := a.signedInEngine()
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := withTimeout()
-	defer cancel()
-	if err := eng.Resolve(ctx, k, field, value); err != nil {
-		return nil, editErr(err)
-	}
-	a.edited()
-	return nil, nil
+	return a.edit(space, collection, id, func(ctx context.Context, eng *client.Engine, k record.Key) (any, error) {
+		return nil, eng.Resolve(ctx, k, field, value)
+	})
 }
 
 // history fetches a record's history from the server (it is not kept on
@@ -693,6 +692,9 @@ func (a *app) emit(ev map[string]any) {
 	}
 	jv, err := toJS(ev)
 	if err != nil {
+		// A bug in the event's Go form; the subscribers re-read on the
+		// next event.
+		consoleLogger{}.Printf("plansync: converting a %v event: %v", ev["type"], err)
 		return
 	}
 	a.emitJS(jv)

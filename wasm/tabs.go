@@ -79,37 +79,46 @@ func (a *app) openChannel() {
 			return nil
 		}
 		d := args[0].Get("data")
-		if d.Type() != js.TypeObject || d.Get("kind").Type() != js.TypeString {
+		if d.Type() != js.TypeObject {
 			return nil
 		}
+		kv := d.Get("kind")
+		if kv.Type() != js.TypeString {
+			return nil
+		}
+		kind := kv.String()
+		var st js.Value // the leader's state, read outside mu
+		if kind == msgChanged {
+			st = d.Get("state")
+		}
+		// mu only for leader and leaderState: emitJS below calls the
+		// subscribers, which must not run under it.
 		a.mu.Lock()
 		leader := a.leader
-		if d.Get("kind").String() == msgRejected {
-			a.mu.Unlock()
+		if kind == msgChanged && !leader && st.Type() == js.TypeObject {
+			a.leaderState = st
+		}
+		a.mu.Unlock()
+		switch kind {
+		case msgRejected:
 			if ev := d.Get("event"); !leader && ev.Type() == js.TypeObject && ev.Get("type").String() == msgRejected {
 				a.emitJS(ev)
 			}
-			return nil
-		}
-		if d.Get("kind").String() == msgHello {
-			a.mu.Unlock()
+		case msgHello:
 			if leader {
 				kick(a.changedKick)
 			}
-			return nil
-		}
-		switch kind := d.Get("kind").String(); {
-		case kind == msgOutbox && leader, kind == msgSession:
-		case kind == msgChanged && !leader:
-			if st := d.Get("state"); st.Type() == js.TypeObject {
-				a.leaderState = st
+		case msgOutbox:
+			if leader {
+				kick(a.reloadKick)
 			}
-		default:
-			a.mu.Unlock()
-			return nil
+		case msgChanged:
+			if !leader {
+				kick(a.reloadKick)
+			}
+		case msgSession:
+			kick(a.reloadKick)
 		}
-		a.mu.Unlock()
-		kick(a.reloadKick)
 		return nil
 	})
 	bc.Set("onmessage", f)
@@ -141,18 +150,27 @@ func (a *app) post(kind string, extra map[string]any) {
 	for k, v := range extra {
 		m[k] = v
 	}
+	// A lost message costs the other tabs a reload at worst (see above),
+	// but say why it was lost.
 	v, err := toJS(m)
 	if err != nil {
+		consoleLogger{}.Printf("plansync: converting a %q message for the other tabs: %v", kind, err)
 		return
 	}
-	_, _ = protect(func() (any, error) { bc.Call("postMessage", v); return nil, nil })
+	if _, err := protect(func() (any, error) { bc.Call("postMessage", v); return nil, nil }); err != nil {
+		consoleLogger{}.Printf("plansync: telling the other tabs %q: %v", kind, err)
+	}
 }
 
 // reloadLoop brings this tab up to date with IndexedDB when another tab
-// says so, one reload at a time; kicks that arrive meanwhile coalesce.
+// says so, one reload at a time and, like changedLoop, at most every
+// changedEvery; kicks that arrive meanwhile coalesce. The throttle holds
+// whatever the other tabs send: each reload reads the outbox again, and
+// "outbox" messages from several followers are not coalesced.
 func (a *app) reloadLoop() {
 	for range a.reloadKick {
 		a.syncFromStore()
+		time.Sleep(changedEvery)
 	}
 }
 
@@ -189,15 +207,15 @@ func (a *app) syncFromStore() {
 		return
 	}
 	if stored != tok {
-		// Another tab signed in or out: follow it.
-		a.stopEngine()
-		userText, _ := st.Value(ctx, userKey)
-		user := js.Null()
-		if userText != "" {
-			if u, err := jsonParse(userText); err == nil {
-				user = u
-			}
+		// Another tab signed in or out: follow it. Read the whole session
+		// before stopping anything, so that a failed read leaves this tab
+		// as it was until the next reload.
+		stored, user, err := loadSession(ctx, st)
+		if err != nil {
+			consoleLogger{}.Printf("plansync: reading the session: %v", err)
+			return
 		}
+		a.stopEngine()
 		a.mu.Lock()
 		a.token = stored
 		a.setUserLocked(user)

@@ -110,7 +110,6 @@ type Options struct {
 
 // Store is a client.Store on IndexedDB; safe for concurrent use.
 type Store struct {
-	name   string
 	jsDB   js.Value
 	onLost func()
 
@@ -161,7 +160,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	req.Set("onupgradeneeded", js.Null())
 	up.Release()
-	s := &Store{name: o.Name, jsDB: jsDB, onLost: o.OnLost, listeners: map[string]js.Func{}}
+	s := &Store{jsDB: jsDB, onLost: o.OnLost, listeners: map[string]js.Func{}}
 	// versionchange: another tab (or a deleteDatabase) wants the database;
 	// we must close our connection or it waits forever. close: the browser
 	// closed it for us (site data cleared, storage failure). Either way
@@ -217,9 +216,6 @@ func (s *Store) Lost() bool {
 	defer s.mu.Unlock()
 	return s.lost
 }
-
-// Name returns the database name.
-func (s *Store) Name() string { return s.name }
 
 func (s *Store) check() error {
 	s.mu.Lock()
@@ -563,7 +559,7 @@ func (s *Store) AddPending(ctx context.Context, p client.PendingOp) (uint64, err
 func (s *Store) ApplyChanges(ctx context.Context, space uuid.UUID, cursor uint64, records []*record.Record) error {
 	enc := make([][]byte, len(records))
 	for i, r := range records {
-		b, err := record.Marshal(r.Clone())
+		b, err := record.Marshal(r) // reads r only (record.Marshal encodes a copy)
 		if err != nil {
 			return err
 		}
