@@ -527,6 +527,68 @@ func TestBrowser(t *testing.T) {
 		return
 	}
 
+	ok = e.step("a goal deleted in one browser and edited in the other offline: the edit is kept", func(t *testing.T) {
+		// A goal of its own, so that the steps after this one find theirs
+		// as they left it.
+		const first, edited = "Writes one sentence a day", "Writes two sentences a day"
+		a.synced()
+		a.goTo(plan)
+		a.waitFor("the goals tab", `document.querySelector('button[data-action=add][data-collection=goals]')`, stepTimeout)
+		// The previous step's "Saved on this device" toast covers the
+		// button at the foot of a 360 px screen until it hides.
+		a.waitFor("the toast to hide", `document.getElementById('toast').hidden`, stepTimeout)
+		a.click(`button[data-action=add][data-collection=goals]`)
+		a.waitFor("the new goal's form", `document.querySelector('form.record-form[data-collection=goals]')`, stepTimeout)
+		a.fill(`form.record-form[data-collection=goals]`, map[string]string{"area": "writing", "description": first, "status": "in_progress"})
+		a.waitFor("the new goal's page", `location.hash.includes('/goal/')`, stepTimeout)
+		id := eval[string](a, `location.hash.split('/goal/')[1]`)
+		a.synced()
+		get := fmt.Sprintf(`plansync.get(%q, 'goals', %q)`, student.String(), id)
+		b.waitFor("the new goal in B", get+`.then(r => r !== null)`, syncTimeout)
+		b.synced()
+		e.stop()
+		a.setOffline(true)
+		b.setOffline(true)
+		sel := fmt.Sprintf(`article[data-collection=goals][data-id=%q]`, id)
+		a.waitFor("the goal's delete button", `document.querySelector('`+sel+` button[data-action=delete]')`, stepTimeout)
+		eval[chromedp.Void](a, `(() => { window.confirm = () => true; })()`)
+		a.click(sel + ` button[data-action=delete]`)
+		a.waitFor("A's delete waiting", `document.getElementById('sync').dataset.pending === '1'`, stepTimeout)
+		editGoal(b, student, id, map[string]string{"description": edited})
+		b.waitFor("B's edit waiting", `document.getElementById('sync').dataset.pending === '1'`, stepTimeout)
+		e.start()
+		a.setOffline(false)
+		b.setOffline(false)
+		a.synced()
+		b.synced()
+		versions := sel + ` .conflict-field[data-field="_deleted"] .version`
+		a.goTo(plan) // A is on the goals list after its delete; B stays on the goal's page
+		for _, x := range []*tab{a, b} {
+			x.waitFor("the delete and the edit offered", fmt.Sprintf(`document.querySelectorAll('%s').length === 2`, versions), syncTimeout)
+		}
+		if s := eval[string](b, `document.getElementById('main').innerText`); !strings.Contains(s, edited) {
+			t.Errorf("B's page does not show the edit: %q", s)
+		}
+		// A keeps the edit: the version whose "Deleted" reads "No".
+		idx := eval[int](a, fmt.Sprintf(`[...document.querySelectorAll('%s')].findIndex(v => v.querySelector('.text').textContent === 'No')`, versions))
+		if idx < 0 {
+			t.Fatal("the edit is not offered as a version in A")
+		}
+		a.click(fmt.Sprintf(`%s .conflict-field[data-field="_deleted"] button[data-action=keep][data-version="%d"]`, sel, idx))
+		a.synced()
+		for _, x := range []*tab{a, b} {
+			x.waitFor("the goal restored without a conflict", fmt.Sprintf(`document.querySelector('%s button[data-action=edit]') && !document.querySelector('%s .conflict')`, sel, sel), syncTimeout)
+			x.waitFor("the edit on the restored goal", fmt.Sprintf(`document.querySelector('%s').innerText.includes(%q)`, sel, edited), stepTimeout)
+		}
+		rec := serverRecord(t, e.app, student, "goals", id)
+		if rec.Deleted() || len(rec.Fields[record.DeletedField].Conflicts) != 0 || rec.Fields["description"].Value != edited {
+			t.Errorf("server has deleted=%v, %d conflicts on the delete, description %v", rec.Deleted(), len(rec.Fields[record.DeletedField].Conflicts), rec.Fields["description"].Value)
+		}
+	})
+	if !ok {
+		return
+	}
+
 	ok = e.step("two tabs of one browser: one syncs, the other follows", func(t *testing.T) {
 		const fromFollower, fromDiaz = "Finishes 10 books by June", "Reads a chapter book each week with a buddy, and tells the class"
 		a.synced()

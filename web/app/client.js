@@ -25,10 +25,6 @@ export function init(a) {
   return api;
 }
 
-export function client() {
-  return api;
-}
-
 export function currentUser() {
   return me;
 }
@@ -61,22 +57,16 @@ function device() {
   return os ? `${br} on ${os}` : br;
 }
 
-function userOf(res) {
-  if (!res) return null;
-  if (res.user) return res.user;
-  if (res.id) return res;
-  return null;
-}
-
 export async function signIn(login, password) {
+  // {user, spaces} (wasm/API.md).
   const res = await api.signIn({ login, password, device: device() });
-  remember(userOf(res));
+  remember(res && res.user);
   return res;
 }
 
 export async function join(code, name, passphrase) {
   const res = await api.join({ code, name, passphrase: passphrase || '', device: device() });
-  remember(userOf(res) || { id: res && res.userId, name });
+  remember(res && res.user);
   return res;
 }
 
@@ -95,24 +85,29 @@ export async function spaces() {
   const list = (await api.spaces()) || [];
   // The server names each plan's members, so conflicts can say who.
   for (const s of list) for (const m of s.members || []) learnName(m.id, m.name);
-  return list.map((s) => ({ id: s.id || s.space, name: s.name || '', kind: s.kind || '', role: s.role || '' }));
+  return list.map((s) => ({ id: s.id, name: s.name || '', kind: s.kind || '', role: s.role || '' }));
 }
 
+// list resolves with the records of a collection, oldest first. The wasm
+// client leaves deleted records out unless they hold a conflict; of those,
+// the ones whose delete crossed an edit (deleteInDoubt) are kept, so that
+// the page can ask whether the delete or the edit stands.
 export async function list(space, collection) {
   const recs = (await api.list(space, collection)) || [];
-  return recs.filter((r) => r && !r.deleted);
+  return recs.filter((r) => r && (!r.deleted || deleteInDoubt(r)));
 }
 
 export async function get(space, collection, id) {
   return api.get(space, collection, id);
 }
 
-// put writes fields (a null id creates a record) and resolves once the
-// edit is in IndexedDB; the first save asks for persistent storage.
+// put writes fields (a null id creates a record) and resolves with the
+// record's id once the edit is in IndexedDB; the first save asks for
+// persistent storage.
 export async function put(space, collection, id, fields) {
   const res = await api.put(space, collection, id || null, fields);
   askPersistence();
-  return res && typeof res === 'object' ? res.id || res : res;
+  return res;
 }
 
 export async function remove(space, collection, id) {
@@ -156,21 +151,24 @@ export function conflicted(rec) {
   return Object.entries(rec.fields).filter(([, f]) => f && Array.isArray(f.conflicts) && f.conflicts.length > 0).map(([n]) => n);
 }
 
-// lastTime is the latest write time of any field, for sorting.
-export function lastTime(rec) {
-  let max = 0;
-  for (const f of Object.values((rec && rec.fields) || {})) {
-    const tm = f && f.time ? new Date(f.time).getTime() : 0;
-    if (tm > max) max = tm;
-  }
-  return max;
+// DELETED is the reserved field of a delete. The wasm client shows it
+// among the fields only while it holds a conflict: someone edited the
+// record while another deleted it. Its value true is the delete, false
+// the edit; resolve(..., DELETED, false) keeps the record.
+export const DELETED = '_deleted';
+
+// deleteInDoubt says whether rec is deleted while an edit made without
+// seeing the delete waits for someone to choose.
+export function deleteInDoubt(rec) {
+  return !!(rec && rec.deleted && conflicted(rec).includes(DELETED));
 }
 
+// firstTime is the earliest write time of any field (Unix milliseconds,
+// as the wasm client gives them), for sorting oldest first; 0 when none.
 export function firstTime(rec) {
   let min = Infinity;
   for (const f of Object.values((rec && rec.fields) || {})) {
-    const tm = f && f.time ? new Date(f.time).getTime() : Infinity;
-    if (tm < min) min = tm;
+    if (f && f.time && f.time < min) min = f.time;
   }
   return min === Infinity ? 0 : min;
 }

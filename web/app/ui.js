@@ -317,7 +317,9 @@ function fieldsList(kind, collection, rec, names) {
 }
 
 // card shows a record with its conflicts (where they happened), its
-// content, and edit / history / delete.
+// content, and edit / history / delete. A deleted record is shown only
+// while its delete crossed an edit (c.deleteInDoubt): then the conflict
+// panel decides, and it offers no edit or delete.
 function card(ctx, rec, opts) {
   const { kind, space, collection } = ctx;
   const body = h('div', { class: 'card-body' }, opts.body);
@@ -327,7 +329,7 @@ function card(ctx, rec, opts) {
     body);
   const buttons = h('div', { class: 'actions' });
   if (opts.open) buttons.append(h('a', { href: opts.open, class: 'button secondary' }, t('card.open')));
-  if (opts.editable !== false) {
+  if (opts.editable !== false && !rec.deleted) {
     const edit = h('button', { type: 'button', class: 'secondary', 'data-action': 'edit' }, t('card.edit'));
     edit.addEventListener('click', () => {
       const form = buildForm({
@@ -356,9 +358,9 @@ function card(ctx, rec, opts) {
     buttons.append(edit);
   }
   buttons.append(h('a', { href: `#/h/${space}/${collection}/${rec.id}`, class: 'button secondary' }, t('card.history')));
-  if (opts.removable !== false) {
+  if (opts.removable !== false && !rec.deleted) {
     buttons.append(h('button', {
-      type: 'button', class: 'secondary danger',
+      type: 'button', class: 'secondary danger', 'data-action': 'delete',
       onclick: async () => {
         if (!window.confirm(t('card.confirmDelete'))) return;
         try {
@@ -377,6 +379,12 @@ function card(ctx, rec, opts) {
   return article;
 }
 
+// deletedField stands in the conflict panel for the reserved field of a
+// delete (c.DELETED), which no schema lists: its versions are true (the
+// delete) and false (an edit made without seeing it), shown as yes / no
+// under "Deleted"; keeping false restores the record.
+const deletedField = { name: c.DELETED, type: 'bool' };
+
 // conflictPanel shows the versions of each field two people changed
 // without seeing each other, and lets the reader keep one, the other, or
 // a text they edit (which resolves the conflict for everyone).
@@ -390,7 +398,8 @@ function conflictPanel(ctx, rec) {
     const m = c.meta(rec, name);
     const versions = [{ value: m.value, author: m.author, time: m.time }, ...m.conflicts];
     versions.forEach((v) => authors.add(v.author));
-    return { name, f: schema.fields.find((x) => x.name === name), versions };
+    const f = name === c.DELETED ? deletedField : schema.fields.find((x) => x.name === name);
+    return { name, f, versions };
   });
   if ([...authors].some((a) => !c.nameOf(a) && a !== c.currentUser()?.id) && !askedNames.has(rec.id)) {
     // Learn the names from the record's history, when online.
@@ -412,9 +421,11 @@ function conflictPanel(ctx, rec) {
     h('h4', {}, title),
     h('p', {}, t('conflict.explain')));
   for (const g of groups) {
-    const box = h('div', { class: 'conflict-field', 'data-field': g.name }, h('h5', {}, fieldLabel(collection, g.name)));
+    const label = g.name === c.DELETED ? t('history.deleted') : fieldLabel(collection, g.name);
+    const box = h('div', { class: 'conflict-field', 'data-field': g.name }, h('h5', {}, label));
     g.versions.forEach((v, i) => {
-      const shown = formatValue(collection, g.name, g.f, v.value);
+      // A field the schema no longer lists is shown as it is.
+      const shown = g.f ? formatValue(collection, g.name, g.f, v.value) : String(v.value ?? '');
       box.append(h('div', { class: 'version', 'data-version': i },
         h('p', { class: 'byline' }, t('conflict.by', { name: who(v.author), time: formatTime(v.time) })),
         h('div', { class: 'text', ...textAttrs(kind, collection, g.name, rec) }, shown === '' ? t('conflict.empty') : shown),
@@ -491,8 +502,16 @@ function addButton(ctx, label, opts = {}) {
   return wrap;
 }
 
-function byTime(a, b) {
-  return c.firstTime(a) - c.firstTime(b);
+// firstTimes maps each record to c.firstTime, computed once per sort
+// rather than twice per comparison.
+function firstTimes(recs) {
+  return new Map(recs.map((r) => [r, c.firstTime(r)]));
+}
+
+// byTime sorts recs in place, oldest first, and returns them.
+function byTime(recs) {
+  const tm = firstTimes(recs);
+  return recs.sort((a, b) => tm.get(a) - tm.get(b));
 }
 
 // ----- a student's plan -----
@@ -527,7 +546,7 @@ async function studentScreen(space, tab) {
 }
 
 async function aboutTab(ctx) {
-  const recs = (await c.list(ctx.space, 'about')).sort(byTime);
+  const recs = byTime(await c.list(ctx.space, 'about'));
   const kinds = collectionSchema('student', 'about').fields.find((f) => f.name === 'kind').enum;
   const groups = kinds.map((k) => {
     const rs = recs.filter((r) => c.val(r, 'kind') === k);
@@ -545,7 +564,7 @@ function goalHeading(r) {
 }
 
 async function goalsTab(ctx, space) {
-  const goals = (await c.list(space, 'goals')).sort(byTime);
+  const goals = byTime(await c.list(space, 'goals'));
   const actions = await c.list(space, 'actions');
   const checkins = await c.list(space, 'checkins');
   const list = goals.map((g) => {
@@ -567,13 +586,15 @@ async function goalScreen(space, id) {
   const goal = await c.get(space, 'goals', id);
   const base = `#/s/${space}`;
   const crumbs = [{ href: `${base}/goals`, label: t('plan.goals') }];
-  if (!goal || goal.deleted) {
+  if (!goal || (goal.deleted && !c.deleteInDoubt(goal))) {
     return { title: t('goals.gone'), crumbs, node: h('p', {}, h('a', { href: `${base}/goals` }, t('goals.back'))) };
   }
   const ctx = (collection) => ({ kind: 'student', space, collection });
-  const actions = (await c.list(space, 'actions')).filter((a) => c.val(a, 'goal_id') === id).sort(byTime);
-  const checkins = (await c.list(space, 'checkins')).filter((a) => c.val(a, 'goal_id') === id)
-    .sort((a, b) => String(c.val(b, 'date') || '').localeCompare(String(c.val(a, 'date') || '')) || byTime(b, a));
+  const actions = byTime((await c.list(space, 'actions')).filter((a) => c.val(a, 'goal_id') === id));
+  // Newest date first; on one date, the most recently created first.
+  const checkins = (await c.list(space, 'checkins')).filter((a) => c.val(a, 'goal_id') === id);
+  const tm = firstTimes(checkins);
+  checkins.sort((a, b) => String(c.val(b, 'date') || '').localeCompare(String(c.val(a, 'date') || '')) || tm.get(b) - tm.get(a));
   const whereSection = (where) => h('section', { class: 'group', 'aria-labelledby': `h-${where}` },
     h('h3', { id: `h-${where}` }, t(`goal.${where}`)),
     actions.filter((a) => c.val(a, 'where') === where).map((a) => card(ctx('actions'), a, {
@@ -603,7 +624,7 @@ async function goalScreen(space, id) {
 }
 
 async function notesTab(ctx) {
-  const notes = (await c.list(ctx.space, 'notes')).sort(byTime);
+  const notes = byTime(await c.list(ctx.space, 'notes'));
   const ids = new Set(notes.map((n) => n.id));
   const top = notes.filter((n) => !c.val(n, 'reply_to') || !ids.has(c.val(n, 'reply_to')));
   const me = c.currentUser();
@@ -653,7 +674,7 @@ function replyButton(ctx, n, mine) {
 }
 
 async function meetingsTab(ctx) {
-  const ms = (await c.list(ctx.space, 'meetings')).sort(byTime);
+  const ms = byTime(await c.list(ctx.space, 'meetings'));
   return h('div', {}, h('p', { class: 'muted' }, t('meetings.intro')),
     ms.length === 0 ? h('p', { class: 'muted' }, t('meetings.none')) : ms.map((m) => card(ctx, m, {
       heading: c.val(m, 'title') || t('meetings.untitled'),
@@ -664,7 +685,7 @@ async function meetingsTab(ctx) {
 }
 
 async function familyTab(ctx) {
-  const recs = (await c.list(ctx.space, 'family')).sort(byTime);
+  const recs = byTime(await c.list(ctx.space, 'family'));
   const fam = recs[0];
   const names = ['preferred_language', 'contact_methods', 'best_times', 'barriers', 'barriers_detail', 'lang'];
   return h('div', {}, h('p', { class: 'muted' }, t('family.intro')),
