@@ -534,9 +534,12 @@ func TestBrowser(t *testing.T) {
 		a.synced()
 		a.goTo(plan)
 		a.waitFor("the goals tab", `document.querySelector('button[data-action=add][data-collection=goals]')`, stepTimeout)
-		// The previous step's "Saved on this device" toast covers the
-		// button at the foot of a 360 px screen until it hides.
-		a.waitFor("the toast to hide", `document.getElementById('toast').hidden`, stepTimeout)
+		// The previous step's "Saved on this device" toast may still be
+		// over this button at the foot of a 360 px screen: a tap must
+		// reach the button through it.
+		if eval[bool](a, `document.getElementById('toast').hidden`) {
+			t.Log("no toast showing: the tap-through is not exercised this run")
+		}
 		a.click(`button[data-action=add][data-collection=goals]`)
 		a.waitFor("the new goal's form", `document.querySelector('form.record-form[data-collection=goals]')`, stepTimeout)
 		a.fill(`form.record-form[data-collection=goals]`, map[string]string{"area": "writing", "description": first, "status": "in_progress"})
