@@ -29,30 +29,38 @@ const (
 // msgpack bin: prose compresses about four times, which is the difference
 // between a page of a plan and four on a prepaid data plan.
 
-// Encode turns a message into one frame.
+// framePool reuses encoding buffers: a frame is built in one, and only the
+// finished frame is copied out.
+var framePool = sync.Pool{New: func() any { return new(wire.Writer) }}
+
+// Encode turns a message into one frame. The body is written straight
+// after the header in one pooled buffer; only a body worth compressing is
+// replaced by its deflated form.
 func Encode(m Message) ([]byte, error) {
-	body, err := wire.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("protocol: encode %s: %w", m.Type(), err)
-	}
-	var out wire.Writer
+	out := framePool.Get().(*wire.Writer)
+	defer framePool.Put(out)
+	out.Reset()
 	out.ArrayLen(3)
 	out.Uint(FrameVersion)
 	out.String(string(m.Type()))
+	head := len(out.Bytes())
+	m.EncodeWire(out)
+	if err := out.Err(); err != nil {
+		return nil, fmt.Errorf("protocol: encode %s: %w", m.Type(), err)
+	}
+	body := out.Bytes()[head:]
 	if len(body) < CompressAbove {
-		out.Raw(body)
-		return out.Bytes(), nil
+		return bytes.Clone(out.Bytes()), nil
 	}
 	z, err := deflate(body)
 	if err != nil {
 		return nil, err
 	}
-	if z == nil || len(z) >= len(body) {
-		out.Raw(body)
-	} else {
+	if z != nil && len(z) < len(body) {
+		out.Truncate(head)
 		out.Bin(z)
 	}
-	return out.Bytes(), nil
+	return bytes.Clone(out.Bytes()), nil
 }
 
 // MustEncode encodes messages that cannot fail to encode (no values of

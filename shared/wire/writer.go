@@ -17,6 +17,9 @@ type Writer struct {
 // Reset empties the writer for reuse, keeping its buffer.
 func (w *Writer) Reset() { w.buf, w.err = w.buf[:0], nil }
 
+// Truncate drops what was written after the first n bytes.
+func (w *Writer) Truncate(n int) { w.buf = w.buf[:n] }
+
 // Bytes is what was written so far; it aliases the writer's buffer.
 func (w *Writer) Bytes() []byte { return w.buf }
 
