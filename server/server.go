@@ -247,6 +247,9 @@ type Store interface {
 	CreateCredential(ctx context.Context, c *Credential) error
 	// Credential returns the credential of a login, or ErrNotFound.
 	Credential(ctx context.Context, login string) (*Credential, error)
+	// SetCredentialHash replaces the password hash of a login (a hash
+	// upgraded at login), or returns ErrNotFound.
+	SetCredentialHash(ctx context.Context, login, hash string) error
 
 	// CreateInvite stores an invite, or returns ErrExists when its ID is
 	// taken by a live invite.

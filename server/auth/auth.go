@@ -268,6 +268,13 @@ func (s *Service) Login(ctx context.Context, login, password, device string) (st
 	if !VerifyPassword(password, cred.Hash) {
 		return "", nil, ErrBadLogin
 	}
+	if NeedsRehash(cred.Hash, s.o.Params) {
+		// Made with weaker parameters than today's: the password is at
+		// hand now, and only now, to hash it again.
+		if err := s.st.SetCredentialHash(ctx, l, HashPassword(password, s.o.Params)); err != nil {
+			return "", nil, err
+		}
+	}
 	u, err := s.st.User(ctx, cred.User)
 	if err != nil {
 		return "", nil, err

@@ -120,7 +120,7 @@ func VerifyPassword(password, phc string) bool {
 }
 
 // NeedsRehash reports whether a hash was made with parameters weaker than p,
-// so the caller can store a fresh hash after a successful login.
+// so that Login stores a fresh hash after the password checked out.
 func NeedsRehash(phc string, p Params) bool {
 	got, err := ParseHash(phc)
 	return err != nil || got.Memory < p.Memory || got.Iterations < p.Iterations || got.Threads < p.Threads

@@ -65,6 +65,33 @@ func (s *Store) Credential(ctx context.Context, login string) (*server.Credentia
 	return c, nil
 }
 
+// SetCredentialHash replaces the hash of an existing login.
+func (s *Store) SetCredentialHash(ctx context.Context, login, hash string) error {
+	if hash == "" {
+		return errors.New("store: a credential needs a hash")
+	}
+	err := s.update(func(txn *badger.Txn) error {
+		b, err := getRaw(txn, loginKey(login))
+		if err != nil {
+			return err
+		}
+		c := new(server.Credential)
+		if err := unmarshal(b, c); err != nil {
+			return err
+		}
+		c.Hash = hash
+		nb, err := marshal(c)
+		if err != nil {
+			return err
+		}
+		return txn.Set(loginKey(login), nb)
+	})
+	if err != nil {
+		return fmt.Errorf("store: updating login %s: %w", login, err)
+	}
+	return nil
+}
+
 // CreateInvite stores an invite until it expires (a TTL on its key), or
 // returns server.ErrExists when a live invite has the same ID.
 func (s *Store) CreateInvite(ctx context.Context, inv *server.Invite) error {
