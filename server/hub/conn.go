@@ -337,6 +337,9 @@ func (c *conn) hello(m *protocol.Hello) bool {
 		cursors[cu.Space] = cu.Seq
 	}
 	subs := make(map[uuid.UUID]*sub, len(members))
+	// A school's staff sit in every student's plan: read each person once
+	// per hello, not once per plan.
+	users := map[uuid.UUID]*server.User{user.ID: user}
 	welcome := &protocol.Welcome{User: user.ID, Name: user.Name, ServerTime: c.h.opts.Now().UnixMilli(), Heartbeat: c.h.opts.Heartbeat.Milliseconds()}
 	for _, mem := range members {
 		sp, err := st.Space(ctx, mem.Space)
@@ -356,7 +359,7 @@ func (c *conn) hello(m *protocol.Hello) bool {
 		subs[sp.ID] = &sub{space: sp, role: mem.Role, sent: cur}
 		info := protocol.SpaceInfo{ID: sp.ID, Name: sp.Name, Kind: string(sp.Kind), Role: string(mem.Role), Head: head}
 		if sp.Kind == server.KindStudent {
-			if info.Members, err = memberInfo(ctx, st, sp.ID); err != nil {
+			if info.Members, err = memberInfo(ctx, st, sp.ID, users); err != nil {
 				c.internal("members", err)
 				return false
 			}
@@ -382,19 +385,26 @@ func (c *conn) hello(m *protocol.Hello) bool {
 // has a handful (family, teachers, support staff).
 const MaxWelcomeMembers = 64
 
-// memberInfo names a space's members for Welcome.
-func memberInfo(ctx context.Context, st server.Store, space uuid.UUID) ([]protocol.MemberInfo, error) {
+// memberInfo names a space's members for Welcome, reading each user not
+// yet in users and adding them there.
+func memberInfo(ctx context.Context, st server.Store, space uuid.UUID, users map[uuid.UUID]*server.User) ([]protocol.MemberInfo, error) {
 	ms, err := st.Members(ctx, space)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]protocol.MemberInfo, 0, min(len(ms), MaxWelcomeMembers))
 	for _, m := range ms[:min(len(ms), MaxWelcomeMembers)] {
-		u, err := st.User(ctx, m.User)
-		if errors.Is(err, server.ErrNotFound) {
+		u, known := users[m.User]
+		if !known {
+			var err error
+			u, err = st.User(ctx, m.User)
+			if err != nil && !errors.Is(err, server.ErrNotFound) {
+				return nil, err
+			}
+			users[m.User] = u // nil for a user that is gone: named nowhere
+		}
+		if u == nil {
 			continue
-		} else if err != nil {
-			return nil, err
 		}
 		out = append(out, protocol.MemberInfo{ID: u.ID, Name: u.Name, Role: string(m.Role)})
 	}
