@@ -632,11 +632,15 @@ func (a *app) history(space, collection, id string) (any, error) {
 // state is the sync state for the UI.
 func (a *app) state() map[string]any {
 	a.mu.Lock()
-	eng, signedIn, leader, ls := a.eng, a.token != "", a.leader, a.leaderState
+	eng, signedIn, leader, ls, user := a.eng, a.token != "", a.leader, a.leaderState, a.user
 	a.mu.Unlock()
+	if !signedIn || user.IsUndefined() {
+		user = js.Null()
+	}
 	if eng == nil {
+		// No engine: not signed in, whatever a half-read session says.
 		m := stateJS(client.SyncState{Status: client.StatusOffline}, false)
-		m["leader"] = leader
+		m["leader"], m["user"] = leader, js.Null()
 		return m
 	}
 	st := eng.State()
@@ -652,7 +656,7 @@ func (a *app) state() map[string]any {
 		st.Reason = protocol.Code(jsString(ls.Get("reason")))
 	}
 	m := stateJS(st, signedIn)
-	m["leader"] = leader
+	m["leader"], m["user"] = leader, user
 	return m
 }
 

@@ -742,6 +742,20 @@ func TestBrowser(t *testing.T) {
 		p := a.screenshot("plan-360.png")
 		t.Logf("screenshot: %s", p)
 	})
+
+	e.step("signing out in one tab signs the other out too", func(t *testing.T) {
+		a.synced()
+		a.goTo(plan)
+		a.waitFor("the plan", `document.querySelector('#main h1')`, stepTimeout)
+		a2 := e.newTabIn(a, "lee, settings tab")
+		a2.open("#/settings")
+		a2.waitFor("the sign-out button", `document.getElementById('signout')`, stepTimeout)
+		a2.click(`#signout`)
+		a2.waitFor("the sign-in screen", `document.querySelector('#signin')`, stepTimeout)
+		// The first tab follows: not a plan with empty lists, the sign-in
+		// screen.
+		a.waitFor("the first tab to show sign in", `!plansync.state().signedIn && document.querySelector('#signin')`, stepTimeout)
+	})
 }
 
 // editGoal opens the goal's edit form on its page and saves fields.

@@ -25,7 +25,15 @@ export function init(a) {
   return api;
 }
 
+// currentUser is the signed-in person, {id, name}, or null. The wasm
+// client's state() is the truth (another tab may have signed in or out);
+// the copy in localStorage only serves before the client has opened.
 export function currentUser() {
+  const st = api && api.state ? api.state() : null;
+  if (st && 'signedIn' in st) {
+    if (!st.signedIn) return null;
+    if (st.user && st.user.id) return { id: st.user.id, name: st.user.name || '' };
+  }
   return me;
 }
 
@@ -77,7 +85,7 @@ export async function signOut() {
 }
 
 export function signedIn() {
-  return me !== null;
+  return currentUser() !== null;
 }
 
 // spaces lists the spaces the user belongs to, {id, name, kind, role}.

@@ -86,7 +86,9 @@ function syncText(st) {
 let lastState = { status: 'offline', pending: 0 };
 function updateSync(st) {
   if (!st) return;
+  const flipped = 'signedIn' in st && 'signedIn' in lastState && st.signedIn !== lastState.signedIn;
   lastState = st;
+  if (flipped) scheduleRender(); // signed in or out, maybe in another tab
   const el = document.getElementById('sync');
   const text = syncText(st);
   if (el.textContent !== text) el.textContent = text;
