@@ -11,8 +11,9 @@
 // and waits when that bounded queue is full, so commits stall as long as
 // fan-out lags. The hub's subscription maps are therefore guarded by a
 // read-write lock rather than owned by one goroutine: fan-out reads them
-// under a read lock, which is bounded work, instead of waiting on a channel
-// to a map-owning goroutine that connections also keep busy.
+// under a read lock only long enough to copy a space's subscribers, instead
+// of waiting on a channel to a map-owning goroutine that connections also
+// keep busy.
 //
 // Memory: each connection's send queue is bounded (frames and bytes, see
 // limits.go), and there is no separate bound across connections, because
@@ -329,12 +330,21 @@ func (h *Hub) remove(c *conn) {
 // to every subscriber; none of this blocks. A connection whose own ops made
 // some of the records gets its own frames, with references in place of
 // those records (see protocol.Changes.Own).
+//
+// The subscribers are copied under the read lock and encoding happens
+// after it, so that new connections and closing ones do not wait on
+// deflate. One that subscribes after the copy misses nothing: the group is
+// durable before it is published, so its catch-up reads it from the store.
 func (h *Hub) fanOut(batches []server.Committed) {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
+	var subs []*conn
 	for i := range batches {
 		cm := &batches[i]
-		subs := h.bySpace[cm.Space]
+		h.mu.RLock()
+		subs = subs[:0]
+		for c := range h.bySpace[cm.Space] {
+			subs = append(subs, c)
+		}
+		h.mu.RUnlock()
 		if len(subs) == 0 {
 			continue
 		}
@@ -345,7 +355,7 @@ func (h *Hub) fanOut(batches []server.Committed) {
 			}
 		}
 		frames := map[server.Role][][]byte{}
-		for c := range subs {
+		for _, c := range subs {
 			sub := c.subs[cm.Space]
 			if writers[c.client] {
 				c.offer(cm.From, cm.To, sub, h.encodeFor(cm, sub, c.client))
