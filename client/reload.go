@@ -106,7 +106,7 @@ func (e *Engine) reloadLocked(ctx context.Context) error {
 		p := have[outbox[i].LocalSeq]
 		if p == nil {
 			p = &outbox[i]
-			_ = e.clock.Update(p.Op.HLC)
+			e.clock.Observe(p.Op.HLC) // this device's own, from another tab
 		}
 		e.outbox = append(e.outbox, p)
 		e.byKey[p.Op.Key()] = append(e.byKey[p.Op.Key()], p)

@@ -106,6 +106,19 @@ func (c *Clock) Update(remote Timestamp) error {
 	return nil
 }
 
+// Observe raises the clock to t with no drift bound, for timestamps this
+// device issued itself (another tab's edits in the shared outbox): the
+// next timestamp must sort after them whatever the wall clock says now,
+// or the merge would take a newer edit of this device for one already
+// applied. Remote timestamps go through Update.
+func (c *Clock) Observe(t Timestamp) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t > c.last {
+		c.last = t
+	}
+}
+
 // Last returns the greatest timestamp issued or seen, for persisting.
 func (c *Clock) Last() Timestamp {
 	c.mu.Lock()

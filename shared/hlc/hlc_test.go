@@ -57,6 +57,23 @@ func TestUpdate(t *testing.T) {
 	}
 }
 
+// TestObserveOwnTimestamps: a timestamp this device issued (another tab's,
+// made before the wall clock was set back by days) moves the clock even
+// past the drift bound, so the next one sorts after it.
+func TestObserveOwnTimestamps(t *testing.T) {
+	wall := time.UnixMilli(1_700_000_000_000)
+	c := NewClock(func() time.Time { return wall }, 0)
+	own := New(wall.Add(MaxDrift+time.Hour).UnixMilli(), 3)
+	c.Observe(own)
+	if got := c.Now(); got <= own {
+		t.Fatalf("Now %v not after the device's own %v", got, own)
+	}
+	c.Observe(New(wall.UnixMilli(), 0)) // an older one changes nothing
+	if c.Last() <= own {
+		t.Fatal("an older timestamp moved the clock back")
+	}
+}
+
 func TestParts(t *testing.T) {
 	ts := New(1234567, 89)
 	if ts.Millis() != 1234567 || ts.Logical() != 89 {
