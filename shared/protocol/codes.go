@@ -20,6 +20,15 @@ const (
 	CodeSlowConsumer    Code = "slow_consumer"    // the client did not read fast enough
 	CodeUnavailable     Code = "unavailable"      // server cannot take writes now (disk full, shutting down)
 	CodeInternal        Code = "internal"         // something broke on our side
+
+	// Device and clock codes: the client recovers from each by itself.
+	CodeDeviceTaken  Code = "device_taken"         // hello's device id belongs to another person: pick a new one
+	CodeDeviceLimit  Code = "device_limit"         // this session holds too many device ids already
+	CodeClockAhead   Code = "clock_ahead"          // op's clock too far ahead of the server's: restamp with server time
+	CodeClockReused  Code = "clock_reused"         // op's (device, clock) is not newer than what the server holds: restamp
+	CodeQuota        Code = "quota_exceeded"       // the person or the plan is over its storage quota
+	CodeUnreadable   Code = "unreadable"           // the stored record is quarantined (undecodable); the op is kept by the client
+	CodeTooManyConns Code = "too_many_connections" // over a connection cap (address, user, session, process)
 )
 
 // Status maps a code to an HTTP status and a WebSocket close code: the one
@@ -45,6 +54,13 @@ var statuses = map[Code]Status{
 	CodeSlowConsumer:    {HTTP: 503, Close: 4408, Retry: true},
 	CodeUnavailable:     {HTTP: 503, Close: 1013, Retry: true},
 	CodeInternal:        {HTTP: 500, Close: 1011, Retry: true},
+	CodeDeviceTaken:     {HTTP: 409, Close: 4409},
+	CodeDeviceLimit:     {HTTP: 409, Close: 4410},
+	CodeClockAhead:      {HTTP: 409, Close: 1008},
+	CodeClockReused:     {HTTP: 409, Close: 1008},
+	CodeQuota:           {HTTP: 507, Close: 4507},
+	CodeUnreadable:      {HTTP: 500, Close: 1011},
+	CodeTooManyConns:    {HTTP: 429, Close: 4430, Retry: true},
 }
 
 // StatusOf returns the status for a code; unknown codes count as internal.

@@ -153,6 +153,10 @@ type Result struct {
 	Seq     uint64 `msgpack:"q,omitempty"`
 	Code    Code   `msgpack:"c,omitempty"`
 	Message string `msgpack:"m,omitempty"`
+	// Clock, with CodeClockReused, is the clock the op must be restamped
+	// above (the newest the server holds from this device on the record);
+	// with CodeClockAhead, the server's clock when it refused.
+	Clock hlc.Timestamp `msgpack:"h,omitempty"`
 }
 
 // Ack answers a Push once every accepted op is durable on the server.

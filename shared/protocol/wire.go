@@ -372,10 +372,10 @@ func (m *Push) DecodeWire(r *wire.Reader) error {
 	})
 }
 
-// EncodeWire writes {q?, c?, m?}.
+// EncodeWire writes {q?, c?, m?, h?}.
 func (res *Result) EncodeWire(w *wire.Writer) {
 	n := 0
-	for _, present := range []bool{res.Seq != 0, res.Code != "", res.Message != ""} {
+	for _, present := range []bool{res.Seq != 0, res.Code != "", res.Message != "", res.Clock != 0} {
 		if present {
 			n++
 		}
@@ -393,6 +393,10 @@ func (res *Result) EncodeWire(w *wire.Writer) {
 		w.String("m")
 		w.String(res.Message)
 	}
+	if res.Clock != 0 {
+		w.String("h")
+		res.Clock.EncodeWire(w)
+	}
 }
 
 // DecodeWire reads what EncodeWire writes.
@@ -407,6 +411,8 @@ func (res *Result) DecodeWire(r *wire.Reader) error {
 			res.Code = Code(c)
 		case "m":
 			res.Message, err = r.String()
+		case "h":
+			err = res.Clock.DecodeWire(r)
 		default:
 			err = r.Skip()
 		}
