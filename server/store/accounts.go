@@ -17,15 +17,29 @@ const conflictRetries = 3
 
 // update runs fn in a read-write transaction, retrying on conflicts so that
 // a create racing another create of the same id reports ErrExists rather
-// than a badger error.
+// than a badger error. Every account write goes through it: it first
+// passes the free-space guard (server.ErrUnavailable, nothing written), and
+// after a successful commit it fsyncs before returning, so that a claim, a
+// revocation, an invite-failure count or a session is durable before it is
+// answered. DB.Sync per transaction rather than SyncWrites: SyncWrites
+// would also fsync every group commit's transactions one by one, which the
+// committer already does once per group; an account write is one
+// transaction, so the cost is one fsync either way, and a login's fsync is
+// small next to its password hashing.
 func (s *Store) update(fn func(txn *badger.Txn) error) error {
+	if err := s.checkSpace(); err != nil {
+		return err
+	}
 	var err error
 	for range conflictRetries {
 		if err = s.db.Update(fn); !errors.Is(err, badger.ErrConflict) {
-			return err
+			break
 		}
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return s.syncDurable()
 }
 
 // create stores v at key, or returns server.ErrExists.

@@ -20,7 +20,6 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/plansync/plansync/server"
@@ -55,10 +54,10 @@ type Store struct {
 	hook atomic.Pointer[func([]server.Committed)]
 
 	// Owned by the committer goroutine; nothing else touches them.
-	heads      map[uuid.UUID]uint64 // space -> head, cached after first read
-	dirty      bool                 // written since the last successful sync
-	spaceOK    bool                 // last free-space reading was enough
-	spaceCheck time.Time            // when it was taken
+	heads map[uuid.UUID]uint64 // space -> head, cached after first read
+	dirty bool                 // written since the last successful sync
+
+	guard spaceGuard // the free-space check of every write path
 
 	stats   stats
 	metrics *metrics
