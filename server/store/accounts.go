@@ -43,7 +43,16 @@ func (s *Store) update(fn func(txn *badger.Txn) error) error {
 }
 
 // create stores v at key, or returns server.ErrExists.
+//
+// When writes are refused but the key exists already, it reports ErrExists:
+// nothing would be written either way, and a start-up that creates what it
+// needs only if missing (the bench seed) still starts on a full disk.
 func (s *Store) create(key []byte, v any, what string) error {
+	if err := s.checkSpace(); err != nil {
+		if _, gerr := s.getRawKey(key); gerr == nil {
+			return fmt.Errorf("store: creating %s: %w", what, server.ErrExists)
+		}
+	}
 	if err := s.update(func(txn *badger.Txn) error { return insertValue(txn, key, v) }); err != nil {
 		return fmt.Errorf("store: creating %s: %w", what, err)
 	}
@@ -252,6 +261,15 @@ func (s *Store) DeleteSession(ctx context.Context, hash [32]byte) error {
 		return fmt.Errorf("store: deleting session: %w", err)
 	}
 	return nil
+}
+
+// getRawKey returns a copy of the value at key, or server.ErrNotFound.
+func (s *Store) getRawKey(key []byte) (b []byte, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
+		b, err = getRaw(txn, key)
+		return err
+	})
+	return b, err
 }
 
 // scan calls fn with each key and value under prefix, in key order.

@@ -17,13 +17,23 @@ type spaceGuard struct {
 	mu      sync.Mutex
 	ok      bool      // last reading was at or above the reserve
 	checked time.Time // when it was taken
+	// readOnly: badger was opened read-only (disk below the reserve at
+	// start); every write is refused until a restart. Set before the
+	// committer starts, never changed.
+	readOnly bool
 }
+
+// errReadOnly refuses writes of a store opened read-only.
+var errReadOnly = fmt.Errorf("opened read-only because the disk was below the reserve at start; restart once space is freed: %w", server.ErrUnavailable)
 
 // checkSpace refuses a write when free disk space is below MinFreeBytes.
 // A good reading is trusted for FreeSpaceInterval; a bad one is taken again
 // at every write, so writes resume as soon as space returns.
 func (s *Store) checkSpace() error {
 	g := &s.guard
+	if g.readOnly {
+		return fmt.Errorf("store: %w", errReadOnly)
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := time.Now()

@@ -35,7 +35,7 @@ func TestAccountWritesRefusedOnFullTmpfs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer func() { s.Close() }()
 	ctx := context.Background()
 	u := &server.User{ID: newID(), Name: "before", Created: time.Now()}
 	if err := s.CreateUser(ctx, u); err != nil {
@@ -77,7 +77,36 @@ func TestAccountWritesRefusedOnFullTmpfs(t *testing.T) {
 	if got, err := s.User(ctx, u.ID); err != nil || got.Name != "before" {
 		t.Fatalf("read on a full disk: %v %v", got, err)
 	}
+	// Restart on the full disk: opened read-only, reads served, writes
+	// refused, no SIGBUS.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir, Options{FreeSpaceInterval: time.Millisecond, MinFreeBytes: 32 << 20}); err != nil {
+		t.Fatalf("reopening on a full disk: %v", err)
+	}
+	if got, err := s.User(ctx, u.ID); err != nil || got.Name != "before" {
+		t.Fatalf("read after restarting on a full disk: %v %v", got, err)
+	}
+	for name, w := range writes {
+		if err := w(); !errors.Is(err, server.ErrUnavailable) {
+			t.Errorf("%s after restarting on a full disk: %v, want ErrUnavailable", name, err)
+		}
+	}
+	if err := s.CreateUser(ctx, u); !errors.Is(err, server.ErrExists) {
+		t.Errorf("creating an existing user read-only: %v, want ErrExists", err)
+	}
+	if err := s.Healthy(); !errors.Is(err, server.ErrUnavailable) {
+		t.Errorf("Healthy read-only: %v", err)
+	}
 	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	// Space is back: a restart opens read-write.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir, Options{FreeSpaceInterval: time.Millisecond, MinFreeBytes: 32 << 20}); err != nil {
 		t.Fatal(err)
 	}
 	for name, w := range writes {
