@@ -3,8 +3,10 @@ package protocol
 import (
 	"bytes"
 	"compress/flate"
+	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 
 	"github.com/plansync/plansync/shared/wire"
@@ -22,7 +24,31 @@ const (
 	// CompressAbove is the body size from which Encode deflates: below it
 	// the deflate header costs more than it saves.
 	CompressAbove = 512
+	// MaxHelloFrameBytes is the largest frame read before a session is
+	// authenticated (DecodeHello). A hello is a token (43 bytes), a client
+	// id and a cursor per space (about 30 bytes each): 16 KiB holds the
+	// cursors of 500 spaces, far more than anyone belongs to, while an
+	// unauthenticated socket can make the server hold only that much.
+	MaxHelloFrameBytes = 16 << 10
+	// DecodeBudgetPerByte is what decoding may allocate per byte of body
+	// (inflated, when compressed): the Reader refuses past it. Legitimate
+	// bodies stay well under it: the densest, an op of 64 one-letter
+	// fields each set to a small integer, costs about 9.5 bytes per byte
+	// (a 64-byte Write per 7 encoded bytes, on top of the op's ids); a
+	// body of empty maps would otherwise cost a hundred.
+	DecodeBudgetPerByte = 12
 )
+
+// decodeSlots bounds how many frames inflate and decode at once in this
+// process, to its cores: decoding is CPU work that gains nothing from
+// running more of it at once than there are cores, and each in flight
+// holds up to MaxInflatedBytes plus its budget. A reader waiting for a
+// slot is not reading its socket, so its peer is held back by TCP.
+var decodeSlots = make(chan struct{}, DecodeConcurrency())
+
+// DecodeConcurrency is how many frames may decode at once: GOMAXPROCS
+// when the process starts (the cores the runtime will use), at least 1.
+func DecodeConcurrency() int { return max(runtime.GOMAXPROCS(0), 1) }
 
 // A frame is the msgpack array [FrameVersion, type, body]. The body is the
 // message as a msgpack map, or that map deflated (RFC 1951) and carried as
@@ -74,38 +100,95 @@ func MustEncode(m Message) []byte {
 }
 
 // Decode reads one frame. Every failure is an *Error with the code to send
-// back: CodeTooLarge, CodeUpgradeRequired (a frame version from the future),
-// CodeUnknownType, or CodeBadFrame. It never panics on any input.
+// back: CodeTooLarge (the frame, its inflated body or what decoding it would
+// allocate is over its limit), CodeUpgradeRequired (a frame version from the
+// future), CodeUnknownType, or CodeBadFrame. It never panics on any input.
 func Decode(b []byte) (Message, error) {
-	if len(b) > MaxFrameBytes {
-		return nil, Errorf(CodeTooLarge, fmt.Sprintf("frame of %d bytes, limit %d", len(b), MaxFrameBytes))
+	return decode(b, MaxFrameBytes, nil)
+}
+
+// DecodeClient is Decode for the server reading a client's frame after
+// hello: the body of a type clients never send (welcome, changes, ack,
+// error) is not decoded at all, and the message comes back empty, so that
+// the server can refuse it by type without building what it carries.
+func DecodeClient(b []byte) (Message, error) {
+	return decode(b, MaxFrameBytes, func(t Type) bool {
+		return t == TPush || t == TPing || t == TPong || t == THello
+	})
+}
+
+// DecodeHello reads the first frame of a session, before the peer has
+// proved who it is: only an uncompressed Hello of at most
+// MaxHelloFrameBytes. Any other type is refused with CodeBadRequest and a
+// compressed body with CodeBadFrame, both from the frame's header, before
+// its body is inflated or decoded.
+func DecodeHello(b []byte) (*Hello, error) {
+	if len(b) > MaxHelloFrameBytes {
+		return nil, Errorf(CodeTooLarge, fmt.Sprintf("first frame of %d bytes, limit %d before hello", len(b), MaxHelloFrameBytes))
 	}
-	dec, err := wire.NewReader(b)
+	dec, t, err := header(b)
 	if err != nil {
-		return nil, Errorf(CodeBadFrame, err.Error())
+		return nil, err
+	}
+	if Type(t) != THello {
+		return nil, Errorf(CodeBadRequest, fmt.Sprintf("%s before hello: say hello first", truncate(t)))
+	}
+	if dec.PeekBin() {
+		return nil, Errorf(CodeBadFrame, "hello must not be compressed")
+	}
+	m, err := decode(b, MaxHelloFrameBytes, nil)
+	if err != nil {
+		return nil, err
+	}
+	return m.(*Hello), nil
+}
+
+// header reads a frame's [version, type, and leaves dec on the body.
+func header(b []byte) (dec *wire.Reader, t string, err error) {
+	dec, err = wire.NewReader(b) // a shape walk: allocates nothing
+	if err != nil {
+		return nil, "", Errorf(CodeBadFrame, err.Error())
 	}
 	n, err := dec.ArrayLen()
 	if err != nil || n != 3 {
-		return nil, Errorf(CodeBadFrame, "a frame is [version, type, body]")
+		return nil, "", Errorf(CodeBadFrame, "a frame is [version, type, body]")
 	}
 	v, err := dec.Uint()
 	if err != nil || v == 0 {
-		return nil, Errorf(CodeBadFrame, "frame version missing")
+		return nil, "", Errorf(CodeBadFrame, "frame version missing")
 	}
 	if v > FrameVersion {
-		return nil, Errorf(CodeUpgradeRequired, fmt.Sprintf("frame version %d is newer than this build speaks (%d): upgrade required", v, FrameVersion))
+		return nil, "", Errorf(CodeUpgradeRequired, fmt.Sprintf("frame version %d is newer than this build speaks (%d): upgrade required", v, FrameVersion))
 	}
-	t, err := dec.String()
+	p, err := dec.RawBin() // no copy: only compared and truncated
 	if err != nil {
-		return nil, Errorf(CodeBadFrame, "frame type missing")
+		return nil, "", Errorf(CodeBadFrame, "frame type missing")
+	}
+	if len(dec.Rest()) == 0 {
+		return nil, "", Errorf(CodeBadFrame, "frame body missing")
+	}
+	return dec, string(p), nil
+}
+
+// decode reads a frame of at most limit bytes; with read set, only the
+// bodies of the types it accepts are decoded.
+func decode(b []byte, limit int, read func(Type) bool) (Message, error) {
+	if len(b) > limit {
+		return nil, Errorf(CodeTooLarge, fmt.Sprintf("frame of %d bytes, limit %d", len(b), limit))
+	}
+	dec, t, err := header(b)
+	if err != nil {
+		return nil, err
 	}
 	m := newMessage(Type(t))
 	if m == nil {
 		return nil, Errorf(CodeUnknownType, fmt.Sprintf("unknown message type %q", truncate(t)))
 	}
-	if len(dec.Rest()) == 0 {
-		return nil, Errorf(CodeBadFrame, "frame body missing")
+	if read != nil && !read(Type(t)) {
+		return m, nil
 	}
+	decodeSlots <- struct{}{}
+	defer func() { <-decodeSlots }()
 	if dec.PeekBin() {
 		z, err := dec.RawBin()
 		if err != nil {
@@ -115,19 +198,20 @@ func Decode(b []byte) (Message, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = wire.Unmarshal(body, m) // shape-checks the inflated body
-		if err != nil {
-			return nil, Errorf(CodeBadFrame, fmt.Sprintf("%s body: %v", t, err))
+		inner, err := wire.NewReader(body) // shape-checks the inflated body
+		if err == nil {
+			dec = inner
+		} else {
+			return nil, bodyErr(m, t, err)
 		}
-	} else {
-		// The frame's shape check above covered the body: decode in place.
-		err := m.DecodeWire(dec)
-		if err == nil && len(dec.Rest()) > 0 {
-			err = fmt.Errorf("%d bytes left after the body", len(dec.Rest()))
-		}
-		if err != nil {
-			return nil, Errorf(CodeBadFrame, fmt.Sprintf("%s body: %v", t, err))
-		}
+	}
+	dec.SetBudget(DecodeBudgetPerByte * len(dec.Rest()))
+	err = m.DecodeWire(dec)
+	if err == nil && len(dec.Rest()) > 0 {
+		err = fmt.Errorf("%d bytes left after the body", len(dec.Rest()))
+	}
+	if err != nil {
+		return nil, bodyErr(m, t, err)
 	}
 	if c, ok := m.(*Changes); ok {
 		for i := range c.Patches {
@@ -145,6 +229,21 @@ func Decode(b []byte) (Message, error) {
 		}
 	}
 	return m, nil
+}
+
+// bodyErr is the *Error for a body that failed to decode: CodeTooLarge for
+// one over a count or the allocation budget (with the push's batch when
+// it was read, so that the client can match the refusal to its push),
+// CodeBadFrame otherwise.
+func bodyErr(m Message, t string, err error) error {
+	if errors.Is(err, wire.ErrTooMany) || errors.Is(err, wire.ErrBudget) {
+		e := Errorf(CodeTooLarge, fmt.Sprintf("%s body: %v", t, err))
+		if p, ok := m.(*Push); ok && errors.Is(err, wire.ErrTooMany) {
+			e.Batch = p.Batch
+		}
+		return e
+	}
+	return Errorf(CodeBadFrame, fmt.Sprintf("%s body: %v", t, err))
 }
 
 // inflatePool reuses decompressors: each holds a 32 KiB window and Huffman
