@@ -31,12 +31,14 @@ const (
 	// unauthenticated socket can make the server hold only that much.
 	MaxHelloFrameBytes = 16 << 10
 	// DecodeBudgetPerByte is what decoding may allocate per byte of body
-	// (inflated, when compressed): the Reader refuses past it. Legitimate
-	// bodies stay well under it: the densest, an op of 64 one-letter
-	// fields each set to a small integer, costs about 9.5 bytes per byte
-	// (a 64-byte Write per 7 encoded bytes, on top of the op's ids); a
-	// body of empty maps would otherwise cost a hundred.
-	DecodeBudgetPerByte = 12
+	// (inflated, when compressed): the Reader refuses past it. The densest
+	// legitimate body, MaxOpsPerPush ops of MaxWritesPerOp one-letter
+	// fields each set to a small integer (a 64-byte Write per 7 encoded
+	// bytes), is charged between 6 and 8 bytes per byte (refused at 6,
+	// admitted at 8: TestDecodeBudgetAdmitsDensePush); 10 leaves it room,
+	// and with the inflate buffer (2 per byte) keeps a frame under 16 per
+	// inflated byte in all, where a body of minimal elements cost 70.
+	DecodeBudgetPerByte = 10
 )
 
 // decodeSlots bounds how many frames inflate and decode at once in this

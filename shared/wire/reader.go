@@ -29,6 +29,12 @@ const (
 	boxSize = 8
 	// ptrSize is the least one element of r.Array's caller's slice costs.
 	ptrSize = 8
+	// stringSize and sliceSize are the headers a string or slice boxed
+	// into an interface allocates.
+	stringSize = 16
+	sliceSize  = 24
+	// mapHeaderSize is a map's own header (runtime.hmap, 48 bytes).
+	mapHeaderSize = 48
 )
 
 // Reader reads msgpack values from a buffer that passed CheckShape (see
@@ -422,10 +428,23 @@ func (r *Reader) Value() (any, error) {
 		}
 		return math.Float64frombits(u), err
 	case (c >= 0xa0 && c <= 0xbf) || (c >= 0xd9 && c <= 0xdb):
+		// Boxed, a string's header is allocated too (but not "").
+		if c != 0xa0 {
+			if err := r.Charge(stringSize); err != nil {
+				return nil, err
+			}
+		}
 		return r.String()
 	case c >= 0xc4 && c <= 0xc6:
+		if err := r.Charge(sliceSize); err != nil {
+			return nil, err
+		}
 		return r.Bin()
 	case (c >= 0x90 && c <= 0x9f) || c == 0xdc || c == 0xdd:
+		// Boxed, the slice's header is allocated too.
+		if err := r.Charge(sliceSize); err != nil {
+			return nil, err
+		}
 		var out []any
 		err := r.Array(func(i, n int) error {
 			if i < 0 {
@@ -444,7 +463,7 @@ func (r *Reader) Value() (any, error) {
 	case (c >= 0x80 && c <= 0x8f) || c == 0xde || c == 0xdf:
 		n, err := r.MapLen()
 		if err == nil {
-			err = r.Charge(max(n, 0) * mapEntryCost)
+			err = r.Charge(mapHeaderSize + max(n, 0)*mapEntryCost)
 		}
 		if err != nil {
 			return nil, err
