@@ -299,3 +299,28 @@ func TestDecodeClientSkipsServerTypes(t *testing.T) {
 		t.Fatalf("changes body decoded: %+v", got)
 	}
 }
+
+// FuzzDecodeHello: DecodeHello never panics, and what it accepts Decode
+// reads as the same Hello.
+func FuzzDecodeHello(f *testing.F) {
+	for _, m := range sampleMessages() {
+		f.Add(MustEncode(m))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, err := DecodeHello(b)
+		if err != nil {
+			var pe *Error
+			if !errors.As(err, &pe) {
+				t.Fatalf("error without a code: %v", err)
+			}
+			return
+		}
+		m, err := Decode(b)
+		if err != nil {
+			t.Fatalf("DecodeHello accepted what Decode refuses: %v", err)
+		}
+		if got, ok := m.(*Hello); !ok || got.Token != h.Token || got.Client != h.Client {
+			t.Fatalf("DecodeHello read %+v, Decode %+v", h, m)
+		}
+	})
+}
