@@ -324,3 +324,17 @@ func FuzzDecodeHello(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeBudgetAdmitsDenseAck: the server's densest frame, an Ack of
+// MaxOpsPerPush bare results, decodes.
+func TestDecodeBudgetAdmitsDenseAck(t *testing.T) {
+	for _, seq := range []uint64{0, 1, 1 << 40} {
+		a := &Ack{Batch: 1, Results: make([]Result, MaxOpsPerPush)}
+		for i := range a.Results {
+			a.Results[i].Seq = seq
+		}
+		if _, err := Decode(MustEncode(a)); err != nil {
+			t.Errorf("ack of %d results at seq %d: %v", len(a.Results), seq, err)
+		}
+	}
+}

@@ -39,6 +39,12 @@ const (
 	// and with the inflate buffer (2 per byte) keeps a frame under 16 per
 	// inflated byte in all, where a body of minimal elements cost 70.
 	DecodeBudgetPerByte = 10
+	// DecodeBudgetBase is allowed every frame on top of the per-byte
+	// budget, for small frames dense in structs: an Ack of MaxOpsPerPush
+	// results of one committed seq each ({q: n}, 4 bytes) decodes to
+	// 48-byte Results, 12 per byte, 24 KB in all. A fixed 64 KiB does not
+	// grow with the frame, so a bomb still gets the per-byte rate.
+	DecodeBudgetBase = 64 << 10
 )
 
 // decodeSlots bounds how many frames inflate and decode at once in this
@@ -207,7 +213,7 @@ func decode(b []byte, limit int, read func(Type) bool) (Message, error) {
 			return nil, bodyErr(m, t, err)
 		}
 	}
-	dec.SetBudget(DecodeBudgetPerByte * len(dec.Rest()))
+	dec.SetBudget(DecodeBudgetBase + DecodeBudgetPerByte*len(dec.Rest()))
 	err = m.DecodeWire(dec)
 	if err == nil && len(dec.Rest()) > 0 {
 		err = fmt.Errorf("%d bytes left after the body", len(dec.Rest()))
