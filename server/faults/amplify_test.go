@@ -27,6 +27,12 @@ const (
 	// attack took the server to 3.4 GB with six.
 	amplifySix         = 6
 	amplifySixMaxRSSMB = 128
+	// amplifyAfterHelloMaxMB bounds one frame from a signed-in socket:
+	// decoding may allocate DecodeBudgetPerByte per inflated byte, and
+	// the inflate buffer about 2 more, so 12 × 8 MiB = 96 MiB at most,
+	// plus the GC's lag. At most DecodeConcurrency such frames decode at
+	// once, whatever the number of sockets.
+	amplifyAfterHelloMaxMB = 128
 )
 
 // amplifyFrame is the issue's frame: a push whose body, deflated to about
@@ -166,4 +172,112 @@ func TestAmplificationBeforeHello(t *testing.T) {
 			}
 		}
 	}
+}
+
+// nilsFrame is a push within every count (MaxOpsPerPush ops of
+// MaxWritesPerOp writes) whose values are arrays of nils, just under the
+// inflate cap: what is left to an attacker once counts are checked from
+// headers. Each nil decodes to a 16-byte interface.
+func nilsFrame(t testing.TB) []byte {
+	t.Helper()
+	const ops, writes = protocol.MaxOpsPerPush, 64
+	var body wire.Writer
+	per := (protocol.MaxInflatedBytes-64)/(ops*writes) - 8
+	body.MapLen(2)
+	body.String("b")
+	body.Uint(2)
+	body.String("o")
+	body.ArrayLen(ops)
+	for range ops {
+		body.MapLen(1)
+		body.String("w")
+		body.ArrayLen(writes)
+		for range writes {
+			body.MapLen(1)
+			body.String("v")
+			body.ArrayLen(per)
+			for range per {
+				body.Nil()
+			}
+		}
+	}
+	var z bytes.Buffer
+	fw, _ := flate.NewWriter(&z, flate.BestCompression)
+	_, _ = fw.Write(body.Bytes())
+	_ = fw.Close()
+	var f wire.Writer
+	f.ArrayLen(3)
+	f.Uint(protocol.FrameVersion)
+	f.String(string(protocol.TPush))
+	f.Bin(z.Bytes())
+	return bytes.Clone(f.Bytes())
+}
+
+// TestAmplificationAfterHello: a signed-in socket gets no further. The
+// issue's frame is refused from its ops header (too_large for its batch,
+// the connection kept), and a push within every count that decodes to
+// ten times its size is refused by the decode budget (too_large), each
+// each growing the server by less than amplifyAfterHelloMaxMB.
+func TestAmplificationAfterHello(t *testing.T) {
+	if testing.Short() {
+		t.Skip("memory figure skipped in -short")
+	}
+	ctx := context.Background()
+	w, err := NewWorld(ctx, t.TempDir(), Config{Users: 1, Rand: seeded(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := w.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	for _, c := range []struct {
+		name  string
+		frame []byte
+		batch uint64
+	}{{"issue frame", amplifyFrame(t), 1}, {"nils within counts", nilsFrame(t), 0}} {
+		k, err := DialSock(ctx, w.URL(), w.Token(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		debug.FreeOSMemory()
+		base, baseHeap := vmRSSMB(), mb(inUse())
+		s := startSampler()
+		_ = k.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if err := k.ws.WriteMessage(websocket.BinaryMessage, c.frame); err != nil {
+			t.Fatal(err)
+		}
+		_ = k.ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+		var got *protocol.Error
+		for range 100 { // changes of the space may come first
+			_, b, err := k.ws.ReadMessage()
+			if err != nil {
+				t.Fatalf("%s: %v before an error frame", c.name, err)
+			}
+			if m, err := protocol.Decode(b); err == nil {
+				if e, ok := m.(*protocol.Error); ok {
+					got = e
+					break
+				}
+			}
+		}
+		peakHeap, _, peakRSS := s.end()
+		_ = k.Close()
+		t.Logf("%s (%d bytes): refused %v (batch %d); VmRSS grew %.1f MB, heap+stacks %.1f MB", c.name, len(c.frame), got, batchOf(got), peakRSS-base, peakHeap-baseHeap)
+		if got == nil || got.Code != protocol.CodeTooLarge || got.Batch != c.batch {
+			t.Errorf("%s: refused with %v, want too_large for batch %d", c.name, got, c.batch)
+		}
+		if peakRSS-base >= amplifyAfterHelloMaxMB || peakHeap-baseHeap >= amplifyAfterHelloMaxMB {
+			t.Errorf("%s: grew RSS %.1f MB, heap %.1f MB; limit %d", c.name, peakRSS-base, peakHeap-baseHeap, amplifyAfterHelloMaxMB)
+		}
+	}
+}
+
+func batchOf(e *protocol.Error) uint64 {
+	if e == nil {
+		return 0
+	}
+	return e.Batch
 }

@@ -338,3 +338,10 @@ func TestDecodeBudgetAdmitsDenseAck(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeSlotsSizedToCores: at most one frame per core decodes at once.
+func TestDecodeSlotsSizedToCores(t *testing.T) {
+	if got, want := cap(decodeSlots), runtime.GOMAXPROCS(0); got != want || got < 1 {
+		t.Fatalf("%d decode slots, want %d (GOMAXPROCS)", got, want)
+	}
+}
