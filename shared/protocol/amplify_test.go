@@ -140,7 +140,8 @@ var bombs = []struct {
 // TestDecodeAllocationBudget decodes each bomb and measures what it
 // allocated (runtime.MemStats.TotalAlloc across the call): at most
 // maxAllocPerInflatedByte per byte inflated, where without the budget and
-// the header checks the first bomb took about 70 bytes per byte. Not
+// the header checks (main at f6af5a4) the bombs took 18 to 71 bytes per
+// inflated byte, the first 591 MB for a 19.7 KB frame. Not
 // parallel: TotalAlloc is the whole process's.
 func TestDecodeAllocationBudget(t *testing.T) {
 	for _, b := range bombs {

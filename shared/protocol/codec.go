@@ -37,7 +37,8 @@ const (
 	// bytes), is charged between 6 and 8 bytes per byte (refused at 6,
 	// admitted at 8: TestDecodeBudgetAdmitsDensePush); 10 leaves it room,
 	// and with the inflate buffer (2 per byte) keeps a frame under 16 per
-	// inflated byte in all, where a body of minimal elements cost 70.
+	// inflated byte in all, where bodies of minimal elements cost up to 71
+	// before (TestDecodeAllocationBudget).
 	DecodeBudgetPerByte = 10
 	// DecodeBudgetBase is allowed every frame on top of the per-byte
 	// budget, for small frames dense in structs: an Ack of MaxOpsPerPush
