@@ -151,13 +151,14 @@ func TestAmplificationBeforeHello(t *testing.T) {
 	if testing.Short() {
 		t.Skip("memory figure skipped in -short")
 	}
-	frame := amplifyFrame(t)
+	issue, nils := amplifyFrame(t), nilsFrame(t)
 	for _, c := range []struct {
+		frame   []byte
 		sockets int
 		maxMB   float64
-	}{{1, amplifyOneMaxRSSMB}, {amplifySix, amplifySixMaxRSSMB}} {
-		grow, heap, codes, closes := amplify(t, c.sockets, frame)
-		t.Logf("%d socket(s): VmRSS grew %.1f MB at peak, heap+stacks %.1f MB; refusals %v, close codes %v", c.sockets, grow, heap, codes, closes)
+	}{{issue, 1, amplifyOneMaxRSSMB}, {issue, amplifySix, amplifySixMaxRSSMB}, {nils, 1, amplifyOneMaxRSSMB}, {nils, amplifySix, amplifySixMaxRSSMB}} {
+		grow, heap, codes, closes := amplify(t, c.sockets, c.frame)
+		t.Logf("%d-byte frame, %d socket(s): VmRSS grew %.1f MB at peak, heap+stacks %.1f MB; refusals %v, close codes %v", len(c.frame), c.sockets, grow, heap, codes, closes)
 		if grow >= c.maxMB && !raceEnabled {
 			t.Errorf("%d socket(s) grew the server's RSS by %.1f MB, limit %.0f", c.sockets, grow, c.maxMB)
 		}

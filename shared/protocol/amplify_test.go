@@ -274,7 +274,7 @@ func TestDecodeHello(t *testing.T) {
 	}{
 		{"compressed hello", compressed(THello, h), CodeBadFrame},
 		{"push first", MustEncode(&Push{Batch: 1}), CodeBadRequest},
-		{"compressed push first", bomb, CodeTooLarge}, // over the size cap
+		{"compressed push first", bomb, CodeBadRequest}, // by type, not inflated
 		{"ping first", MustEncode(&Ping{Time: 1}), CodeBadRequest},
 		{"oversized hello", big.Bytes(), CodeTooLarge},
 		{"unknown type", []byte{0x93, 0x01, 0xa1, 'x', 0x80}, CodeBadRequest},
@@ -345,4 +345,22 @@ func TestDecodeSlotsSizedToCores(t *testing.T) {
 	if got, want := cap(decodeSlots), runtime.GOMAXPROCS(0); got != want || got < 1 {
 		t.Fatalf("%d decode slots, want %d (GOMAXPROCS)", got, want)
 	}
+}
+
+// TestHelloOfManySpacesNotCompressed: Encode never compresses a hello, so
+// a user of 2,000 spaces still gets past DecodeHello.
+func TestHelloOfManySpacesNotCompressed(t *testing.T) {
+	h := &Hello{Protocol: Version, Client: uuid.Must(uuid.NewV7()), Token: string(make([]byte, 43))}
+	for i := range 2000 {
+		h.Cursors = append(h.Cursors, Cursor{Space: uuid.Must(uuid.NewV7()), Seq: uint64(1) << 40 * uint64(i+1)})
+	}
+	frame := MustEncode(h)
+	got, err := DecodeHello(frame)
+	if err != nil {
+		t.Fatalf("hello of %d cursors (%d bytes): %v", len(h.Cursors), len(frame), err)
+	}
+	if len(got.Cursors) != len(h.Cursors) {
+		t.Fatalf("%d cursors read, want %d", len(got.Cursors), len(h.Cursors))
+	}
+	t.Logf("hello of %d cursors: %d bytes, limit %d", len(h.Cursors), len(frame), MaxHelloFrameBytes)
 }

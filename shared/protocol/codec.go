@@ -26,10 +26,12 @@ const (
 	CompressAbove = 512
 	// MaxHelloFrameBytes is the largest frame read before a session is
 	// authenticated (DecodeHello). A hello is a token (43 bytes), a client
-	// id and a cursor per space (about 30 bytes each): 16 KiB holds the
-	// cursors of 500 spaces, far more than anyone belongs to, while an
-	// unauthenticated socket can make the server hold only that much.
-	MaxHelloFrameBytes = 16 << 10
+	// id and a cursor per space the user belongs to (24 to 32 bytes
+	// each), and is never compressed: 64 KiB holds about 2,000 cursors, a
+	// school admin who is a member of every student's plan in a large
+	// school, while an unauthenticated socket can make the server read
+	// only that much, decoded within its budget.
+	MaxHelloFrameBytes = 64 << 10
 	// DecodeBudgetPerByte is what decoding may allocate per byte of body
 	// (inflated, when compressed): the Reader refuses past it. The densest
 	// legitimate body, MaxOpsPerPush ops of MaxWritesPerOp one-letter
@@ -84,7 +86,9 @@ func Encode(m Message) ([]byte, error) {
 		return nil, fmt.Errorf("protocol: encode %s: %w", m.Type(), err)
 	}
 	body := out.Bytes()[head:]
-	if len(body) < CompressAbove {
+	// A hello is never compressed: the server reads nothing compressed
+	// before the sender has proved who it is (DecodeHello).
+	if len(body) < CompressAbove || m.Type() == THello {
 		return bytes.Clone(out.Bytes()), nil
 	}
 	z, err := deflate(body)
