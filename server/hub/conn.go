@@ -624,6 +624,18 @@ func (c *conn) commit(batch []*protocol.Push) bool {
 			case errors.Is(r.Err, record.ErrTooManyConflicts):
 				results[s.push][s.op] = protocol.Result{Code: protocol.CodeConflictLimit, Message: "this field has too many unresolved versions: resolve them first"}
 				c.h.m.ops.WithLabelValues(string(protocol.CodeConflictLimit)).Inc()
+			case errors.Is(r.Err, server.ErrClockAhead):
+				results[s.push][s.op] = protocol.Result{Code: protocol.CodeClockAhead, Message: "this device's clock is ahead of the server's: the edit is kept and sent again", Clock: r.Clock}
+				c.h.m.ops.WithLabelValues(string(protocol.CodeClockAhead)).Inc()
+			case errors.Is(r.Err, server.ErrClockReused):
+				results[s.push][s.op] = protocol.Result{Code: protocol.CodeClockReused, Message: "another edit already used this device's clock: the edit is kept and sent again", Clock: r.Clock}
+				c.h.m.ops.WithLabelValues(string(protocol.CodeClockReused)).Inc()
+			case errors.Is(r.Err, server.ErrUnreadable):
+				results[s.push][s.op] = protocol.Result{Code: protocol.CodeUnreadable, Message: "this item cannot be read on the server right now: the edit stays on your device"}
+				c.h.m.ops.WithLabelValues(string(protocol.CodeUnreadable)).Inc()
+			case errors.Is(r.Err, record.ErrTooManyFields):
+				results[s.push][s.op] = protocol.Result{Code: protocol.CodeTooLarge, Message: "this record has too many fields"}
+				c.h.m.ops.WithLabelValues(string(protocol.CodeTooLarge)).Inc()
 			case errors.Is(r.Err, server.ErrRecordTooLarge):
 				results[s.push][s.op] = protocol.Result{Code: protocol.CodeTooLarge, Message: "this record is too large: split the text or remove some of it"}
 				c.h.m.ops.WithLabelValues(string(protocol.CodeTooLarge)).Inc()
