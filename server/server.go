@@ -27,14 +27,14 @@ var (
 	// ErrRecordTooLarge refuses one op whose record would grow past the
 	// store's size limit; the other ops of the commit still apply.
 	ErrRecordTooLarge = errors.New("record too large")
-	// ErrClockAhead refuses one op whose clock is further ahead of the
-	// server's than hlc.MaxDrift: accepting it would let one device's
-	// clock outrun every later honest edit. OpResult.Clock carries the
-	// server's time, for the client to restamp the op with.
 	// ErrUnreadable refuses an op to a stored record that cannot be
 	// decoded (quarantined, see the store's log and metrics): the op stays
 	// in its author's outbox until an operator repairs the record.
 	ErrUnreadable = errors.New("stored record is unreadable (quarantined)")
+	// ErrClockAhead refuses one op whose clock is further ahead of the
+	// server's than hlc.MaxDrift: accepting it would let one device's
+	// clock outrun every later honest edit. OpResult.Clock carries the
+	// server's time, for the client to restamp the op with.
 	ErrClockAhead = errors.New("op clock too far ahead of the server")
 	// ErrClockReused refuses one op whose (device, clock) is not newer
 	// than what the server holds for that device, and is not an op it

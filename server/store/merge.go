@@ -76,13 +76,13 @@ func (s *Store) merge(reqs []*commitReq) (*group, error) {
 				}
 				overlay[rk] = cur
 			}
-			ok2 := opKey(op.Space, op.Node, uint64(op.HLC))
+			ik := opKey(op.Space, op.Node, uint64(op.HLC))
 			digest, err := digestOp(op)
 			if err != nil {
 				res[j].Err = err
 				continue
 			}
-			ar, dup, err := admit(txn, opsSeen, cur, op, ok2, digest, now)
+			ar, dup, err := admit(txn, opsSeen, cur, op, ik, digest, now)
 			if err != nil {
 				return nil, err
 			}
@@ -113,8 +113,8 @@ func (s *Store) merge(reqs []*commitReq) (*group, error) {
 				return nil, err
 			}
 			entry := indexed{seq: seq, digest: digest}
-			w = append(w, kv{ok2, entry.encode()})
-			opsSeen[string(ok2)] = entry
+			w = append(w, kv{ik, entry.encode()})
+			opsSeen[string(ik)] = entry
 			g.writes = append(g.writes, w)
 			g.changed++
 			s.heads[op.Space] = seq

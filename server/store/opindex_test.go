@@ -11,17 +11,6 @@ import (
 	"github.com/plansync/plansync/shared/record"
 )
 
-func commitRaw(t *testing.T, s *Store, ops ...record.Op) []server.OpResult {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	res, err := s.Commit(ctx, ops)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
-}
-
 // Issue 11, attack 2: "already applied" is said only of the same op. A
 // spoofed far-future clock is refused, and an op sharing (device, clock)
 // with a different op is refused for restamping, never acked unapplied.

@@ -8,7 +8,9 @@
 // first-out and a client only bases a write on a version it has seen (its own
 // earlier write, or one the server sent it), the server always receives an op
 // after every op it depends on. The merge rules lean on that and stay simple:
-// no vector clocks, no dedup table.
+// no vector clocks. The server's op index (server/store) is the one authority
+// on whether an op was already applied; a record's Clock is only a bounded
+// hint replicas use to skip their own acked ops (see MaxRecordClock).
 package record
 
 import (
