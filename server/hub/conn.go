@@ -636,13 +636,10 @@ func (c *conn) commit(batch []*protocol.Push) bool {
 		}
 		for k, r := range res {
 			s := slots[k]
-			switch {
-			case errors.Is(r.Err, record.ErrTooManyConflicts):
-				results[s.push][s.op] = protocol.Result{Code: protocol.CodeConflictLimit, Message: "this field has too many unresolved versions: resolve them first"}
-				c.h.m.ops.WithLabelValues(string(protocol.CodeConflictLimit)).Inc()
-			case errors.Is(r.Err, server.ErrRecordTooLarge):
-				results[s.push][s.op] = protocol.Result{Code: protocol.CodeTooLarge, Message: "this record is too large: split the text or remove some of it"}
-				c.h.m.ops.WithLabelValues(string(protocol.CodeTooLarge)).Inc()
+			switch code, msg := refusal(r.Err); {
+			case code != "":
+				results[s.push][s.op] = protocol.Result{Code: code, Message: msg, Clock: r.Clock}
+				c.h.m.ops.WithLabelValues(string(code)).Inc()
 			case r.Err != nil:
 				results[s.push][s.op] = protocol.Result{Code: protocol.CodeInternal, Message: "not saved"}
 				c.log.Error("op refused by store", "err", r.Err)
@@ -666,6 +663,36 @@ func (c *conn) commit(batch []*protocol.Push) bool {
 	}
 	c.flushAcks()
 	return true
+}
+
+// storeRefusals maps the store's per-op refusals to what the author's
+// device is told. Each leaves the op in its outbox (the client keeps the
+// words; for the clock codes it restamps and sends again).
+var storeRefusals = []struct {
+	err  error
+	code protocol.Code
+	msg  string
+}{
+	{record.ErrTooManyConflicts, protocol.CodeConflictLimit, "this field has too many unresolved versions: resolve them first"},
+	{server.ErrClockAhead, protocol.CodeClockAhead, "this device's clock is ahead of the server's: the edit is kept and sent again"},
+	{server.ErrClockReused, protocol.CodeClockReused, "another edit already used this device's clock: the edit is kept and sent again"},
+	{server.ErrUnreadable, protocol.CodeUnreadable, "this item cannot be read on the server right now: the edit stays on your device"},
+	{record.ErrTooManyFields, protocol.CodeTooLarge, "this record has too many fields"},
+	{server.ErrRecordTooLarge, protocol.CodeTooLarge, "this record is too large: split the text or remove some of it"},
+}
+
+// refusal returns the code and message for a store refusal, "" for none
+// (nil, or an error that is ours to log as internal).
+func refusal(err error) (protocol.Code, string) {
+	if err == nil {
+		return "", ""
+	}
+	for _, r := range storeRefusals {
+		if errors.Is(err, r.err) {
+			return r.code, r.msg
+		}
+	}
+	return "", ""
 }
 
 // check validates and authorizes one op and stamps who made it.

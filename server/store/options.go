@@ -56,6 +56,9 @@ const valueThreshold = 1 << 20 // bytes, badger's maximum
 
 // Options tune a Store. The zero value of each field means its default.
 type Options struct {
+	// Now is the server's clock, against which ops too far ahead are
+	// refused (server.ErrClockAhead); nil is time.Now.
+	Now              func() time.Time
 	MemTableSize     int64 // bytes; DefaultMemTableSize
 	NumMemtables     int   // DefaultNumMemtables
 	BlockCacheSize   int64 // bytes; DefaultBlockCacheSize
@@ -124,6 +127,9 @@ func (o Options) withDefaults(dir string) Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	return o
 }
