@@ -265,11 +265,6 @@ func (c *conn) readLoop() {
 				c.fail(protocol.CodeBadRequest, "push before hello")
 				return
 			}
-			if len(m.Ops) > protocol.MaxOpsPerPush {
-				c.enqueue(protocol.MustEncode(&protocol.Error{Code: protocol.CodeTooLarge, Batch: m.Batch,
-					Message: fmt.Sprintf("push of %d ops, limit %d", len(m.Ops), protocol.MaxOpsPerPush)}))
-				continue
-			}
 			if !released.IsZero() {
 				throttled = max(0, throttled-time.Since(released))
 			}

@@ -242,8 +242,8 @@ func batchOf(e *Error) uint64 {
 	return e.Batch
 }
 
-// TestDecodeHello: before hello only an uncompressed Hello of at most
-// MaxHelloFrameBytes is read; the rest is refused from the header.
+// TestDecodeHello: before hello only a Hello of at most MaxHelloFrameBytes,
+// inflated to at most that, is read; the rest is refused from the header.
 func TestDecodeHello(t *testing.T) {
 	h := &Hello{Protocol: Version, Client: uuid.Must(uuid.NewV7()), Token: "tok",
 		Cursors: []Cursor{{Space: uuid.Must(uuid.NewV7()), Seq: 9}}}
@@ -261,7 +261,20 @@ func TestDecodeHello(t *testing.T) {
 		w.Bin(z)
 		return w.Bytes()
 	}
+	// Clients before the first-frame rule deflated hellos of 512 bytes or
+	// more: one with 40 spaces must still get in.
+	old := &Hello{Protocol: Version, Client: h.Client, Token: "tok"}
+	for range 40 {
+		old.Cursors = append(old.Cursors, Cursor{Space: uuid.Must(uuid.NewV7()), Seq: 1 << 40})
+	}
+	if got, err := DecodeHello(compressed(THello, old)); err != nil || len(got.Cursors) != 40 {
+		t.Fatalf("compressed hello of an older client: %v", err)
+	}
 	bomb, _ := bombFrame(t, bombs[0].fill)
+	helloBomb := compressed(THello, &Hello{Protocol: Version, Token: string(make([]byte, 4*MaxHelloFrameBytes))})
+	if len(helloBomb) > MaxHelloFrameBytes {
+		t.Fatalf("hello bomb of %d bytes is not small", len(helloBomb))
+	}
 	var big wire.Writer // uncompressed, as Encode would not send it
 	big.ArrayLen(3)
 	big.Uint(FrameVersion)
@@ -272,7 +285,7 @@ func TestDecodeHello(t *testing.T) {
 		frame []byte
 		code  Code
 	}{
-		{"compressed hello", compressed(THello, h), CodeBadFrame},
+		{"compressed hello inflating past the limit", helloBomb, CodeTooLarge},
 		{"push first", MustEncode(&Push{Batch: 1}), CodeBadRequest},
 		{"compressed push first", bomb, CodeBadRequest}, // by type, not inflated
 		{"ping first", MustEncode(&Ping{Time: 1}), CodeBadRequest},

@@ -117,7 +117,7 @@ func MustEncode(m Message) []byte {
 // allocate is over its limit), CodeUpgradeRequired (a frame version from the
 // future), CodeUnknownType, or CodeBadFrame. It never panics on any input.
 func Decode(b []byte) (Message, error) {
-	return decode(b, MaxFrameBytes, nil)
+	return decode(b, MaxFrameBytes, MaxInflatedBytes, nil)
 }
 
 // DecodeClient is Decode for the server reading a client's frame after
@@ -125,31 +125,29 @@ func Decode(b []byte) (Message, error) {
 // error) is not decoded at all, and the message comes back empty, so that
 // the server can refuse it by type without building what it carries.
 func DecodeClient(b []byte) (Message, error) {
-	return decode(b, MaxFrameBytes, func(t Type) bool {
+	return decode(b, MaxFrameBytes, MaxInflatedBytes, func(t Type) bool {
 		return t == TPush || t == TPing || t == TPong || t == THello
 	})
 }
 
 // DecodeHello reads the first frame of a session, before the peer has
-// proved who it is: only an uncompressed Hello of at most
-// MaxHelloFrameBytes. Any other type is refused with CodeBadRequest and a
-// compressed body with CodeBadFrame, both from the frame's header, before
-// its body is inflated or decoded.
+// proved who it is: only a Hello, of at most MaxHelloFrameBytes, and when
+// compressed (clients before this rule deflated hellos of 512 bytes or
+// more, about 15 spaces) inflated to at most MaxHelloFrameBytes too. Any
+// other type is refused with CodeBadRequest from the frame's header,
+// before its body is inflated or decoded.
 func DecodeHello(b []byte) (*Hello, error) {
 	if len(b) > MaxHelloFrameBytes {
 		return nil, Errorf(CodeTooLarge, fmt.Sprintf("first frame of %d bytes, limit %d before hello", len(b), MaxHelloFrameBytes))
 	}
-	dec, t, err := header(b)
+	_, t, err := header(b)
 	if err != nil {
 		return nil, err
 	}
 	if Type(t) != THello {
 		return nil, Errorf(CodeBadRequest, fmt.Sprintf("%s before hello: say hello first", truncate(t)))
 	}
-	if dec.PeekBin() {
-		return nil, Errorf(CodeBadFrame, "hello must not be compressed")
-	}
-	m, err := decode(b, MaxHelloFrameBytes, nil)
+	m, err := decode(b, MaxHelloFrameBytes, MaxHelloFrameBytes, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -183,9 +181,10 @@ func header(b []byte) (dec *wire.Reader, t string, err error) {
 	return dec, string(p), nil
 }
 
-// decode reads a frame of at most limit bytes; with read set, only the
-// bodies of the types it accepts are decoded.
-func decode(b []byte, limit int, read func(Type) bool) (Message, error) {
+// decode reads a frame of at most limit bytes whose body inflates to at
+// most inflateLimit; with read set, only the bodies of the types it
+// accepts are decoded.
+func decode(b []byte, limit, inflateLimit int, read func(Type) bool) (Message, error) {
 	if len(b) > limit {
 		return nil, Errorf(CodeTooLarge, fmt.Sprintf("frame of %d bytes, limit %d", len(b), limit))
 	}
@@ -207,7 +206,7 @@ func decode(b []byte, limit int, read func(Type) bool) (Message, error) {
 		if err != nil {
 			return nil, Errorf(CodeBadFrame, "compressed body unreadable")
 		}
-		body, err := inflate(z)
+		body, err := inflate(z, inflateLimit)
 		if err != nil {
 			return nil, err
 		}
@@ -265,7 +264,7 @@ func bodyErr(m Message, t string, err error) error {
 // the w3 fan-out benchmark).
 var inflatePool = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
 
-func inflate(z []byte) ([]byte, error) {
+func inflate(z []byte, limit int) ([]byte, error) {
 	r := inflatePool.Get().(io.ReadCloser)
 	if err := r.(flate.Resetter).Reset(bytes.NewReader(z), nil); err != nil {
 		return nil, Errorf(CodeBadFrame, "compressed body corrupt: "+err.Error())
@@ -280,26 +279,26 @@ func inflate(z []byte) ([]byte, error) {
 	// growth costs.
 	// The first size is the limit halved until near four times the input,
 	// so that doubling lands on the limit exactly.
-	size := MaxInflatedBytes
+	size := limit
 	for size/2 >= max(4*len(z), 4<<10) {
 		size /= 2
 	}
 	buf := make([]byte, 0, size)
 	for {
 		if len(buf) == cap(buf) {
-			if len(buf) == MaxInflatedBytes {
+			if len(buf) == limit {
 				// Full: one more byte means the body is too large.
 				var one [1]byte
 				n, err := io.ReadFull(r, one[:])
 				if n > 0 {
-					return nil, Errorf(CodeTooLarge, fmt.Sprintf("compressed body inflates past %d bytes", MaxInflatedBytes))
+					return nil, Errorf(CodeTooLarge, fmt.Sprintf("compressed body inflates past %d bytes", limit))
 				}
 				if err != io.EOF {
 					return nil, Errorf(CodeBadFrame, "compressed body corrupt: "+err.Error())
 				}
 				return buf, nil
 			}
-			grown := make([]byte, len(buf), min(2*cap(buf), MaxInflatedBytes))
+			grown := make([]byte, len(buf), min(2*cap(buf), limit))
 			copy(grown, buf)
 			buf = grown
 		}
