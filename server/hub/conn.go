@@ -180,7 +180,8 @@ func (c *conn) readLoop() {
 			c.fail(protocol.CodeInternal, "something went wrong on the server; try again later")
 		}
 	}()
-	c.ws.SetReadLimit(protocol.MaxFrameBytes)
+	// Until hello, only a small uncompressed Hello is read (DecodeHello).
+	c.ws.SetReadLimit(protocol.MaxHelloFrameBytes)
 	_ = c.extendRead(c.h.opts.HelloWait)
 	c.ws.SetPongHandler(func(string) error {
 		return c.extendRead(c.h.opts.PongWait)
@@ -198,6 +199,8 @@ func (c *conn) readLoop() {
 		mt, b, err := c.ws.ReadMessage()
 		if err != nil {
 			switch {
+			case errors.Is(err, websocket.ErrReadLimit) && !helloDone:
+				c.fail(protocol.CodeTooLarge, fmt.Sprintf("frame larger than %d bytes before hello", protocol.MaxHelloFrameBytes))
 			case errors.Is(err, websocket.ErrReadLimit):
 				c.fail(protocol.CodeTooLarge, fmt.Sprintf("frame larger than %d bytes", protocol.MaxFrameBytes))
 			case !helloDone && isTimeout(err) && !c.stopping.Load():
@@ -216,9 +219,21 @@ func (c *conn) readLoop() {
 			return
 		}
 		_ = c.extendRead(c.h.opts.PongWait)
-		m, err := protocol.Decode(b)
+		var m protocol.Message
+		if helloDone {
+			m, err = protocol.DecodeClient(b)
+		} else if hm, herr := protocol.DecodeHello(b); herr == nil {
+			m = hm
+		} else {
+			err = herr
+		}
 		if err != nil {
 			var pe *protocol.Error
+			if errors.As(err, &pe) && pe.Code == protocol.CodeTooLarge && pe.Batch != 0 {
+				// A push over MaxOpsPerPush, refused from its header.
+				c.enqueue(protocol.MustEncode(pe))
+				continue
+			}
 			if errors.As(err, &pe) && pe.Code == protocol.CodeUnknownType {
 				// A newer client may speak types we do not: say so, carry on.
 				c.h.m.framesIn.WithLabelValues("unknown").Inc()
@@ -244,15 +259,11 @@ func (c *conn) readLoop() {
 				return
 			}
 			helloDone = true
+			c.ws.SetReadLimit(protocol.MaxFrameBytes)
 		case *protocol.Push:
 			if !helloDone {
 				c.fail(protocol.CodeBadRequest, "push before hello")
 				return
-			}
-			if len(m.Ops) > protocol.MaxOpsPerPush {
-				c.enqueue(protocol.MustEncode(&protocol.Error{Code: protocol.CodeTooLarge, Batch: m.Batch,
-					Message: fmt.Sprintf("push of %d ops, limit %d", len(m.Ops), protocol.MaxOpsPerPush)}))
-				continue
 			}
 			if !released.IsZero() {
 				throttled = max(0, throttled-time.Since(released))
