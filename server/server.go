@@ -42,6 +42,14 @@ var (
 	// someone else wrote under. OpResult.Clock is the clock to restamp
 	// above. It is never answered "already applied".
 	ErrClockReused = errors.New("op clock reused by a different op")
+	// ErrDeviceTaken refuses a hello whose device id is bound to another
+	// user, or to another of the user's sessions that is still live: ops
+	// under one device id must come from one session, or one device could
+	// write under another's clock. The client picks a new id.
+	ErrDeviceTaken = errors.New("device id is held by another session")
+	// ErrDeviceLimit refuses binding one more device id to a user who
+	// holds as many as the limit in live sessions.
+	ErrDeviceLimit = errors.New("too many device ids for this user")
 )
 
 // Role is what a member may do in a space.
@@ -258,6 +266,12 @@ type Store interface {
 	// (also for an expired one).
 	Session(ctx context.Context, hash [32]byte) (*Session, error)
 	DeleteSession(ctx context.Context, hash [32]byte) error
+	// BindDevice binds a device id to the session saying hello with it, or
+	// finds it bound to that session already. It returns ErrDeviceTaken
+	// when another user, or another live session of the same user, holds
+	// the id, and ErrDeviceLimit when the user already holds maxPerUser
+	// ids in live sessions. A binding lasts as long as its session.
+	BindDevice(ctx context.Context, device uuid.UUID, se *Session, maxPerUser int) error
 	// Sessions returns a user's live sessions, ordered by token hash.
 	Sessions(ctx context.Context, user uuid.UUID) ([]*Session, error)
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/server/secevent"
 	"github.com/plansync/plansync/shared/protocol"
 	"github.com/plansync/plansync/shared/record"
 	"github.com/plansync/plansync/shared/uuid"
@@ -336,6 +337,19 @@ func (c *conn) hello(m *protocol.Hello) bool {
 		} else {
 			c.internal("user", err)
 		}
+		return false
+	}
+	switch err := st.BindDevice(ctx, m.Client, sess, c.h.opts.MaxDevicesPerUser); {
+	case errors.Is(err, server.ErrDeviceTaken):
+		c.h.opts.Security.Event(secevent.DeviceRefused, "user", sess.User, "device", m.Client, "code", protocol.CodeDeviceTaken)
+		c.fail(protocol.CodeDeviceTaken, "this device id belongs to another session: pick a new one")
+		return false
+	case errors.Is(err, server.ErrDeviceLimit):
+		c.h.opts.Security.Event(secevent.DeviceRefused, "user", sess.User, "device", m.Client, "code", protocol.CodeDeviceLimit)
+		c.fail(protocol.CodeDeviceLimit, fmt.Sprintf("this account holds %d device ids already: sign out on a device you no longer use", c.h.opts.MaxDevicesPerUser))
+		return false
+	case err != nil:
+		c.internal("device binding", err)
 		return false
 	}
 	members, err := st.Memberships(ctx, sess.User)

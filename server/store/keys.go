@@ -26,6 +26,8 @@ const (
 	kindLogin      byte = 'a' // a|login -> server.Credential
 	kindInvite     byte = 'i' // i|invite id -> server.Invite (TTL: its expiry)
 	kindOp         byte = 'o' // o|space|node|hlc -> seq (8) | opDigest (16)
+	kindDevice     byte = 'd' // d|device -> deviceBinding (TTL: its session's expiry)
+	kindUserDevice byte = 'D' // D|user|device -> empty (index of d, same TTL)
 )
 
 const (
