@@ -50,6 +50,9 @@ var (
 	// ErrDeviceLimit refuses binding one more device id to a user who
 	// holds as many as the limit in live sessions.
 	ErrDeviceLimit = errors.New("too many device ids for this user")
+	// ErrQuotaExceeded refuses one op that would take its space or its
+	// author past a storage quota; the op stays in its author's outbox.
+	ErrQuotaExceeded = errors.New("storage quota exceeded")
 )
 
 // Role is what a member may do in a space.

@@ -39,6 +39,14 @@ func OpenBench(ctx context.Context, dataDir, listen string, cfg Config, out io.W
 		// against members minting ids, not against a benchmark.
 		cfg.Hub.MaxDevicesPerUser = benchDevicesPerUser
 	}
+	// Benchmarks measure the sync path, so runs of any length must not meet
+	// the storage quotas, which bound people, not benchmarks.
+	if cfg.Store.SpaceQuota == 0 {
+		cfg.Store.SpaceQuota = -1
+	}
+	if cfg.Store.UserQuota == 0 {
+		cfg.Store.UserQuota = -1
+	}
 	a, err := Open(ctx, cfg)
 	if err != nil {
 		return nil, err

@@ -685,6 +685,7 @@ var storeRefusals = []struct {
 	{record.ErrTooManyConflicts, protocol.CodeConflictLimit, "this field has too many unresolved versions: resolve them first"},
 	{server.ErrClockAhead, protocol.CodeClockAhead, "this device's clock is ahead of the server's: the edit is kept and sent again"},
 	{server.ErrClockReused, protocol.CodeClockReused, "another edit already used this device's clock: the edit is kept and sent again"},
+	{server.ErrQuotaExceeded, protocol.CodeQuota, "this plan or this account has reached its storage quota: ask the school to raise it; the edit stays on your device"},
 	{server.ErrUnreadable, protocol.CodeUnreadable, "this item cannot be read on the server right now: the edit stays on your device"},
 	{record.ErrTooManyFields, protocol.CodeTooLarge, "this record has too many fields"},
 	{server.ErrRecordTooLarge, protocol.CodeTooLarge, "this record is too large: split the text or remove some of it"},

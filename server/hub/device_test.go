@@ -1,9 +1,11 @@
 package hub_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/server/app"
 	"github.com/plansync/plansync/server/hub"
 	"github.com/plansync/plansync/shared/protocol"
 	"github.com/plansync/plansync/shared/uuid"
@@ -46,4 +48,36 @@ func TestDeviceIDsBelongToTheirSession(t *testing.T) {
 	again := e.dial("family again", nil)
 	again.id = fc.id
 	again.hello(ftok)
+}
+
+// TestQuotaRefusalIsNamed: an op past the plan's storage quota gets
+// quota_exceeded in its ack, the connection stays, and the plan's other
+// members still read what was stored.
+func TestQuotaRefusalIsNamed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, hub.Options{}, func(c *app.Config) { c.Store.SpaceQuota = 16 << 10 })
+	ana, atok := e.user("Ana")
+	bo, btok := e.user("Bo")
+	sp := e.space("Plan", server.KindGeneral, ana, bo)
+	a := e.connect("ana", atok)
+	b := e.connect("bo", btok)
+	var code protocol.Code
+	for i := range 20 {
+		ack, _ := a.ack(a.push(a.op(sp.ID, "notes", map[string]any{"text": strings.Repeat("a", 2<<10)})))
+		if c := ack.Results[0].Code; c != "" {
+			code = c
+			if i < 4 {
+				t.Fatalf("refused after %d notes of 2 KiB in a 16 KiB plan", i)
+			}
+			break
+		}
+	}
+	if code != protocol.CodeQuota {
+		t.Fatalf("refusal %q, want %q", code, protocol.CodeQuota)
+	}
+	head, err := e.a.Store.Head(e.ctx, sp.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.syncTo(sp.ID, head)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/server/secevent"
 	"github.com/plansync/plansync/shared/hlc"
 	"github.com/plansync/plansync/shared/record"
 	"github.com/plansync/plansync/shared/uuid"
@@ -112,6 +113,17 @@ func (s *Store) merge(reqs []*commitReq) (*group, error) {
 			} else if err != nil {
 				return nil, err
 			}
+			cost := int64(len(w[1].v)) + quotaEntryOverhead // the log entry
+			qw, charged, err := s.charge(txn, op.Space, op.Author, cost)
+			if errors.Is(err, server.ErrQuotaExceeded) {
+				s.security.Event(secevent.QuotaExceeded, "user", op.Author, "space", op.Space, "err", err)
+				res[j].Err = err
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+			charged()
+			w = append(w, qw...)
 			entry := indexed{seq: seq, digest: digest}
 			w = append(w, kv{ik, entry.encode()})
 			opsSeen[string(ik)] = entry

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/server/secevent"
 	"github.com/plansync/plansync/shared/hlc"
 	"github.com/plansync/plansync/shared/record"
 	"github.com/plansync/plansync/shared/wire"
@@ -137,5 +138,5 @@ func valuesEqual(a, b any) bool {
 // limit, or disk corruption; either way an operator must look.
 func (s *Store) quarantined(key record.Key, err error) {
 	s.metrics.quarantined()
-	s.log.Warn("security event", "event", "quarantined_record", "space", key.Space, "collection", key.Collection, "id", key.ID, "err", err)
+	s.security.Event(secevent.QuarantinedRecord, "space", key.Space, "collection", key.Collection, "id", key.ID, "err", err)
 }
