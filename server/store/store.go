@@ -25,6 +25,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/server/secevent"
 	"github.com/plansync/plansync/shared/uuid"
 )
 
@@ -44,6 +45,9 @@ type Store struct {
 	db   *badger.DB
 	opts Options
 	log  *slog.Logger
+	// security receives security events; rate-limited, so a flood of
+	// hostile ops cannot fill the disk with log lines.
+	security *secevent.Log
 
 	// mu guards closed. Commit holds it for reading while it enqueues, so
 	// that Close (which takes it for writing) never closes reqs under a
@@ -57,6 +61,7 @@ type Store struct {
 
 	// Owned by the committer goroutine; nothing else touches them.
 	heads map[uuid.UUID]uint64 // space -> head, cached after first read
+	usage usage                // bytes charged to quotas, cached after first read
 	dirty bool                 // written since the last successful sync
 
 	guard spaceGuard // the free-space check of every write path
@@ -118,12 +123,14 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: opening %s: %w", dir, err)
 	}
 	s := &Store{
-		db:      db,
-		opts:    opts,
-		log:     opts.Logger,
-		reqs:    make(chan *commitReq, commitQueueLen),
-		heads:   make(map[uuid.UUID]uint64),
-		metrics: m,
+		db:       db,
+		opts:     opts,
+		log:      opts.Logger,
+		security: opts.Security,
+		reqs:     make(chan *commitReq, commitQueueLen),
+		heads:    make(map[uuid.UUID]uint64),
+		usage:    newUsage(),
+		metrics:  m,
 	}
 	s.guard.readOnly = readOnly
 	s.wg.Add(1)
