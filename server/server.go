@@ -10,6 +10,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/plansync/plansync/shared/hlc"
 	"github.com/plansync/plansync/shared/plan"
 	"github.com/plansync/plansync/shared/record"
 	"github.com/plansync/plansync/shared/uuid"
@@ -26,6 +27,32 @@ var (
 	// ErrRecordTooLarge refuses one op whose record would grow past the
 	// store's size limit; the other ops of the commit still apply.
 	ErrRecordTooLarge = errors.New("record too large")
+	// ErrUnreadable refuses an op to a stored record that cannot be
+	// decoded (quarantined, see the store's log and metrics): the op stays
+	// in its author's outbox until an operator repairs the record.
+	ErrUnreadable = errors.New("stored record is unreadable (quarantined)")
+	// ErrClockAhead refuses one op whose clock is further ahead of the
+	// server's than hlc.MaxDrift: accepting it would let one device's
+	// clock outrun every later honest edit. OpResult.Clock carries the
+	// server's time, for the client to restamp the op with.
+	ErrClockAhead = errors.New("op clock too far ahead of the server")
+	// ErrClockReused refuses one op whose (device, clock) is not newer
+	// than what the server holds for that device, and is not an op it
+	// already applied: a copied profile, a reset clock or a device id
+	// someone else wrote under. OpResult.Clock is the clock to restamp
+	// above. It is never answered "already applied".
+	ErrClockReused = errors.New("op clock reused by a different op")
+	// ErrDeviceTaken refuses a hello whose device id is bound to another
+	// user, or to another of the user's sessions that is still live: ops
+	// under one device id must come from one session, or one device could
+	// write under another's clock. The client picks a new id.
+	ErrDeviceTaken = errors.New("device id is held by another session")
+	// ErrDeviceLimit refuses binding one more device id to a user who
+	// holds as many as the limit in live sessions.
+	ErrDeviceLimit = errors.New("too many device ids for this user")
+	// ErrQuotaExceeded refuses one op that would take its space or its
+	// author past a storage quota; the op stays in its author's outbox.
+	ErrQuotaExceeded = errors.New("storage quota exceeded")
 )
 
 // Role is what a member may do in a space.
@@ -154,6 +181,9 @@ type OpResult struct {
 	// Err is set when this op alone was refused (record.ErrTooManyConflicts);
 	// the other ops of the call still apply.
 	Err error
+	// Clock is, with ErrClockAhead or ErrClockReused, the clock the op
+	// must be restamped above to be taken.
+	Clock hlc.Timestamp
 }
 
 // Committed is what one group commit changed in one space, published in
@@ -239,6 +269,12 @@ type Store interface {
 	// (also for an expired one).
 	Session(ctx context.Context, hash [32]byte) (*Session, error)
 	DeleteSession(ctx context.Context, hash [32]byte) error
+	// BindDevice binds a device id to the session saying hello with it, or
+	// finds it bound to that session already. It returns ErrDeviceTaken
+	// when another user, or another live session of the same user, holds
+	// the id, and ErrDeviceLimit when the user already holds maxPerUser
+	// ids in live sessions. A binding lasts as long as its session.
+	BindDevice(ctx context.Context, device uuid.UUID, se *Session, maxPerUser int) error
 	// Sessions returns a user's live sessions, ordered by token hash.
 	Sessions(ctx context.Context, user uuid.UUID) ([]*Session, error)
 

@@ -1,7 +1,10 @@
 // Package access decides, for every op and every record, what each role
 // may write and read in a space: a hub.Rules that the sync hub asks for
 // every pushed op and every record it sends, and that the HTTP API asks
-// for every record it shows. One table, one place.
+// for every record it shows. One table, one place: it lives in shared/plan
+// (plan.CheckRole), so the device refuses before it promises and the page
+// shows only the controls the server accepts; this package adds what only
+// the server has (the stored record, the space's kind).
 //
 // # Roles in a student's plan space
 //
@@ -62,8 +65,6 @@ package access
 import (
 	"context"
 	"errors"
-	"fmt"
-	"slices"
 	"time"
 
 	"github.com/plansync/plansync/server"
@@ -71,67 +72,31 @@ import (
 	"github.com/plansync/plansync/shared/plan"
 	"github.com/plansync/plansync/shared/protocol"
 	"github.com/plansync/plansync/shared/record"
-	"github.com/plansync/plansync/shared/uuid"
 )
 
-// Write says which records of a collection a role may create and edit.
-type Write int
+// The role table lives in shared/plan, beside the schema, so the device
+// and the page decide with the same table the server enforces. These names
+// keep this package's API.
+type (
+	Write  = plan.Write
+	Delete = plan.Delete
+	Access = plan.Access
+)
 
 const (
-	WriteNone Write = iota // may not write
-	WriteAll               // may create and edit any record
-	WriteHome              // only records whose "where" is "home"
-	WriteOwn               // may create; edit only records nobody else wrote
+	WriteNone  = plan.WriteNone
+	WriteAll   = plan.WriteAll
+	WriteHome  = plan.WriteHome
+	WriteOwn   = plan.WriteOwn
+	DeleteNone = plan.DeleteNone
+	DeleteOwn  = plan.DeleteOwn
+	DeleteAny  = plan.DeleteAny
 )
-
-// Delete says which records of a collection a role may delete.
-type Delete int
-
-const (
-	DeleteNone Delete = iota
-	DeleteOwn         // records nobody else wrote
-	DeleteAny
-)
-
-// Access is what one role may do in one collection.
-type Access struct {
-	Read   bool
-	Write  Write
-	Delete Delete
-}
-
-var (
-	none    = Access{}
-	read    = Access{Read: true}
-	rwOwnD  = Access{Read: true, Write: WriteAll, Delete: DeleteOwn}
-	rwd     = Access{Read: true, Write: WriteAll, Delete: DeleteAny}
-	rHomeD  = Access{Read: true, Write: WriteHome, Delete: DeleteOwn}
-	ownOnly = Access{Read: true, Write: WriteOwn, Delete: DeleteOwn}
-	ownAnyD = Access{Read: true, Write: WriteOwn, Delete: DeleteAny}
-)
-
-// table is the role table of the package doc, by space kind, collection
-// and role. A missing entry is none.
-var table = map[plan.SpaceKind]map[string]map[server.Role]Access{
-	plan.Student: {
-		"about":    {server.RoleFamily: rwOwnD, server.RoleTeacher: ownOnly, server.RoleSupport: none, server.RoleAdmin: rwd},
-		"goals":    {server.RoleFamily: read, server.RoleTeacher: rwd, server.RoleSupport: read, server.RoleAdmin: rwd},
-		"actions":  {server.RoleFamily: rHomeD, server.RoleTeacher: rwd, server.RoleSupport: read, server.RoleAdmin: rwd},
-		"checkins": {server.RoleFamily: rHomeD, server.RoleTeacher: rwd, server.RoleSupport: rwOwnD, server.RoleAdmin: rwd},
-		"notes":    {server.RoleFamily: ownOnly, server.RoleTeacher: ownOnly, server.RoleSupport: ownOnly, server.RoleAdmin: ownAnyD},
-		"meetings": {server.RoleFamily: rwOwnD, server.RoleTeacher: rwd, server.RoleSupport: rwOwnD, server.RoleAdmin: rwd},
-		"family":   {server.RoleFamily: rwOwnD, server.RoleTeacher: rwOwnD, server.RoleSupport: read, server.RoleAdmin: rwd},
-	},
-	plan.School: {
-		"services": {server.RoleFamily: read, server.RoleTeacher: read, server.RoleSupport: read, server.RoleAdmin: rwd},
-		"events":   {server.RoleFamily: read, server.RoleTeacher: rwOwnD, server.RoleSupport: read, server.RoleAdmin: rwd},
-	},
-}
 
 // Lookup returns what a role may do in a collection of a kind of space
 // (for the UI, and for tests that walk the table).
 func Lookup(kind plan.SpaceKind, collection string, role server.Role) Access {
-	return table[kind][collection][role]
+	return plan.AccessOf(kind, collection, string(role))
 }
 
 // recordTimeout bounds the read of a record's current state for a check.
@@ -149,37 +114,12 @@ type Rules struct {
 
 var _ hub.Rules = Rules{}
 
-func knownRole(r server.Role) bool {
-	switch r {
-	case server.RoleAdmin, server.RoleTeacher, server.RoleSupport, server.RoleFamily:
-		return true
-	}
-	return false
-}
-
-// who names a role's members in messages.
-func who(r server.Role) string {
-	switch r {
-	case server.RoleFamily:
-		return "family members"
-	case server.RoleTeacher:
-		return "teachers"
-	case server.RoleSupport:
-		return "support staff"
-	case server.RoleAdmin:
-		return "admins"
-	}
-	return "members with role " + string(r)
-}
-
-func forbidden(format string, args ...any) *protocol.Error {
-	return protocol.Errorf(protocol.CodeForbidden, fmt.Sprintf(format, args...))
-}
+func knownRole(r server.Role) bool { return plan.KnownRole(string(r)) }
 
 // CheckOp implements hub.Rules: the role table first, then the plan schema.
 func (ru Rules) CheckOp(role server.Role, sp *server.Space, op *record.Op) *protocol.Error {
 	if !knownRole(role) {
-		return forbidden("%s may not write in this space", who(role))
+		return protocol.Errorf(protocol.CodeForbidden, plan.CheckRole("", string(role), op, nil).Reason)
 	}
 	kind, typed := sp.Kind.Plan()
 	if !typed {
@@ -188,28 +128,8 @@ func (ru Rules) CheckOp(role server.Role, sp *server.Space, op *record.Op) *prot
 	if _, ok := plan.Lookup(kind, op.Collection); !ok {
 		return hub.CheckSchema(sp, op) // unknown collection: the schema says so
 	}
-	a := Lookup(kind, op.Collection, role)
-	var deletes bool
-	var data []string
-	for _, w := range op.Writes {
-		if w.Name == record.DeletedField {
-			deletes = true
-		} else {
-			data = append(data, w.Name)
-		}
-	}
-	slices.Sort(data) // name the same field whatever order the client sent
-
-	if len(data) > 0 && a.Write == WriteNone {
-		return forbidden("%s may not change %s (%s.%s)", who(role), op.Collection, op.Collection, data[0])
-	}
-	if deletes && a.Delete == DeleteNone {
-		return forbidden("%s may not delete %s", who(role), op.Collection)
-	}
-	needRecord := (len(data) > 0 && (a.Write == WriteHome || a.Write == WriteOwn)) ||
-		(deletes && a.Delete == DeleteOwn)
 	var rec *record.Record
-	if needRecord {
+	if plan.NeedsRecord(kind, string(role), op) {
 		ctx, cancel := context.WithTimeout(context.Background(), recordTimeout)
 		r, err := ru.Records.Record(ctx, op.Key())
 		cancel()
@@ -221,67 +141,10 @@ func (ru Rules) CheckOp(role server.Role, sp *server.Space, op *record.Op) *prot
 			return protocol.Errorf(protocol.CodeUnavailable, "could not check this change right now; it stays on your device and will be sent again")
 		}
 	}
-	if deletes && a.Delete == DeleteOwn && !writtenOnlyBy(rec, op.Author) {
-		return forbidden("%s may delete only %s that nobody else has written (%s.%s)", who(role), op.Collection, op.Collection, record.DeletedField)
-	}
-	if len(data) > 0 {
-		switch a.Write {
-		case WriteOwn:
-			if !writtenOnlyBy(rec, op.Author) {
-				return forbidden("%s is changed only by the person who wrote it (%s.%s)", op.Collection, op.Collection, data[0])
-			}
-		case WriteHome:
-			if perr := checkHome(role, rec, op); perr != nil {
-				return perr
-			}
-		}
+	if f := plan.CheckRole(kind, string(role), op, rec); f != nil {
+		return protocol.Errorf(protocol.CodeForbidden, f.Reason)
 	}
 	return hub.CheckSchema(sp, op)
-}
-
-// checkHome lets a write through when the record is (and stays) a home
-// one: an existing record's where must be "home", a new record must set
-// it, and no write may change it.
-func checkHome(role server.Role, rec *record.Record, op *record.Op) *protocol.Error {
-	refuse := func() *protocol.Error {
-		return forbidden("%s write %s at home only: where must be \"home\" (%s.where)", who(role), op.Collection, op.Collection)
-	}
-	if rec != nil && rec.Value("where") != "home" {
-		return refuse()
-	}
-	set := false
-	for _, w := range op.Writes {
-		if w.Name == "where" {
-			if w.Value != "home" {
-				return refuse()
-			}
-			set = true
-		}
-	}
-	if rec == nil && !set {
-		return refuse()
-	}
-	return nil
-}
-
-// writtenOnlyBy reports whether every version of every field of rec (the
-// visible one and any in conflict) was written by author. A record that
-// does not exist yet counts as the author's.
-func writtenOnlyBy(rec *record.Record, author uuid.UUID) bool {
-	if rec == nil {
-		return true
-	}
-	for _, f := range rec.Fields {
-		if f.Author != author {
-			return false
-		}
-		for _, c := range f.Conflicts {
-			if c.Author != author {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // Filter implements hub.Rules: a record is shown whole to roles that may

@@ -13,6 +13,10 @@ import (
 	"github.com/plansync/plansync/shared/benchauth"
 )
 
+// benchDevicesPerUser is the device bound in bench mode: more device ids
+// than any sequence of benchmark runs against one server uses.
+const benchDevicesPerUser = 1 << 20
+
 // BenchReady is the first line bench mode prints on stdout.
 type BenchReady struct {
 	Ready    bool              `json:"ready"`
@@ -28,6 +32,21 @@ func OpenBench(ctx context.Context, dataDir, listen string, cfg Config, out io.W
 	cfg.DataDir = filepath.Join(dataDir, "db")
 	cfg.Addr = listen
 	cfg.Seed = false
+	if cfg.Hub.MaxDevicesPerUser == 0 {
+		// The load generator opens a fresh store, so a fresh device id, for
+		// each run as the same few bench users: repeated runs against one
+		// bench server would meet the per-user device bound, which guards
+		// against members minting ids, not against a benchmark.
+		cfg.Hub.MaxDevicesPerUser = benchDevicesPerUser
+	}
+	// Benchmarks measure the sync path, so runs of any length must not meet
+	// the storage quotas, which bound people, not benchmarks.
+	if cfg.Store.SpaceQuota == 0 {
+		cfg.Store.SpaceQuota = -1
+	}
+	if cfg.Store.UserQuota == 0 {
+		cfg.Store.UserQuota = -1
+	}
 	a, err := Open(ctx, cfg)
 	if err != nil {
 		return nil, err

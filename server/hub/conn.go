@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/server/secevent"
 	"github.com/plansync/plansync/shared/protocol"
 	"github.com/plansync/plansync/shared/record"
 	"github.com/plansync/plansync/shared/uuid"
@@ -65,6 +66,9 @@ type conn struct {
 	limiter      *rate.Limiter
 	stopping     atomic.Bool // set by stopReading: read no more frames
 
+	// unbound is the session whose device binding waits for the store to
+	// take writes again (set by hello, cleared by bindLate; reader only).
+	unbound *server.Session
 	// Set once by hello, read-only after (except sub fields under mu).
 	user    uuid.UUID
 	client  uuid.UUID
@@ -180,7 +184,8 @@ func (c *conn) readLoop() {
 			c.fail(protocol.CodeInternal, "something went wrong on the server; try again later")
 		}
 	}()
-	c.ws.SetReadLimit(protocol.MaxFrameBytes)
+	// Until hello, only a small uncompressed Hello is read (DecodeHello).
+	c.ws.SetReadLimit(protocol.MaxHelloFrameBytes)
 	_ = c.extendRead(c.h.opts.HelloWait)
 	c.ws.SetPongHandler(func(string) error {
 		return c.extendRead(c.h.opts.PongWait)
@@ -198,6 +203,8 @@ func (c *conn) readLoop() {
 		mt, b, err := c.ws.ReadMessage()
 		if err != nil {
 			switch {
+			case errors.Is(err, websocket.ErrReadLimit) && !helloDone:
+				c.fail(protocol.CodeTooLarge, fmt.Sprintf("frame larger than %d bytes before hello", protocol.MaxHelloFrameBytes))
 			case errors.Is(err, websocket.ErrReadLimit):
 				c.fail(protocol.CodeTooLarge, fmt.Sprintf("frame larger than %d bytes", protocol.MaxFrameBytes))
 			case !helloDone && isTimeout(err) && !c.stopping.Load():
@@ -216,9 +223,21 @@ func (c *conn) readLoop() {
 			return
 		}
 		_ = c.extendRead(c.h.opts.PongWait)
-		m, err := protocol.Decode(b)
+		var m protocol.Message
+		if helloDone {
+			m, err = protocol.DecodeClient(b)
+		} else if hm, herr := protocol.DecodeHello(b); herr == nil {
+			m = hm
+		} else {
+			err = herr
+		}
 		if err != nil {
 			var pe *protocol.Error
+			if errors.As(err, &pe) && pe.Code == protocol.CodeTooLarge && pe.Batch != 0 {
+				// A push over MaxOpsPerPush, refused from its header.
+				c.enqueue(protocol.MustEncode(pe))
+				continue
+			}
 			if errors.As(err, &pe) && pe.Code == protocol.CodeUnknownType {
 				// A newer client may speak types we do not: say so, carry on.
 				c.h.m.framesIn.WithLabelValues("unknown").Inc()
@@ -244,15 +263,14 @@ func (c *conn) readLoop() {
 				return
 			}
 			helloDone = true
+			c.ws.SetReadLimit(protocol.MaxFrameBytes)
 		case *protocol.Push:
 			if !helloDone {
 				c.fail(protocol.CodeBadRequest, "push before hello")
 				return
 			}
-			if len(m.Ops) > protocol.MaxOpsPerPush {
-				c.enqueue(protocol.MustEncode(&protocol.Error{Code: protocol.CodeTooLarge, Batch: m.Batch,
-					Message: fmt.Sprintf("push of %d ops, limit %d", len(m.Ops), protocol.MaxOpsPerPush)}))
-				continue
+			if !c.bindLate() {
+				return
 			}
 			if !released.IsZero() {
 				throttled = max(0, throttled-time.Since(released))
@@ -327,6 +345,23 @@ func (c *conn) hello(m *protocol.Hello) bool {
 		}
 		return false
 	}
+	switch err := st.BindDevice(ctx, m.Client, sess, c.h.opts.MaxDevicesPerUser); {
+	case errors.Is(err, server.ErrDeviceTaken):
+		c.h.opts.Security.Event(secevent.DeviceRefused, "user", sess.User, "device", m.Client, "code", protocol.CodeDeviceTaken)
+		c.fail(protocol.CodeDeviceTaken, "this device id belongs to another session: pick a new one")
+		return false
+	case errors.Is(err, server.ErrDeviceLimit):
+		c.h.opts.Security.Event(secevent.DeviceRefused, "user", sess.User, "device", m.Client, "code", protocol.CodeDeviceLimit)
+		c.fail(protocol.CodeDeviceLimit, fmt.Sprintf("this account holds %d device ids already: sign out on a device you no longer use", c.h.opts.MaxDevicesPerUser))
+		return false
+	case errors.Is(err, server.ErrUnavailable):
+		// A new device on a full disk still reads; its first push binds
+		// it, or is refused like any write while the disk is full.
+		c.unbound = sess
+	case err != nil:
+		c.internal("device binding", err)
+		return false
+	}
 	members, err := st.Memberships(ctx, sess.User)
 	if err != nil {
 		c.internal("memberships", err)
@@ -387,6 +422,32 @@ func (c *conn) hello(m *protocol.Hello) bool {
 	c.mu.Unlock()
 	c.poke()
 	return true
+}
+
+// bindLate binds the device of a connection that said hello while the
+// store could not write (a full disk), before its first push: no op is
+// committed under a device id that is not bound to its session. It
+// reports whether the connection may go on.
+func (c *conn) bindLate() bool {
+	if c.unbound == nil {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, storeTimeout)
+	defer cancel()
+	switch err := c.h.opts.Store.BindDevice(ctx, c.client, c.unbound, c.h.opts.MaxDevicesPerUser); {
+	case err == nil:
+		c.unbound = nil
+		return true
+	case errors.Is(err, server.ErrUnavailable):
+		c.fail(protocol.CodeUnavailable, "the server cannot save changes right now; they stay on your device and will be sent again")
+	case errors.Is(err, server.ErrDeviceTaken):
+		c.fail(protocol.CodeDeviceTaken, "this device id belongs to another session: pick a new one")
+	case errors.Is(err, server.ErrDeviceLimit):
+		c.fail(protocol.CodeDeviceLimit, fmt.Sprintf("this account holds %d device ids already: sign out on a device you no longer use", c.h.opts.MaxDevicesPerUser))
+	default:
+		c.internal("device binding", err)
+	}
+	return false
 }
 
 // MaxWelcomeMembers bounds the members named per space in Welcome; a plan
@@ -628,13 +689,10 @@ func (c *conn) commit(batch []*protocol.Push) bool {
 		}
 		for k, r := range res {
 			s := slots[k]
-			switch {
-			case errors.Is(r.Err, record.ErrTooManyConflicts):
-				results[s.push][s.op] = protocol.Result{Code: protocol.CodeConflictLimit, Message: "this field has too many unresolved versions: resolve them first"}
-				c.h.m.ops.WithLabelValues(string(protocol.CodeConflictLimit)).Inc()
-			case errors.Is(r.Err, server.ErrRecordTooLarge):
-				results[s.push][s.op] = protocol.Result{Code: protocol.CodeTooLarge, Message: "this record is too large: split the text or remove some of it"}
-				c.h.m.ops.WithLabelValues(string(protocol.CodeTooLarge)).Inc()
+			switch code, msg := refusal(r.Err); {
+			case code != "":
+				results[s.push][s.op] = protocol.Result{Code: code, Message: msg, Clock: r.Clock}
+				c.h.m.ops.WithLabelValues(string(code)).Inc()
 			case r.Err != nil:
 				results[s.push][s.op] = protocol.Result{Code: protocol.CodeInternal, Message: "not saved"}
 				c.log.Error("op refused by store", "err", r.Err)
@@ -658,6 +716,37 @@ func (c *conn) commit(batch []*protocol.Push) bool {
 	}
 	c.flushAcks()
 	return true
+}
+
+// storeRefusals maps the store's per-op refusals to what the author's
+// device is told. Each leaves the op in its outbox (the client keeps the
+// words; for the clock codes it restamps and sends again).
+var storeRefusals = []struct {
+	err  error
+	code protocol.Code
+	msg  string
+}{
+	{record.ErrTooManyConflicts, protocol.CodeConflictLimit, "this field has too many unresolved versions: resolve them first"},
+	{server.ErrClockAhead, protocol.CodeClockAhead, "this device's clock is ahead of the server's: the edit is kept and sent again"},
+	{server.ErrClockReused, protocol.CodeClockReused, "another edit already used this device's clock: the edit is kept and sent again"},
+	{server.ErrQuotaExceeded, protocol.CodeQuota, "this plan or this account has reached its storage quota: ask the school to raise it; the edit stays on your device"},
+	{server.ErrUnreadable, protocol.CodeUnreadable, "this item cannot be read on the server right now: the edit stays on your device"},
+	{record.ErrTooManyFields, protocol.CodeTooLarge, "this record has too many fields"},
+	{server.ErrRecordTooLarge, protocol.CodeTooLarge, "this record is too large: split the text or remove some of it"},
+}
+
+// refusal returns the code and message for a store refusal, "" for none
+// (nil, or an error that is ours to log as internal).
+func refusal(err error) (protocol.Code, string) {
+	if err == nil {
+		return "", ""
+	}
+	for _, r := range storeRefusals {
+		if errors.Is(err, r.err) {
+			return r.code, r.msg
+		}
+	}
+	return "", ""
 }
 
 // check validates and authorizes one op and stamps who made it.

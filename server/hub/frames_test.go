@@ -130,3 +130,30 @@ func TestMalformedFrames(t *testing.T) {
 		checkSync(t, b, c, sp.ID)
 	})
 }
+
+// TestCompressedHelloOfAnOlderClient: builds before the first-frame rule
+// deflated a hello of 512 bytes or more (a user in about 15 plans); such a
+// hello is still welcomed, so that no family on last month's app is locked
+// out by the server's upgrade.
+func TestCompressedHelloOfAnOlderClient(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, hub.Options{})
+	u, tok := e.user("Ana")
+	sp := e.space("Plan", server.KindGeneral, u)
+	c := e.dial("ana", nil)
+	cursors := []protocol.Cursor{{Space: sp.ID, Seq: 0}}
+	for range 30 { // spaces she no longer belongs to: ignored
+		cursors = append(cursors, protocol.Cursor{Space: e.space("Gone", server.KindGeneral).ID, Seq: 3})
+	}
+	body, err := msgpack.Marshal(&protocol.Hello{Protocol: protocol.Version, Client: c.id, Token: tok, Cursors: cursors})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(body) < protocol.CompressAbove {
+		t.Fatalf("hello body of %d bytes would not have been compressed", len(body))
+	}
+	c.sendRaw(websocket.BinaryMessage, frame(1, "hello", binBody(deflate(body))))
+	if w, ok := c.next().(*protocol.Welcome); !ok || len(w.Spaces) != 1 {
+		t.Fatalf("compressed hello not welcomed: %+v", w)
+	}
+}

@@ -35,6 +35,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/server/secevent"
 	"github.com/plansync/plansync/shared/protocol"
 	"github.com/plansync/plansync/shared/record"
 	"github.com/plansync/plansync/shared/uuid"
@@ -47,6 +48,9 @@ type Options struct {
 	Store  server.Store
 	Rules  Rules
 	Logger *slog.Logger
+	// Security receives security events (refused devices, ...); nil means
+	// a log on Logger.
+	Security *secevent.Log
 	// Registry receives the hub's metrics; nil means none are exported.
 	Registry prometheus.Registerer
 	// AllowedOrigins lists the browser origins (scheme://host[:port]) that
@@ -69,6 +73,9 @@ type Options struct {
 	MaxRateDelay    time.Duration
 	PushQueue       int
 	MaxCommitOps    int
+	// MaxDevicesPerUser bounds the device ids one user holds in live
+	// sessions (DefaultMaxDevicesPerUser).
+	MaxDevicesPerUser int
 }
 
 func (o *Options) setDefaults() {
@@ -97,6 +104,7 @@ func (o *Options) setDefaults() {
 	defInt(&o.PushBurst, DefaultPushBurst)
 	defInt(&o.PushQueue, DefaultPushQueue)
 	defInt(&o.MaxCommitOps, DefaultMaxCommitOps)
+	defInt(&o.MaxDevicesPerUser, DefaultMaxDevicesPerUser)
 	if o.PushRate == 0 {
 		o.PushRate = DefaultPushRate
 	}
@@ -105,6 +113,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Security == nil {
+		o.Security = secevent.New(o.Logger)
 	}
 	if o.Rules == nil {
 		o.Rules = MembersOnly{}

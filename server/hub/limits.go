@@ -59,4 +59,11 @@ const (
 	DefaultPushQueue = 16
 	// DefaultMaxCommitOps bounds ops one connection hands the store at once.
 	DefaultMaxCommitOps = 4000
+
+	// DefaultMaxDevicesPerUser bounds the device ids one user may hold in
+	// live sessions. A person has a phone, a laptop, a school computer and
+	// a few browser profiles; each device id costs every record it writes
+	// a clock entry, so a member minting ids by the thousand is refused
+	// with device_limit long before records grow (record.MaxRecordClock).
+	DefaultMaxDevicesPerUser = 64
 )

@@ -83,7 +83,20 @@ func text(n int) string {
 	return strings.Repeat(s, n/len(s)+1)[:n]
 }
 
+// commit commits ops and fails the test on any refusal.
 func commit(t testing.TB, s *Store, ops ...record.Op) []server.OpResult {
+	t.Helper()
+	res := commitRaw(t, s, ops...)
+	for i, r := range res {
+		if r.Err != nil {
+			t.Fatalf("op %d: %v", i, r.Err)
+		}
+	}
+	return res
+}
+
+// commitRaw commits ops and returns every op's result, refusals included.
+func commitRaw(t testing.TB, s *Store, ops ...record.Op) []server.OpResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -93,11 +106,6 @@ func commit(t testing.TB, s *Store, ops ...record.Op) []server.OpResult {
 	}
 	if len(res) != len(ops) {
 		t.Fatalf("%d results for %d ops", len(res), len(ops))
-	}
-	for i, r := range res {
-		if r.Err != nil {
-			t.Fatalf("op %d: %v", i, r.Err)
-		}
 	}
 	return res
 }

@@ -25,6 +25,11 @@ const (
 	kindUserSess   byte = 'T' // T|user|sha256(token) -> empty (index of t, same TTL)
 	kindLogin      byte = 'a' // a|login -> server.Credential
 	kindInvite     byte = 'i' // i|invite id -> server.Invite (TTL: its expiry)
+	kindOp         byte = 'o' // o|space|node|hlc -> seq (8) | opDigest (16)
+	kindDevice     byte = 'd' // d|device -> deviceBinding (TTL: its session's expiry)
+	kindUserDevice byte = 'D' // D|user|device -> empty (index of d, same TTL)
+	kindSpaceUsage byte = 'b' // b|space -> bytes charged to its quota (8, big-endian)
+	kindUserUsage  byte = 'B' // B|user -> bytes charged to their quota (8, big-endian)
 )
 
 const (
@@ -110,3 +115,14 @@ func userSessionKey(user uuid.UUID, hash [32]byte) []byte {
 func loginKey(login string) []byte { return append([]byte{kindLogin}, login...) }
 
 func inviteKey(id string) []byte { return append([]byte{kindInvite}, id...) }
+
+// opKey is o|space|node|hlc, the op index: which log entry holds the op a
+// device wrote at a clock. It is what lets the store say "already applied"
+// only of the same op (see Store.merge).
+func opKey(space, node uuid.UUID, ts uint64) []byte {
+	k := make([]byte, 0, 1+2*idLen+seqLen)
+	k = append(k, kindOp)
+	k = append(k, space[:]...)
+	k = append(k, node[:]...)
+	return binary.BigEndian.AppendUint64(k, ts)
+}

@@ -9,8 +9,11 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/server/secevent"
+	"github.com/plansync/plansync/shared/hlc"
 	"github.com/plansync/plansync/shared/record"
 	"github.com/plansync/plansync/shared/uuid"
+	"github.com/plansync/plansync/shared/wire"
 )
 
 // group is the outcome of merging one group of Commit calls, not yet
@@ -45,6 +48,8 @@ func (s *Store) merge(reqs []*commitReq) (*group, error) {
 
 	g := &group{results: make([][]server.OpResult, len(reqs))}
 	overlay := map[string]*record.Record{} // record key -> newest state; nil: absent
+	opsSeen := map[string]indexed{}        // op index entries this group adds
+	now := hlc.New(s.opts.Now().UnixMilli(), 0)
 	var spaces []*spaceChange
 	bySpace := map[uuid.UUID]*spaceChange{}
 
@@ -60,10 +65,31 @@ func (s *Store) merge(reqs []*commitReq) (*group, error) {
 			cur, ok := overlay[rk]
 			if !ok {
 				var err error
-				if cur, err = getRecord(txn, []byte(rk)); err != nil && !errors.Is(err, server.ErrNotFound) {
+				cur, err = getRecord(txn, []byte(rk))
+				if errors.Is(err, errUndecodable) {
+					// Quarantined: this op waits in its author's outbox;
+					// every other op of the group and space goes on.
+					s.quarantined(op.Key(), err)
+					res[j].Err = server.ErrUnreadable
+					continue
+				} else if err != nil && !errors.Is(err, server.ErrNotFound) {
 					return nil, err
 				}
 				overlay[rk] = cur
+			}
+			ik := opKey(op.Space, op.Node, uint64(op.HLC))
+			digest, err := digestOp(op)
+			if err != nil {
+				res[j].Err = err
+				continue
+			}
+			ar, dup, err := admit(txn, opsSeen, cur, op, ik, digest, now)
+			if err != nil {
+				return nil, err
+			}
+			if dup || ar.Err != nil {
+				res[j] = ar
+				continue
 			}
 			next, out, err := record.Apply(cur, op)
 			if err != nil {
@@ -81,12 +107,26 @@ func (s *Store) merge(reqs []*commitReq) (*group, error) {
 			seq := head + 1
 			next.Seq = seq
 			w, err := opWrites(op, next, seq, out.Conflict)
-			if errors.Is(err, ErrRecordTooLarge) {
+			if errors.Is(err, ErrRecordTooLarge) || errors.Is(err, wire.ErrShape) {
+				res[j].Err = ErrRecordTooLarge
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+			cost := int64(len(w[1].v)) + quotaEntryOverhead // the log entry
+			qw, charged, err := s.charge(txn, op.Space, op.Author, cost)
+			if errors.Is(err, server.ErrQuotaExceeded) {
+				s.security.Event(secevent.QuotaExceeded, "user", op.Author, "space", op.Space, "err", err)
 				res[j].Err = err
 				continue
 			} else if err != nil {
 				return nil, err
 			}
+			charged()
+			w = append(w, qw...)
+			entry := indexed{seq: seq, digest: digest}
+			w = append(w, kv{ik, entry.encode()})
+			opsSeen[string(ik)] = entry
 			g.writes = append(g.writes, w)
 			g.changed++
 			s.heads[op.Space] = seq

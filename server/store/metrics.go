@@ -5,10 +5,11 @@ import "github.com/prometheus/client_golang/prometheus"
 // metrics are the store's Prometheus collectors. A nil *metrics (no
 // registry given) records nothing.
 type metrics struct {
-	reg       prometheus.Registerer
-	groupOps  prometheus.Histogram
-	commitDur prometheus.Histogram
-	refused   prometheus.Counter
+	reg        prometheus.Registerer
+	groupOps   prometheus.Histogram
+	commitDur  prometheus.Histogram
+	refused    prometheus.Counter
+	quarantine prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -31,6 +32,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "plansync_store_commits_refused_total",
 			Help: "Commit calls refused because free disk space fell below the reserve.",
 		}),
+		quarantine: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "plansync_store_quarantined_reads_total",
+			Help: "Reads that met a stored record or log entry this build cannot decode and skipped it.",
+		}),
 	}
 	for i, c := range m.collectors() {
 		if err := reg.Register(c); err != nil {
@@ -44,7 +49,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.groupOps, m.commitDur, m.refused}
+	return []prometheus.Collector{m.groupOps, m.commitDur, m.refused, m.quarantine}
 }
 
 // unregister lets a store reopened on the same registry register again.
@@ -70,4 +75,11 @@ func (m *metrics) refuse(n int) {
 		return
 	}
 	m.refused.Add(float64(n))
+}
+
+func (m *metrics) quarantined() {
+	if m == nil {
+		return
+	}
+	m.quarantine.Inc()
 }

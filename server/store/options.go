@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/plansync/plansync/server/secevent"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -56,6 +57,9 @@ const valueThreshold = 1 << 20 // bytes, badger's maximum
 
 // Options tune a Store. The zero value of each field means its default.
 type Options struct {
+	// Now is the server's clock, against which ops too far ahead are
+	// refused (server.ErrClockAhead); nil is time.Now.
+	Now              func() time.Time
 	MemTableSize     int64 // bytes; DefaultMemTableSize
 	NumMemtables     int   // DefaultNumMemtables
 	BlockCacheSize   int64 // bytes; DefaultBlockCacheSize
@@ -72,8 +76,22 @@ type Options struct {
 	// FreeSpaceInterval is how long a good free-space reading is trusted.
 	FreeSpaceInterval time.Duration
 
+	// OnSyncFailure is called when an fsync fails. Nil means log and exit
+	// the process with a non-zero status (see defaultSyncFailure); tests
+	// set it to observe the failure instead.
+	OnSyncFailure func(error)
+
 	// MaxGroupOps bounds the ops of one group commit.
 	MaxGroupOps int
+
+	// SpaceQuota and UserQuota bound the log bytes one space holds and one
+	// person's ops add (DefaultSpaceQuota, DefaultUserQuota); past either
+	// an op is refused with server.ErrQuotaExceeded. Negative means none.
+	SpaceQuota int64
+	UserQuota  int64
+	// Security receives security events (quarantined records, quotas
+	// reached); nil means a log on Logger.
+	Security *secevent.Log
 
 	// NoSync skips the fsync after each group commit, so Commit returns
 	// before its ops are durable. It exists only for the crash harness's
@@ -119,11 +137,26 @@ func (o Options) withDefaults(dir string) Options {
 	if o.FreeSpaceInterval == 0 {
 		o.FreeSpaceInterval = DefaultFreeSpaceInterval
 	}
+	if o.OnSyncFailure == nil {
+		o.OnSyncFailure = defaultSyncFailure
+	}
 	if o.MaxGroupOps == 0 {
 		o.MaxGroupOps = DefaultMaxGroupOps
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Security == nil {
+		o.Security = secevent.New(o.Logger)
+	}
+	if o.SpaceQuota == 0 {
+		o.SpaceQuota = DefaultSpaceQuota
+	}
+	if o.UserQuota == 0 {
+		o.UserQuota = DefaultUserQuota
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	return o
 }

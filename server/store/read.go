@@ -57,7 +57,9 @@ func (s *Store) Changes(ctx context.Context, space uuid.UUID, after uint64, maxB
 			seq := seqSuffix(item.Key())
 			var ref logRef
 			if err := item.Value(func(v []byte) error { return unmarshal(v, &ref) }); err != nil {
-				return fmt.Errorf("store: reading log entry %s/%d: %w", space, seq, err)
+				s.quarantined(record.Key{Space: space}, fmt.Errorf("%w: log entry %d: %w", errUndecodable, seq, err))
+				p.To = seq
+				continue
 			}
 			key := record.Key{Space: space, Collection: ref.Op.Collection, ID: ref.Op.ID}
 			raw, err := getRaw(txn, recordKey(key))
@@ -66,7 +68,10 @@ func (s *Store) Changes(ctx context.Context, space uuid.UUID, after uint64, maxB
 			}
 			rec, err := record.Unmarshal(raw)
 			if err != nil {
-				return fmt.Errorf("store: record of log entry %s/%d: %w", space, seq, err)
+				// Quarantined: the rest of the space still syncs.
+				s.quarantined(key, fmt.Errorf("%w: %w", errUndecodable, err))
+				p.To = seq
+				continue
 			}
 			if rec.Seq > seq {
 				p.To = seq // superseded: sent at its later position
@@ -225,10 +230,16 @@ func getRecord(txn *badger.Txn, key []byte) (*record.Record, error) {
 	}
 	rec, err := record.Unmarshal(b)
 	if err != nil {
-		return nil, fmt.Errorf("store: decoding record: %w", err)
+		return nil, fmt.Errorf("%w: %w", errUndecodable, err)
 	}
 	return rec, nil
 }
+
+// errUndecodable marks a stored record this build cannot decode. Such a
+// record is quarantined: reported (Store.quarantined), skipped by catch-up
+// and refused to ops (server.ErrUnreadable), never failing a commit group,
+// another space or the rest of its own space.
+var errUndecodable = errors.New("store: stored record does not decode")
 
 // getRaw returns a copy of the value at key, or server.ErrNotFound.
 func getRaw(txn *badger.Txn, key []byte) ([]byte, error) {

@@ -23,7 +23,7 @@ const (
 
 	// Device and clock codes: the client recovers from each by itself.
 	CodeDeviceTaken  Code = "device_taken"         // hello's device id belongs to another person: pick a new one
-	CodeDeviceLimit  Code = "device_limit"         // this session holds too many device ids already
+	CodeDeviceLimit  Code = "device_limit"         // this user holds too many device ids in live sessions
 	CodeClockAhead   Code = "clock_ahead"          // op's clock too far ahead of the server's: restamp with server time
 	CodeClockReused  Code = "clock_reused"         // op's (device, clock) is not newer than what the server holds: restamp
 	CodeQuota        Code = "quota_exceeded"       // the person or the plan is over its storage quota

@@ -19,7 +19,7 @@ func TestDeflateJS(t *testing.T) {
 	if z == nil || len(z) >= len(body) {
 		t.Fatalf("deflate gave %d bytes for %d", len(z), len(body))
 	}
-	got, err := inflate(z)
+	got, err := inflate(z, MaxInflatedBytes)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -375,7 +375,9 @@ func (m *Push) DecodeWire(r *wire.Reader) error {
 		case "b":
 			m.Batch, err = r.Uint()
 		case "o":
-			err = wire.ReadArray(r, &m.Ops)
+			// Refused from the array's header, before a slice of 10,000
+			// ops is made: the server would refuse the push anyway.
+			err = wire.ReadArrayMax(r, &m.Ops, MaxOpsPerPush)
 		default:
 			err = r.Skip()
 		}

@@ -17,6 +17,17 @@ const MaxConflicts = 32
 // MaxConflicts.
 var ErrTooManyConflicts = errors.New("record: field has too many unresolved conflicts")
 
+// MaxRecordFields bounds the fields one record may hold, far below
+// wire.MaxMapLen so that a record the merge builds is always one its decoder
+// reads. The plan schema names a few dozen fields per collection; a newer
+// app version may add some, which an older server keeps (nothing written is
+// dropped because the schema grew), but no record legitimately nears this.
+const MaxRecordFields = 512
+
+// ErrTooManyFields is returned by Apply when an op would give a record more
+// than MaxRecordFields fields.
+var ErrTooManyFields = errors.New("record: too many fields")
+
 // Outcome says what applying an op did.
 type Outcome struct {
 	// Changed is false for an op that was already applied.
@@ -86,6 +97,9 @@ func Apply(rec *Record, op *Op) (*Record, Outcome, error) {
 			return rec, Outcome{}, err
 		}
 		out.Conflict = true
+	}
+	if len(next.Fields) > MaxRecordFields {
+		return rec, Outcome{}, ErrTooManyFields
 	}
 	next.setNodeClock(op.Node, op.HLC)
 	return next, out, nil

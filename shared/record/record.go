@@ -8,7 +8,9 @@
 // first-out and a client only bases a write on a version it has seen (its own
 // earlier write, or one the server sent it), the server always receives an op
 // after every op it depends on. The merge rules lean on that and stay simple:
-// no vector clocks, no dedup table.
+// no vector clocks. The server's op index (server/store) is the one authority
+// on whether an op was already applied; a record's Clock is only a bounded
+// hint replicas use to skip their own acked ops (see MaxRecordClock).
 package record
 
 import (
@@ -143,6 +145,29 @@ func (r *Record) Clone() *Record {
 	return &c
 }
 
+// MaxRecordClock bounds the device entries a record's Clock keeps. The
+// clock only lets a replica skip an op it already holds while laying its own
+// pending ops on top of the server's record; the server's authority on
+// "already applied" is its op index (server/store), which never forgets. So
+// dropping the entry of the device that wrote longest ago keeps merge correct
+// everywhere that matters: that device's pending ops, if it still has any,
+// are newer than its entry was, so they are not skipped wrongly, and the
+// server answers a true retransmit from its index. 256 is far above the
+// devices that really edit one goal (a family, a teacher, a few staff) and
+// far below wire.MaxArrayLen, so no number of device ids can make a record
+// its own decoder refuses (issue 11's 10,000-device attack).
+const MaxRecordClock = 256
+
+// DeviceClock returns the newest clock of device n applied to the record,
+// 0 when the record holds none (never written by n, or its entry was
+// compacted away past MaxRecordClock).
+func (r *Record) DeviceClock(n uuid.UUID) hlc.Timestamp {
+	if r == nil {
+		return 0
+	}
+	return r.nodeClock(n)
+}
+
 func (r *Record) nodeClock(n uuid.UUID) hlc.Timestamp {
 	for _, c := range r.Clock {
 		if c.Node == n {
@@ -152,6 +177,9 @@ func (r *Record) nodeClock(n uuid.UUID) hlc.Timestamp {
 	return 0
 }
 
+// setNodeClock records t for device n, dropping the oldest entries past
+// MaxRecordClock. The oldest is the lowest clock, ties broken by device id,
+// so every replica compacts the same record to the same clock.
 func (r *Record) setNodeClock(n uuid.UUID, t hlc.Timestamp) {
 	for i := range r.Clock {
 		if r.Clock[i].Node == n {
@@ -160,6 +188,16 @@ func (r *Record) setNodeClock(n uuid.UUID, t hlc.Timestamp) {
 		}
 	}
 	r.Clock = append(r.Clock, NodeClock{Node: n, HLC: t})
+	for len(r.Clock) > MaxRecordClock {
+		oldest := 0
+		for i, c := range r.Clock {
+			o := r.Clock[oldest]
+			if c.HLC < o.HLC || (c.HLC == o.HLC && bytes.Compare(c.Node[:], o.Node[:]) < 0) {
+				oldest = i
+			}
+		}
+		r.Clock = slices.Delete(r.Clock, oldest, oldest+1)
+	}
 }
 
 // Write sets one field. Base is the version the author saw when they made

@@ -330,9 +330,11 @@ func (o *Op) DecodeWire(r *wire.Reader) error {
 		case "a":
 			err = o.Author.DecodeWire(r)
 		case "w":
-			err = wire.ReadArray(r, &o.Writes)
+			// Bounded from the header, before allocating: Validate
+			// refuses more anyway.
+			err = wire.ReadArrayMax(r, &o.Writes, MaxWritesPerOp)
 		case "e":
-			err = wire.ReadArray(r, &o.Seen)
+			err = wire.ReadArrayMax(r, &o.Seen, 2*MaxWritesPerOp)
 		default:
 			err = r.Skip()
 		}

@@ -10,6 +10,7 @@ package wire
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -514,18 +515,15 @@ func TestOracleBoundaryValues(t *testing.T) {
 	}
 }
 
-// checkBytesOnly compares encodings of a value too big for our decoder's
-// shape limits, and checks the decoder refuses it rather than misread it.
+// checkBytesOnly takes a value too big for our decoder's shape limits: our
+// writer must refuse it (it never writes what the reader refuses), and the
+// decoder must refuse the library's encoding of it rather than misread it.
 func checkBytesOnly(t *testing.T, name string, v any) {
 	t.Helper()
-	ours, err := MarshalValue(v)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
+	if _, err := MarshalValue(v); !errors.Is(err, ErrShape) {
+		t.Fatalf("%s: MarshalValue(%d items) error %v, want ErrShape", name, lenOf(v), err)
 	}
-	if lib := libEncode(t, v, true); !bytes.Equal(ours, lib) {
-		t.Fatalf("%s: MarshalValue(%d items) differs from the library:\n%s", name, lenOf(v), firstDiff(ours, lib))
-	}
-	if _, err := UnmarshalValue(ours); err == nil {
+	if _, err := UnmarshalValue(libEncode(t, v, true)); err == nil {
 		t.Fatalf("%s: %d items accepted past the shape limits", name, lenOf(v))
 	}
 }

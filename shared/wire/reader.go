@@ -2,8 +2,39 @@ package wire
 
 import (
 	"encoding/binary"
+	"errors"
 	"math"
 	"unsafe"
+)
+
+// ErrBudget is wrapped by a decoding error that stopped because the values
+// read would allocate more than the Reader's budget (see SetBudget).
+var ErrBudget = errors.New("decoding would allocate more than its input justifies")
+
+// ErrTooMany is wrapped by ReadArrayMax's error for an array longer than
+// its caller's limit.
+var ErrTooMany = errors.New("too many elements")
+
+// Allocation charged per element where the Reader cannot see the element's
+// type: the smallest thing a slice or map element costs.
+const (
+	// anySize is one interface value: type word and data word.
+	anySize = 16
+	// mapEntryCost is one map[string]any entry: key string header (16)
+	// and value (16) plus the bucket's share of tophash byte, overflow
+	// pointer and load-factor slack, rounded up.
+	mapEntryCost = 64
+	// boxSize is a number boxed into an interface (Go allocates for
+	// integers outside 0..255 and for non-zero floats).
+	boxSize = 8
+	// ptrSize is the least one element of r.Array's caller's slice costs.
+	ptrSize = 8
+	// stringSize and sliceSize are the headers a string or slice boxed
+	// into an interface allocates.
+	stringSize = 16
+	sliceSize  = 24
+	// mapHeaderSize is a map's own header (runtime.hmap, 48 bytes).
+	mapHeaderSize = 48
 )
 
 // Reader reads msgpack values from a buffer that passed CheckShape (see
@@ -12,6 +43,29 @@ import (
 type Reader struct {
 	b   []byte
 	off int
+	// budget is how many bytes decoding may still allocate, when limited.
+	budget  int
+	limited bool
+}
+
+// SetBudget limits what the values read from here on may allocate to n
+// bytes in all: every string and byte copy, slice and map the Reader or
+// ReadArray makes is charged before it is made, and a read that would pass
+// the budget fails with an error wrapping ErrBudget. Without it a value
+// built of minimal elements (an empty map is one byte, a decoded struct
+// a hundred) makes the decoder allocate a hundred times its input.
+func (r *Reader) SetBudget(n int) { r.budget, r.limited = n, true }
+
+// Charge counts n bytes about to be allocated against the budget.
+func (r *Reader) Charge(n int) error {
+	if !r.limited {
+		return nil
+	}
+	if n < 0 || n > r.budget {
+		return shapeErr("%w: %d bytes more at byte %d, %d left of the budget", ErrBudget, n, r.off, r.budget)
+	}
+	r.budget -= n
+	return nil
 }
 
 // NewReader reads b after checking its shape (one value, limits kept).
@@ -198,13 +252,22 @@ func (r *Reader) strBytes() (p []byte, isNil bool, err error) {
 // String reads a str (or bin) value; nil reads as "".
 func (r *Reader) String() (string, error) {
 	p, _, err := r.strBytes()
-	return string(p), err
+	if err == nil {
+		err = r.Charge(len(p))
+	}
+	if err != nil {
+		return "", err
+	}
+	return string(p), nil
 }
 
 // Bin reads a bin (or str) value as a copy; nil reads as a nil slice.
 func (r *Reader) Bin() ([]byte, error) {
 	p, isNil, err := r.strBytes()
 	if err != nil || isNil {
+		return nil, err
+	}
+	if err := r.Charge(len(p)); err != nil {
 		return nil, err
 	}
 	return append(make([]byte, 0, len(p)), p...), nil
@@ -291,10 +354,14 @@ func (r *Reader) Map(f func(key string) error) error {
 
 // Array reads an array, calling f once per element with the reader placed
 // on it; n is the length, passed first with i = -1 so that f can size its
-// slice. A nil array calls f never.
+// slice. A nil array calls f never. Each element is charged against the
+// budget as a pointer, the least a caller's slice spends on one.
 func (r *Reader) Array(f func(i, n int) error) error {
 	n, err := r.ArrayLen()
 	if err != nil || n < 0 {
+		return err
+	}
+	if err := r.Charge(n * ptrSize); err != nil {
 		return err
 	}
 	if err := f(-1, n); err != nil {
@@ -337,6 +404,11 @@ func (r *Reader) Value() (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if neg || u > math.MaxUint8 {
+			if err := r.Charge(boxSize); err != nil {
+				return nil, err
+			}
+		}
 		if !neg && u > math.MaxInt64 {
 			return u, nil
 		}
@@ -344,19 +416,42 @@ func (r *Reader) Value() (any, error) {
 	case c == 0xca:
 		r.off++
 		u, err := r.uintN(4)
+		if err == nil {
+			err = r.Charge(boxSize)
+		}
 		return math.Float32frombits(uint32(u)), err
 	case c == 0xcb:
 		r.off++
 		u, err := r.uintN(8)
+		if err == nil {
+			err = r.Charge(boxSize)
+		}
 		return math.Float64frombits(u), err
 	case (c >= 0xa0 && c <= 0xbf) || (c >= 0xd9 && c <= 0xdb):
+		// Boxed, a string's header is allocated too (but not "").
+		if c != 0xa0 {
+			if err := r.Charge(stringSize); err != nil {
+				return nil, err
+			}
+		}
 		return r.String()
 	case c >= 0xc4 && c <= 0xc6:
+		if err := r.Charge(sliceSize); err != nil {
+			return nil, err
+		}
 		return r.Bin()
 	case (c >= 0x90 && c <= 0x9f) || c == 0xdc || c == 0xdd:
+		// Boxed, the slice's header is allocated too.
+		if err := r.Charge(sliceSize); err != nil {
+			return nil, err
+		}
 		var out []any
 		err := r.Array(func(i, n int) error {
 			if i < 0 {
+				// Array charged a pointer per element; an any is two words.
+				if err := r.Charge(n * (anySize - ptrSize)); err != nil {
+					return err
+				}
 				out = make([]any, n)
 				return nil
 			}
@@ -367,6 +462,9 @@ func (r *Reader) Value() (any, error) {
 		return out, err
 	case (c >= 0x80 && c <= 0x8f) || c == 0xde || c == 0xdf:
 		n, err := r.MapLen()
+		if err == nil {
+			err = r.Charge(mapHeaderSize + max(n, 0)*mapEntryCost)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -388,13 +486,32 @@ func (r *Reader) Value() (any, error) {
 }
 
 // ReadArray reads an array into a fresh slice, each element decoding
-// itself; nil leaves *s alone.
+// itself; nil leaves *s alone. The slice is charged against the budget
+// before it is made.
 func ReadArray[T any, PT interface {
 	*T
 	Decoder
 }](r *Reader, s *[]T) error {
+	return ReadArrayMax[T, PT](r, s, MaxArrayLen)
+}
+
+// ReadArrayMax is ReadArray for an array of at most limit elements: a
+// longer one is refused from its header, before anything is allocated or
+// any element decoded, with an error wrapping ErrTooMany.
+func ReadArrayMax[T any, PT interface {
+	*T
+	Decoder
+}](r *Reader, s *[]T, limit int) error {
 	return r.Array(func(i, n int) error {
 		if i < 0 {
+			if n > limit {
+				return shapeErr("%w: array of %d at byte %d, limit %d", ErrTooMany, n, r.off, limit)
+			}
+			var zero T
+			// Array charged a pointer per element.
+			if err := r.Charge(n * max(int(unsafe.Sizeof(zero))-ptrSize, 0)); err != nil {
+				return err
+			}
 			*s = make([]T, n)
 			return nil
 		}

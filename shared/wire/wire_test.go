@@ -58,3 +58,27 @@ func FuzzCheckShape(f *testing.F) {
 		}
 	})
 }
+
+// The writer refuses what the reader refuses, so no stored record or sent
+// frame is one a replica cannot read back.
+func TestWriterRefusesWhatReaderRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		fn   func(w *Writer)
+	}{
+		{"array", func(w *Writer) { w.ArrayLen(MaxArrayLen + 1) }},
+		{"map", func(w *Writer) { w.MapLen(MaxMapLen + 1) }},
+	} {
+		var w Writer
+		tc.fn(&w)
+		if !errors.Is(w.Err(), ErrShape) {
+			t.Errorf("%s: writer error %v, want ErrShape", tc.name, w.Err())
+		}
+	}
+	var w Writer
+	w.ArrayLen(MaxArrayLen)
+	w.MapLen(MaxMapLen)
+	if w.Err() != nil {
+		t.Fatalf("at the limits: %v", w.Err())
+	}
+}

@@ -105,11 +105,24 @@ func (w *Writer) Bin(b []byte) {
 	w.buf = append(w.buf, b...)
 }
 
-// ArrayLen starts an array of n elements.
-func (w *Writer) ArrayLen(n int) { w.lenHead(n, 0x90, 16, 0, 0xdc, 0xdd) }
+// ArrayLen starts an array of n elements. Past MaxArrayLen it fails the
+// writer: bytes our own Reader would refuse are never written, so nothing
+// can be stored or sent that a replica then cannot read back.
+func (w *Writer) ArrayLen(n int) {
+	if n > MaxArrayLen {
+		w.Fail(shapeErr("writing an array of %d elements, limit %d", n, MaxArrayLen))
+	}
+	w.lenHead(n, 0x90, 16, 0, 0xdc, 0xdd)
+}
 
-// MapLen starts a map of n entries.
-func (w *Writer) MapLen(n int) { w.lenHead(n, 0x80, 16, 0, 0xde, 0xdf) }
+// MapLen starts a map of n entries; past MaxMapLen it fails the writer
+// (see ArrayLen).
+func (w *Writer) MapLen(n int) {
+	if n > MaxMapLen {
+		w.Fail(shapeErr("writing a map of %d entries, limit %d", n, MaxMapLen))
+	}
+	w.lenHead(n, 0x80, 16, 0, 0xde, 0xdf)
+}
 
 // lenHead writes a length in the smallest header the type has: fixed (when
 // fixMax > 0 and n < fixMax), 8-bit (when c8 != 0), 16-bit or 32-bit.

@@ -95,9 +95,15 @@ func serve(args []string, stdout io.Writer, log *slog.Logger) error {
 	seed := fs.Bool("seed", false, "create the demo school and plans on first start, and print the demo token")
 	origins := fs.String("origins", env("PLANSYNC_ORIGINS", ""), "extra browser origins allowed to sync, comma-separated")
 	adminAddr := fs.String("admin-addr", env("PLANSYNC_ADMIN_ADDR", ""), "loopback address of the admin listener (backups); off when empty (env PLANSYNC_ADMIN_ADDR)")
+	memLimit := fs.String("memory-limit", "", "soft memory limit of the Go runtime, e.g. 2GiB, or off; default 70% of the container's or machine's memory (GOMEMLIMIT, when set, wins)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	limit, limitFrom, err := applyMemoryLimit(*memLimit)
+	if err != nil {
+		return err
+	}
+	log.Info("memory limit", "bytes", limit, "from", limitFrom)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	cfg := app.Config{Addr: *addr, DataDir: *data, Seed: *seed, Logger: log, Web: webFS()}

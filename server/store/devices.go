@@ -1,0 +1,219 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/shared/uuid"
+	"github.com/plansync/plansync/shared/wire"
+)
+
+// deviceBinding is who may write under a device id: the session that first
+// said hello with it. It is what stops one member from writing under
+// another's device (and so under that device's clock), which the op index
+// alone would only refuse op by op.
+type deviceBinding struct {
+	User    uuid.UUID
+	Session [32]byte
+	Bound   time.Time
+}
+
+func (b *deviceBinding) EncodeWire(w *wire.Writer) {
+	w.MapLen(3)
+	w.String("u")
+	b.User.EncodeWire(w)
+	w.String("s")
+	w.Bin(b.Session[:])
+	w.String("b")
+	w.Int(b.Bound.UnixMilli())
+}
+
+func (b *deviceBinding) DecodeWire(r *wire.Reader) error {
+	n, err := r.MapLen()
+	if err != nil {
+		return err
+	}
+	for range n {
+		k, err := r.String()
+		if err != nil {
+			return err
+		}
+		switch k {
+		case "u":
+			err = b.User.DecodeWire(r)
+		case "s":
+			var p []byte
+			if p, err = r.RawBin(); err == nil {
+				if len(p) != len(b.Session) {
+					return fmt.Errorf("device binding: session hash of %d bytes", len(p))
+				}
+				copy(b.Session[:], p)
+			}
+		case "b":
+			var ms int64
+			if ms, err = r.Int(); err == nil {
+				b.Bound = time.UnixMilli(ms)
+			}
+		default:
+			err = r.Skip()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func deviceKey(device uuid.UUID) []byte { return idKey(kindDevice, device) }
+
+func userDeviceKey(user, device uuid.UUID) []byte { return pairKey(kindUserDevice, user, device) }
+
+// BindDevice implements server.Store. A hello on a known device reads one
+// key and writes nothing; only a device new to its session writes.
+func (s *Store) BindDevice(ctx context.Context, device uuid.UUID, se *server.Session, maxPerUser int) error {
+	if device == uuid.Nil {
+		return errors.New("store: binding the nil device id")
+	}
+	var bound bool
+	err := s.db.View(func(txn *badger.Txn) error {
+		b, err := readBinding(txn, device)
+		if err != nil || b == nil {
+			return err
+		}
+		bound = b.User == se.User && b.Session == se.Hash
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: reading device binding: %w", err)
+	}
+	if bound {
+		return nil
+	}
+	err = s.update(func(txn *badger.Txn) error {
+		b, err := readBinding(txn, device)
+		if err != nil {
+			return err
+		}
+		if b != nil {
+			switch {
+			case b.User == se.User && b.Session == se.Hash:
+				return nil
+			case b.User != se.User:
+				return server.ErrDeviceTaken
+			}
+			live, err := sessionLive(txn, b.Session)
+			if err != nil {
+				return err
+			}
+			if live {
+				return server.ErrDeviceTaken
+			}
+			// The user's earlier session on this device ended (signed out
+			// or revoked): the device is theirs to bind again.
+		}
+		n, err := liveDevices(txn, se.User, device)
+		if err != nil {
+			return err
+		}
+		if n >= maxPerUser {
+			return server.ErrDeviceLimit
+		}
+		v, err := marshal(&deviceBinding{User: se.User, Session: se.Hash, Bound: time.Now()})
+		if err != nil {
+			return err
+		}
+		exp := uint64(se.Expires.Unix()) + 1
+		// Same lifetime as the session: a binding outliving it would hold
+		// the id for nobody.
+		if err := txn.SetEntry(withExpiry(badger.NewEntry(deviceKey(device), v), exp)); err != nil {
+			return err
+		}
+		return txn.SetEntry(withExpiry(badger.NewEntry(userDeviceKey(se.User, device), nil), exp))
+	})
+	if err != nil {
+		if errors.Is(err, server.ErrDeviceTaken) || errors.Is(err, server.ErrDeviceLimit) {
+			return err
+		}
+		return fmt.Errorf("store: binding device: %w", err)
+	}
+	return nil
+}
+
+func withExpiry(e *badger.Entry, at uint64) *badger.Entry {
+	e.ExpiresAt = at
+	return e
+}
+
+// readBinding returns the binding of a device, or nil when it has none.
+func readBinding(txn *badger.Txn, device uuid.UUID) (*deviceBinding, error) {
+	raw, err := getRaw(txn, deviceKey(device))
+	if errors.Is(err, server.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	b := new(deviceBinding)
+	if err := unmarshal(raw, b); err != nil {
+		return nil, fmt.Errorf("device binding: %w", err)
+	}
+	return b, nil
+}
+
+func sessionLive(txn *badger.Txn, hash [32]byte) (bool, error) {
+	_, err := getRaw(txn, sessionKey(hash))
+	if errors.Is(err, server.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// liveDevices counts the user's device ids, other than except, whose
+// sessions are live, deleting the bindings of ended sessions it meets so
+// that the count stays cheap. It stops counting at MaxScanDevices.
+func liveDevices(txn *badger.Txn, user, except uuid.UUID) (int, error) {
+	prefix := idKey(kindUserDevice, user)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	var n int
+	var stale [][]byte
+	for it.Rewind(); it.Valid() && n < MaxScanDevices; it.Next() {
+		k := it.Item().KeyCopy(nil)
+		var dev uuid.UUID
+		copy(dev[:], k[len(prefix):])
+		if dev == except {
+			continue
+		}
+		b, err := readBinding(txn, dev)
+		live := false
+		if err == nil && b != nil && b.User == user {
+			live, err = sessionLive(txn, b.Session)
+		}
+		if err != nil {
+			it.Close()
+			return 0, err
+		}
+		if live {
+			n++
+		} else {
+			stale = append(stale, k)
+			if b != nil && b.User == user {
+				stale = append(stale, deviceKey(dev))
+			}
+		}
+	}
+	it.Close()
+	for _, k := range stale {
+		if err := txn.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// MaxScanDevices bounds the index entries one bind reads: far above any
+// per-user device limit, so the count is exact wherever it matters.
+const MaxScanDevices = 4096

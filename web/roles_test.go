@@ -1,0 +1,62 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/plansync/plansync/shared/plan"
+)
+
+// jsAccess is plan.Access as the page reads it.
+type jsAccess struct {
+	Read   bool   `json:"read"`
+	Write  string `json:"write"`
+	Delete string `json:"delete"`
+}
+
+func rolesJS(t *testing.T) []byte {
+	writes := map[plan.Write]string{plan.WriteNone: "none", plan.WriteAll: "all", plan.WriteHome: "home", plan.WriteOwn: "own"}
+	deletes := map[plan.Delete]string{plan.DeleteNone: "none", plan.DeleteOwn: "own", plan.DeleteAny: "any"}
+	out := map[string]map[string]map[string]jsAccess{}
+	for _, kind := range []plan.SpaceKind{plan.Student, plan.School} {
+		out[string(kind)] = map[string]map[string]jsAccess{}
+		for c, row := range plan.RoleTable(kind) {
+			out[string(kind)][c] = map[string]jsAccess{}
+			for r, a := range row {
+				out[string(kind)][c][r] = jsAccess{Read: a.Read, Write: writes[a.Write], Delete: deletes[a.Delete]}
+			}
+		}
+	}
+	js, err := json.MarshalIndent(out, "", "  ") // maps marshal sorted: stable output
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	b.WriteString("// Code generated from shared/plan by web/roles_test.go; DO NOT EDIT.\n")
+	b.WriteString("// Regenerate with: go test ./web -run TestRolesMirror -update\n\n")
+	b.WriteString("export const ROLES = ")
+	b.Write(js)
+	b.WriteString(";\n")
+	return b.Bytes()
+}
+
+// TestRolesMirror keeps app/roles.js equal to the role table the server
+// enforces (shared/plan), so a screen can show a control only where the
+// server will accept what it does.
+func TestRolesMirror(t *testing.T) {
+	want := rolesJS(t)
+	if *update {
+		if err := os.WriteFile("app/roles.js", want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile("app/roles.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("app/roles.js differs from shared/plan: run go test ./web -run TestRolesMirror -update")
+	}
+}
