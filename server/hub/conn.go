@@ -376,6 +376,14 @@ func (c *conn) hello(m *protocol.Hello) bool {
 	// per hello, not once per plan.
 	users := map[uuid.UUID]*server.User{user.ID: user}
 	welcome := &protocol.Welcome{User: user.ID, Name: user.Name, ServerTime: c.h.opts.Now().UnixMilli(), Heartbeat: c.h.opts.Heartbeat.Milliseconds()}
+	if inc, ok := st.(interface {
+		Incarnation(context.Context) (uuid.UUID, error)
+	}); ok { // store.Store; a store without one sends none ("unknown")
+		if welcome.Incarnation, err = inc.Incarnation(ctx); err != nil {
+			c.internal("incarnation", err)
+			return false
+		}
+	}
 	for _, mem := range members {
 		sp, err := st.Space(ctx, mem.Space)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // restorePendingWrites bounds the batches badger's loader keeps in flight
@@ -24,10 +25,36 @@ func (s *Store) Backup(w io.Writer) error {
 	return nil
 }
 
+// RestoreOptions say what Restore keeps besides the data.
+type RestoreOptions struct {
+	// KeepSessions keeps the backup's sessions and unclaimed invites. By
+	// default both are dropped: the backup may hold sessions revoked since
+	// it was taken (they would work again) and invites claimed since (they
+	// could be claimed twice). Dropping them signs everyone out.
+	KeepSessions bool
+}
+
+// RestoreReport says what Restore did.
+type RestoreReport struct {
+	Incarnation     uuid.UUID // the restored database's, new
+	DroppedSessions int
+	DroppedInvites  int
+}
+
 // Restore loads a backup made by Store.Backup into dir, which must be empty
 // or not exist: loading over a live database would mix two histories. The
-// restored database is synced and closed; Open it to serve.
-func Restore(dir string, r io.Reader) error {
+// restored database gets a new incarnation (see Store.Incarnation), loses
+// its sessions and invites unless opts.KeepSessions, and is synced and
+// closed; Open it to serve.
+func Restore(dir string, r io.Reader, opts RestoreOptions) (*RestoreReport, error) {
+	rep := new(RestoreReport)
+	if err := restore(dir, r, opts, rep); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+func restore(dir string, r io.Reader, opts RestoreOptions, rep *RestoreReport) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("store: restore: %w", err)
@@ -42,6 +69,19 @@ func Restore(dir string, r io.Reader) error {
 	if err := db.Load(r, restorePendingWrites); err != nil {
 		db.Close()
 		return fmt.Errorf("store: restore: loading: %w", err)
+	}
+	if rep.Incarnation, err = newIncarnation(db); err != nil {
+		db.Close()
+		return fmt.Errorf("store: restore: new incarnation: %w", err)
+	}
+	if !opts.KeepSessions {
+		// A user's session index (T) goes with the sessions (t).
+		n, err := dropPrefixes(db, []byte{kindSession}, []byte{kindInvite}, []byte{kindUserSess})
+		if err != nil {
+			db.Close()
+			return fmt.Errorf("store: restore: dropping sessions and invites: %w", err)
+		}
+		rep.DroppedSessions, rep.DroppedInvites = n[0], n[1]
 	}
 	if err := db.Sync(); err != nil {
 		db.Close()

@@ -85,6 +85,13 @@ type Welcome struct {
 	Spaces     []SpaceInfo `msgpack:"s"`
 	ServerTime int64       `msgpack:"t"`  // Unix milliseconds
 	Heartbeat  int64       `msgpack:"hb"` // milliseconds between expected pings
+	// Incarnation identifies the server's database: new when it was
+	// created and new on every restore from a backup, after which sequence
+	// numbers (and so the client's cursors) mean something else. A client
+	// that sees it differ from the one it last saw re-reads its spaces from
+	// cursor 0. Nil (left out) means unknown: an older server; it must not
+	// trigger a re-read.
+	Incarnation uuid.UUID `msgpack:"in,omitempty"`
 }
 
 // Error reports a problem. With Batch set it refers to that push; a fatal

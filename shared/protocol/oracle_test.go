@@ -390,7 +390,7 @@ func (g *msgGen) message(t Type) Message {
 				return c
 			})}
 	case TWelcome:
-		return &Welcome{User: g.id(), Name: g.str(), ServerTime: g.i64(), Heartbeat: g.i64(),
+		return &Welcome{User: g.id(), Name: g.str(), ServerTime: g.i64(), Heartbeat: g.i64(), Incarnation: g.optID("welcome.incarnation"),
 			Spaces: makeSlice(g.listLen("welcome.spaces"), true, func() SpaceInfo {
 				n, e := g.optLen("space.members")
 				return SpaceInfo{ID: g.id(), Name: g.str(), Kind: g.str(), Role: g.str(), Head: g.u64(),

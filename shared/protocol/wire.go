@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
 	"github.com/plansync/plansync/shared/wire"
 )
 
@@ -146,9 +147,13 @@ func (s *SpaceInfo) DecodeWire(r *wire.Reader) error {
 	})
 }
 
-// EncodeWire writes {u, n, s, t, hb}.
+// EncodeWire writes {u, n, s, t, hb, in?}.
 func (m *Welcome) EncodeWire(w *wire.Writer) {
-	w.MapLen(5)
+	n := 5
+	if m.Incarnation != uuid.Nil {
+		n++
+	}
+	w.MapLen(n)
 	w.String("u")
 	m.User.EncodeWire(w)
 	w.String("n")
@@ -159,6 +164,10 @@ func (m *Welcome) EncodeWire(w *wire.Writer) {
 	w.Int(m.ServerTime)
 	w.String("hb")
 	w.Int(m.Heartbeat)
+	if m.Incarnation != uuid.Nil {
+		w.String("in")
+		m.Incarnation.EncodeWire(w)
+	}
 }
 
 // DecodeWire reads what EncodeWire writes.
@@ -175,6 +184,8 @@ func (m *Welcome) DecodeWire(r *wire.Reader) error {
 			m.ServerTime, err = r.Int()
 		case "hb":
 			m.Heartbeat, err = r.Int()
+		case "in":
+			err = m.Incarnation.DecodeWire(r)
 		default:
 			err = r.Skip()
 		}

@@ -260,7 +260,7 @@ func TestBackupWhileServingAndRestore(t *testing.T) {
 
 	for _, c := range []struct{ name, file string }{{"after writes", after}, {"stopped server", stopped}} {
 		restored := filepath.Join(dir, "restored-"+strings.ReplaceAll(c.name, " ", "-"))
-		t.Logf("%s: %s", c.name, strings.TrimSpace(runCmd(t, "restore", "--data", restored, "--in", c.file)))
+		t.Logf("%s: %s", c.name, strings.TrimSpace(runCmd(t, "restore", "--keep-sessions", "--data", restored, "--in", c.file)))
 		got := readDB(t, restored)
 		if !reflect.DeepEqual(got, src) {
 			t.Fatalf("%s: the restored database differs from the source", c.name)
@@ -268,7 +268,7 @@ func TestBackupWhileServingAndRestore(t *testing.T) {
 		compareAt(t, c.name, got, src, head)
 	}
 	restored := filepath.Join(dir, "restored-during")
-	runCmd(t, "restore", "--data", restored, "--in", during)
+	runCmd(t, "restore", "--keep-sessions", "--data", restored, "--in", during)
 	got := readDB(t, restored)
 	mid := got.Heads[benchauth.SpaceID]
 	if mid < 200 || mid >= head {
