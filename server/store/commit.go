@@ -120,10 +120,12 @@ func (s *Store) commitGroup(group []*commitReq, nops int) {
 	}
 	s.stats.ops.Add(uint64(g.changed))
 	s.metrics.observeGroup(nops, time.Since(start).Seconds())
+	// Counted before the replies, so that Stats read after a Commit
+	// returns includes it.
+	s.stats.commits.Add(uint64(len(group)))
 	for i, req := range group {
 		req.done <- commitReply{results: g.results[i]}
 	}
-	s.stats.commits.Add(uint64(len(group)))
 }
 
 // persist writes the group and syncs. It syncs even when the group wrote
@@ -149,10 +151,10 @@ func (s *Store) persist(g *group) error {
 }
 
 func (s *Store) replyAll(group []*commitReq, err error) {
+	s.stats.commits.Add(uint64(len(group)))
 	for _, req := range group {
 		req.done <- commitReply{err: err}
 	}
-	s.stats.commits.Add(uint64(len(group)))
 }
 
 // checkSpace refuses the group when free disk space is below MinFreeBytes.
