@@ -9,63 +9,19 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/shared/uuid"
-	"github.com/plansync/plansync/shared/wire"
 )
 
 // deviceBinding is who may write under a device id: the session that first
 // said hello with it. It is what stops one member from writing under
 // another's device (and so under that device's clock), which the op index
 // alone would only refuse op by op.
+//
+// An account type the server alone reads, so it is stored through marshal's
+// msgpack path like server.Session.
 type deviceBinding struct {
-	User    uuid.UUID
-	Session [32]byte
-	Bound   time.Time
-}
-
-func (b *deviceBinding) EncodeWire(w *wire.Writer) {
-	w.MapLen(3)
-	w.String("u")
-	b.User.EncodeWire(w)
-	w.String("s")
-	w.Bin(b.Session[:])
-	w.String("b")
-	w.Int(b.Bound.UnixMilli())
-}
-
-func (b *deviceBinding) DecodeWire(r *wire.Reader) error {
-	n, err := r.MapLen()
-	if err != nil {
-		return err
-	}
-	for range n {
-		k, err := r.String()
-		if err != nil {
-			return err
-		}
-		switch k {
-		case "u":
-			err = b.User.DecodeWire(r)
-		case "s":
-			var p []byte
-			if p, err = r.RawBin(); err == nil {
-				if len(p) != len(b.Session) {
-					return fmt.Errorf("device binding: session hash of %d bytes", len(p))
-				}
-				copy(b.Session[:], p)
-			}
-		case "b":
-			var ms int64
-			if ms, err = r.Int(); err == nil {
-				b.Bound = time.UnixMilli(ms)
-			}
-		default:
-			err = r.Skip()
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	User    uuid.UUID `msgpack:"u"`
+	Session [32]byte  `msgpack:"s"`
+	Bound   time.Time `msgpack:"b"`
 }
 
 func deviceKey(device uuid.UUID) []byte { return idKey(kindDevice, device) }
