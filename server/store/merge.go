@@ -114,7 +114,7 @@ func (s *Store) merge(reqs []*commitReq) (*group, error) {
 				return nil, err
 			}
 			cost := int64(len(w[1].v)) + quotaEntryOverhead // the log entry
-			qw, charged, err := s.charge(txn, op.Space, op.Author, cost)
+			qw, err := s.charge(txn, op.Space, op.Author, cost)
 			if errors.Is(err, server.ErrQuotaExceeded) {
 				s.security.Event(secevent.QuotaExceeded, "user", op.Author, "space", op.Space, "err", err)
 				res[j].Err = err
@@ -122,7 +122,6 @@ func (s *Store) merge(reqs []*commitReq) (*group, error) {
 			} else if err != nil {
 				return nil, err
 			}
-			charged()
 			w = append(w, qw...)
 			entry := indexed{seq: seq, digest: digest}
 			w = append(w, kv{ik, entry.encode()})

@@ -75,30 +75,29 @@ func (u *usage) get(txn *badger.Txn, m map[uuid.UUID]int64, key []byte, id uuid.
 }
 
 // charge checks that an op adding cost bytes to space, written by user,
-// fits both quotas. It returns server.ErrQuotaExceeded when it does not,
-// and otherwise the writes that record the new usage; the caller commits
-// them with the op, and calls commit to update the cache.
-func (s *Store) charge(txn *badger.Txn, space, user uuid.UUID, cost int64) ([]kv, func(), error) {
+// fits both quotas. It returns server.ErrQuotaExceeded when it does not;
+// otherwise it counts the cost in the cache and returns the writes that
+// record the new usage, which the caller commits with the op (a failed
+// group forgets the cache).
+func (s *Store) charge(txn *badger.Txn, space, user uuid.UUID, cost int64) ([]kv, error) {
 	su, err := s.usage.get(txn, s.usage.space, spaceUsageKey(space), space)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	uu, err := s.usage.get(txn, s.usage.user, userUsageKey(user), user)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if q := s.opts.SpaceQuota; q > 0 && su+cost > q {
-		return nil, nil, fmt.Errorf("%w: this plan holds %d of %d bytes", server.ErrQuotaExceeded, su, q)
+		return nil, fmt.Errorf("%w: this plan holds %d of %d bytes", server.ErrQuotaExceeded, su, q)
 	}
 	if q := s.opts.UserQuota; q > 0 && uu+cost > q {
-		return nil, nil, fmt.Errorf("%w: this person has written %d of %d bytes", server.ErrQuotaExceeded, uu, q)
+		return nil, fmt.Errorf("%w: this person has written %d of %d bytes", server.ErrQuotaExceeded, uu, q)
 	}
-	w := []kv{
+	s.usage.space[space] = su + cost
+	s.usage.user[user] = uu + cost
+	return []kv{
 		{spaceUsageKey(space), binary.BigEndian.AppendUint64(nil, uint64(su+cost))},
 		{userUsageKey(user), binary.BigEndian.AppendUint64(nil, uint64(uu+cost))},
-	}
-	return w, func() {
-		s.usage.space[space] = su + cost
-		s.usage.user[user] = uu + cost
 	}, nil
 }
