@@ -36,7 +36,8 @@ const (
 	prefixMeta   = 'm' // 'm' → client.MarshalMeta
 	prefixRecord = 'r' // 'r' space(16) id(16) collection → record.Marshal
 	prefixOutbox = 'o' // 'o' big-endian LocalSeq(8) → client.MarshalPending
-	prefixCursor = 'c' // 'c' space(16) → big-endian seq(8)
+	prefixCursor  = 'c' // 'c' space(16) → big-endian seq(8)
+	prefixJournal = 'j' // 'j' big-endian LocalSeq(8) → client.MarshalJournal
 )
 
 // Store is a client.Store in a badger directory.
@@ -89,6 +90,10 @@ func outboxKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{prefixOutbox}, seq)
 }
 
+func journalKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{prefixJournal}, seq)
+}
+
 func cursorKey(space uuid.UUID) []byte {
 	return append([]byte{prefixCursor}, space[:]...)
 }
@@ -125,6 +130,12 @@ func (s *Store) Load(ctx context.Context) (*client.Snapshot, error) {
 					return err
 				}
 				snap.Outbox = append(snap.Outbox, p) // keys sort by LocalSeq
+			case k[0] == prefixJournal:
+				j, err := client.UnmarshalJournal(v)
+				if err != nil {
+					return err
+				}
+				snap.Journal = append(snap.Journal, j) // keys sort by LocalSeq
 			case k[0] == prefixCursor && len(k) == 17 && len(v) == 8:
 				snap.Cursors[uuid.UUID(k[1:])] = binary.BigEndian.Uint64(v)
 			default:
@@ -225,6 +236,134 @@ func (s *Store) RemovePending(ctx context.Context, seqs []uint64) error {
 		}
 	}
 	return wb.Flush()
+}
+
+// UpdatePending implements client.Store: one transaction, so the ops and
+// the device id in the metadata never disagree after a crash. Restamping
+// touches the whole outbox at most (MaxPendingOps small ops), well within
+// one transaction.
+func (s *Store) UpdatePending(ctx context.Context, ops []client.PendingOp, meta *client.Meta) error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		for _, p := range ops {
+			k := outboxKey(p.LocalSeq)
+			if _, err := txn.Get(k); errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			b, err := client.MarshalPending(p)
+			if err != nil {
+				return err
+			}
+			if err := txn.Set(k, b); err != nil {
+				return err
+			}
+		}
+		if meta != nil {
+			b, err := client.MarshalMeta(*meta)
+			if err != nil {
+				return err
+			}
+			return txn.Set([]byte{prefixMeta}, b)
+		}
+		return nil
+	})
+}
+
+// AckPending implements client.Store. One ack carries at most a push (500
+// ops), and trimming drops as many: one transaction.
+func (s *Store) AckPending(ctx context.Context, acked []client.JournalOp, trim []uint64) error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		for _, j := range acked {
+			k := outboxKey(j.LocalSeq)
+			if _, err := txn.Get(k); errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			b, err := client.MarshalJournal(j)
+			if err != nil {
+				return err
+			}
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+			if err := txn.Set(journalKey(j.LocalSeq), b); err != nil {
+				return err
+			}
+		}
+		for _, q := range trim {
+			if err := txn.Delete(journalKey(q)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Rebase implements client.Store in two steps. First the records and
+// cursors go, in as many batches as they need (a device may hold more
+// records than one badger transaction takes); a crash then leaves the old
+// incarnation in the metadata, so the engine rebases again on the next
+// Welcome. Then one transaction moves the journal into the outbox and
+// saves m: the journal is bounded (client.MaxJournalBytes) well below a
+// transaction's limit.
+func (s *Store) Rebase(ctx context.Context, m client.Meta) error {
+	mb, err := client.MarshalMeta(m)
+	if err != nil {
+		return err
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	err = s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if k := it.Item().Key(); k[0] == prefixRecord || k[0] == prefixCursor {
+				if err := wb.Delete(it.Item().KeyCopy(nil)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := wb.Flush(); err != nil {
+		return err
+	}
+	return s.db.Update(func(txn *badger.Txn) error {
+		var moves []client.JournalOp
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixJournal}})
+		for it.Rewind(); it.Valid(); it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				it.Close()
+				return err
+			}
+			j, err := client.UnmarshalJournal(v)
+			if err != nil {
+				it.Close()
+				return err
+			}
+			moves = append(moves, j)
+		}
+		it.Close()
+		for _, j := range moves {
+			b, err := client.MarshalPending(client.PendingOp{LocalSeq: j.LocalSeq, Op: j.Op})
+			if err != nil {
+				return err
+			}
+			if err := txn.Delete(journalKey(j.LocalSeq)); err != nil {
+				return err
+			}
+			if err := txn.Set(outboxKey(j.LocalSeq), b); err != nil {
+				return err
+			}
+		}
+		return txn.Set([]byte{prefixMeta}, mb)
+	})
 }
 
 // SaveMeta implements client.Store.
