@@ -33,9 +33,9 @@ const (
 
 // Key prefixes, one key space per kind.
 const (
-	prefixMeta   = 'm' // 'm' → client.MarshalMeta
-	prefixRecord = 'r' // 'r' space(16) id(16) collection → record.Marshal
-	prefixOutbox = 'o' // 'o' big-endian LocalSeq(8) → client.MarshalPending
+	prefixMeta    = 'm' // 'm' → client.MarshalMeta
+	prefixRecord  = 'r' // 'r' space(16) id(16) collection → record.Marshal
+	prefixOutbox  = 'o' // 'o' big-endian LocalSeq(8) → client.MarshalPending
 	prefixCursor  = 'c' // 'c' space(16) → big-endian seq(8)
 	prefixJournal = 'j' // 'j' big-endian LocalSeq(8) → client.MarshalJournal
 )

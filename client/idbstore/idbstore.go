@@ -348,7 +348,7 @@ func (s *Store) Load(ctx context.Context) (*client.Snapshot, error) {
 	}
 	var (
 		recs, ops, jops [][]byte
-		cursors   = map[uuid.UUID]uint64{}
+		cursors         = map[uuid.UUID]uint64{}
 		// walkErr is set by the cursor handlers on the event loop, and
 		// read only after the transaction has ended.
 		walkErr error
