@@ -67,6 +67,8 @@ func (e *Engine) reloadLocked(ctx context.Context) error {
 	m := *snap.Meta
 	m.LastHLC = max(m.LastHLC, e.clock.Last())
 	e.meta = m
+	e.skew.Store(m.Skew) // the leader's measurement
+	e.setJournalLocked(snap.Journal)
 	touched := make(map[record.Key]bool, len(e.view))
 	for k := range e.view {
 		touched[k] = true
@@ -104,7 +106,7 @@ func (e *Engine) reloadLocked(ctx context.Context) error {
 	e.byKey = make(map[record.Key][]*PendingOp)
 	for i := range outbox {
 		p := have[outbox[i].LocalSeq]
-		if p == nil {
+		if p == nil || !sameStamps(&p.Op, &outbox[i].Op) { // new, or restamped (recover.go)
 			p = &outbox[i]
 			e.clock.Observe(p.Op.HLC) // this device's own, from another tab
 		}
@@ -126,6 +128,21 @@ func (e *Engine) reloadLocked(ctx context.Context) error {
 	e.mu.Unlock()
 	e.hub.publish(evs...)
 	return nil
+}
+
+// sameStamps reports whether two versions of one outbox op carry the same
+// clock, device and write bases: whether the sync loop restamped it.
+func sameStamps(a, b *record.Op) bool {
+	if a.HLC != b.HLC || a.Node != b.Node || len(a.Writes) != len(b.Writes) {
+		return false
+	}
+	for i := range a.Writes {
+		x, y := a.Writes[i].Base, b.Writes[i].Base
+		if (x == nil) != (y == nil) || x != nil && *x != *y {
+			return false
+		}
+	}
+	return true
 }
 
 func keyLess(a, b record.Key) bool {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/plansync/plansync/shared/hlc"
 	"github.com/plansync/plansync/shared/protocol"
 	"github.com/plansync/plansync/shared/record"
 	"github.com/plansync/plansync/shared/uuid"
@@ -51,8 +52,19 @@ func (e *Engine) run(ctx context.Context) {
 			bo.reset()
 		}
 		var pe *protocol.Error
+		if errors.As(err, &pe) && pe.Code == protocol.CodeDeviceTaken {
+			// Another session holds our device id: take a new one and
+			// reconnect (after the backoff, so that a server answering
+			// every id this way is not hammered).
+			if derr := e.newDevice(ctx); derr != nil {
+				e.logf("taking a new device id: %v", derr)
+			}
+		}
 		if errors.As(err, &pe) && !protocol.StatusOf(pe.Code).Retry &&
-			(pe.Code == protocol.CodeUnauthorized || pe.Code == protocol.CodeUpgradeRequired) {
+			(pe.Code == protocol.CodeUnauthorized || pe.Code == protocol.CodeUpgradeRequired || pe.Code == protocol.CodeDeviceLimit) {
+			// Retrying cannot help until the person acts (signs in again,
+			// reloads the app, signs out on a device no longer used):
+			// stop, and say why. The outbox is kept.
 			e.mu.Lock()
 			e.stopReason = pe.Code
 			e.mu.Unlock()
@@ -123,6 +135,7 @@ type session struct {
 	// settled. A set, not a high-water mark: Reload can bring in ops of
 	// another tab numbered below ones already pushed.
 	sent      map[uint64]bool
+	restamps  map[uint64]int // LocalSeq → restamps on this connection (maxRestamps)
 	nextBatch uint64
 	inflight  []batch
 	healthy   bool
@@ -353,12 +366,39 @@ func (e *Engine) welcome(ctx context.Context, s *session, w *protocol.Welcome) e
 		// The Hello carried the old user's cursors: reconnect with none.
 		return errors.New("signed in as another user; resyncing")
 	}
+	if w.Incarnation != uuid.Nil && e.meta.Incarnation != uuid.Nil && w.Incarnation != e.meta.Incarnation {
+		// A restored database: our cursors and records describe the old
+		// one, and the acked edits of ours it lost are in the journal.
+		e.mu.Unlock()
+		if err := e.rebase(ctx, w.Incarnation); err != nil {
+			return err
+		}
+		return errRestored
+	}
+	if w.Incarnation != uuid.Nil {
+		e.meta.Incarnation = w.Incarnation
+	}
 	e.meta.User = w.User
 	e.meta.Spaces = slices.Clone(w.Spaces)
-	e.meta.LastHLC = e.clock.Last()
 	for _, sp := range w.Spaces {
 		e.heads[sp.ID] = max(e.heads[sp.ID], sp.Head)
 	}
+	var serverNow hlc.Timestamp
+	if w.ServerTime > 0 {
+		serverNow = hlc.New(w.ServerTime, 0)
+		e.measureSkewLocked(serverNow)
+	}
+	e.mu.Unlock()
+	if serverNow != 0 {
+		// Edits stamped by a clock far ahead (made offline, or before the
+		// skew was known) would all be refused: restamp them before the
+		// first push, in order, so none is overtaken by a newer edit.
+		if _, err := e.restampAhead(ctx, serverNow, nil); err != nil {
+			return err
+		}
+	}
+	e.mu.Lock()
+	e.meta.LastHLC = e.clock.Last()
 	m := e.meta
 	e.mu.Unlock()
 	if err := e.store.SaveMeta(ctx, m); err != nil {
@@ -545,8 +585,9 @@ func (s *session) takeBatch(id uint64) (batch, bool) {
 }
 
 // ack settles a push: accepted ops are in server state already (the server
-// sends their Changes before the Ack), refused ones become Rejections; both
-// leave the outbox.
+// sends their Changes before the Ack) and move to the journal; refused ones
+// become Rejections; both leave the outbox. Ops refused for their clock
+// (clock_ahead, clock_reused) stay: they are restamped and sent again.
 func (e *Engine) ack(ctx context.Context, s *session, a *protocol.Ack) error {
 	b, ok := s.takeBatch(a.Batch)
 	if !ok {
@@ -555,22 +596,64 @@ func (e *Engine) ack(ctx context.Context, s *session, a *protocol.Ack) error {
 	if len(a.Results) != len(b.ops) {
 		return fmt.Errorf("%w: ack of %d results for %d ops", errProtocol, len(a.Results), len(b.ops))
 	}
-	var refused []Rejection
+	var (
+		acked   []JournalOp
+		removed []uint64
+		refused []Rejection
+		// LocalSeq → the clock it was sent with, and the server's hint
+		ahead, reused = map[uint64]hlc.Timestamp{}, map[uint64]hlc.Timestamp{}
+		hints         = map[uint64]hlc.Timestamp{}
+		serverNow     hlc.Timestamp
+	)
 	for i, r := range a.Results {
-		if r.Code != "" {
-			refused = append(refused, Rejection{Op: b.ops[i].Op, Code: r.Code, Message: r.Message, At: e.now()})
+		p := b.ops[i]
+		switch r.Code {
+		case "":
+		case protocol.CodeClockAhead, protocol.CodeClockReused:
+			if s.restamps == nil {
+				s.restamps = map[uint64]int{}
+			}
+			s.restamps[p.LocalSeq]++
+			if s.restamps[p.LocalSeq] > maxRestamps {
+				return fmt.Errorf("%w: edit %d refused with %s %d times", errProtocol, p.LocalSeq, r.Code, maxRestamps+1)
+			}
+			if r.Code == protocol.CodeClockAhead {
+				ahead[p.LocalSeq] = p.Op.HLC
+				serverNow = max(serverNow, r.Clock)
+			} else {
+				reused[p.LocalSeq] = p.Op.HLC
+				hints[p.LocalSeq] = r.Clock
+			}
+			continue
+		default:
+			refused = append(refused, Rejection{Op: p.Op, Code: r.Code, Message: r.Message, At: e.now()})
+			removed = append(removed, p.LocalSeq)
 			continue
 		}
+		acked = append(acked, JournalOp{LocalSeq: p.LocalSeq, Seq: r.Seq, Op: p.Op})
 		e.mu.Lock()
-		sp := b.ops[i].Op.Space
+		sp := p.Op.Space
 		e.heads[sp] = max(e.heads[sp], r.Seq)
 		e.mu.Unlock()
 		if e.opts.OnAck != nil {
-			e.opts.OnAck(b.ops[i].Op, r.Seq)
+			e.opts.OnAck(p.Op, r.Seq)
 		}
 	}
-	if err := e.settle(ctx, b.ops, refused); err != nil {
+	if err := e.settle(ctx, acked, removed, refused); err != nil {
 		return err
+	}
+	if len(ahead) > 0 {
+		if serverNow == 0 { // an older server sends no clock: trust the refusal
+			serverNow = hlc.New(e.now().UnixMilli(), 0)
+		}
+		if _, err := e.restampAhead(ctx, serverNow, ahead); err != nil {
+			return err
+		}
+	}
+	if len(reused) > 0 {
+		if _, err := e.restampReused(ctx, reused, hints); err != nil {
+			return err
+		}
 	}
 	return e.pump(s)
 }
@@ -591,25 +674,43 @@ func (e *Engine) batchError(ctx context.Context, s *session, m *protocol.Error) 
 		return fmt.Errorf("%w: %v", errBatchLimit, m)
 	}
 	rej := []Rejection{{Op: b.ops[0].Op, Code: m.Code, Message: m.Message, At: e.now()}}
-	if err := e.settle(ctx, b.ops, rej); err != nil {
+	if err := e.settle(ctx, nil, []uint64{b.ops[0].LocalSeq}, rej); err != nil {
 		return err
 	}
 	return e.pump(s)
 }
 
-// settle removes ops from the outbox, durably then in memory, and records
-// the refused ones.
-func (e *Engine) settle(ctx context.Context, ops []PendingOp, refused []Rejection) error {
-	seqs := make([]uint64, len(ops))
-	gone := make(map[uint64]bool, len(ops))
-	for i, p := range ops {
-		seqs[i] = p.LocalSeq
-		gone[p.LocalSeq] = true
+// settle removes ops from the outbox, durably then in memory: acked ones
+// into the journal (trimmed to its bounds), refused ones (removed) with
+// their Rejections.
+func (e *Engine) settle(ctx context.Context, acked []JournalOp, removed []uint64, refused []Rejection) error {
+	gone := make(map[uint64]bool, len(acked)+len(removed))
+	for _, j := range acked {
+		gone[j.LocalSeq] = true
+	}
+	for _, q := range removed {
+		gone[q] = true
+	}
+	if len(gone) == 0 {
+		return nil
 	}
 	e.applyMu.Lock() // store, then memory, as one step for Reload
 	defer e.applyMu.Unlock()
-	if err := e.store.RemovePending(ctx, seqs); err != nil {
-		return fmt.Errorf("client: remove acked edits: %w", err)
+	if len(acked) > 0 {
+		e.mu.Lock()
+		journal, jbytes, trim := e.planJournalLocked(acked)
+		e.mu.Unlock()
+		if err := e.store.AckPending(ctx, acked, trim); err != nil {
+			return fmt.Errorf("client: remove acked edits: %w", err)
+		}
+		e.mu.Lock()
+		e.journal, e.journalBytes = journal, jbytes
+		e.mu.Unlock()
+	}
+	if len(removed) > 0 {
+		if err := e.store.RemovePending(ctx, removed); err != nil {
+			return fmt.Errorf("client: remove refused edits: %w", err)
+		}
 	}
 	e.mu.Lock()
 	keys := map[record.Key]bool{}
