@@ -108,6 +108,10 @@ type Rejection struct {
 	Code    protocol.Code
 	Message string
 	At      time.Time
+	// Held says the edit was not refused for good: the server could not
+	// take it now (protocol.CodeQuota, protocol.CodeUnreadable), so it
+	// stays in the outbox and is sent again on the next connection.
+	Held bool
 }
 
 // Engine is a device's sync engine; see the package comment.

@@ -600,6 +600,7 @@ func (e *Engine) ack(ctx context.Context, s *session, a *protocol.Ack) error {
 		acked   []JournalOp
 		removed []uint64
 		refused []Rejection
+		held    []Rejection
 		// LocalSeq → the clock it was sent with, and the server's hint
 		ahead, reused = map[uint64]hlc.Timestamp{}, map[uint64]hlc.Timestamp{}
 		hints         = map[uint64]hlc.Timestamp{}
@@ -625,6 +626,13 @@ func (e *Engine) ack(ctx context.Context, s *session, a *protocol.Ack) error {
 				hints[p.LocalSeq] = r.Clock
 			}
 			continue
+		case protocol.CodeQuota, protocol.CodeUnreadable:
+			// Not the edit's fault, and perhaps not for long (space freed,
+			// record repaired): it stays in the outbox, and is sent again
+			// on the next connection rather than on this one, in a loop.
+			s.sent[p.LocalSeq] = true
+			held = append(held, Rejection{Op: p.Op, Code: r.Code, Message: r.Message, At: e.now(), Held: true})
+			continue
 		default:
 			refused = append(refused, Rejection{Op: p.Op, Code: r.Code, Message: r.Message, At: e.now()})
 			removed = append(removed, p.LocalSeq)
@@ -641,6 +649,12 @@ func (e *Engine) ack(ctx context.Context, s *session, a *protocol.Ack) error {
 	}
 	if err := e.settle(ctx, acked, removed, refused); err != nil {
 		return err
+	}
+	if len(held) > 0 {
+		e.mu.Lock()
+		evs := e.rejectLocked(held)
+		e.mu.Unlock()
+		e.hub.publish(evs...)
 	}
 	if len(ahead) > 0 {
 		if serverNow == 0 { // an older server sends no clock: trust the refusal
@@ -729,16 +743,28 @@ func (e *Engine) settle(ctx context.Context, acked []JournalOp, removed []uint64
 		}
 		evs = append(evs, e.relayLocked(k)...)
 	}
+	evs = append(evs, e.rejectLocked(refused)...)
+	evs = append(evs, e.setStateLocked("", "")...)
+	e.mu.Unlock()
+	e.hub.publish(evs...)
+	return nil
+}
+
+// rejectLocked records refused (or held) edits for Rejections and returns
+// their events. Caller holds mu.
+func (e *Engine) rejectLocked(refused []Rejection) []Event {
+	var evs []Event
 	for _, r := range refused {
-		e.logf("server refused edit of %v: %s %s", r.Op.Key(), r.Code, r.Message)
-		evs = append(evs, Rejected{Op: r.Op, Code: r.Code, Message: r.Message})
+		if r.Held {
+			e.logf("server holds back edit of %v, kept for the next connection: %s %s", r.Op.Key(), r.Code, r.Message)
+		} else {
+			e.logf("server refused edit of %v: %s %s", r.Op.Key(), r.Code, r.Message)
+		}
+		evs = append(evs, Rejected{Op: r.Op, Code: r.Code, Message: r.Message, Held: r.Held})
 	}
 	e.rejections = append(e.rejections, refused...)
 	if over := len(e.rejections) - MaxRejections; over > 0 {
 		e.rejections = slices.Delete(e.rejections, 0, over)
 	}
-	evs = append(evs, e.setStateLocked("", "")...)
-	e.mu.Unlock()
-	e.hub.publish(evs...)
-	return nil
+	return evs
 }
