@@ -304,6 +304,7 @@ func (e *Engine) newDevice(ctx context.Context) error {
 	meta := e.meta
 	old := meta.Device
 	meta.Device = id
+	meta.Replaced = old
 	meta.LastHLC = e.clock.Last()
 	e.mu.Unlock()
 	n, err := e.rewriteOutbox(ctx, func(*PendingOp) bool { return true }, func(op *record.Op) { op.Node = id }, &meta)
@@ -337,6 +338,18 @@ func (e *Engine) rebase(ctx context.Context, inc uuid.UUID) error {
 	e.more = make(map[uuid.UUID]bool)
 	e.mu.Unlock()
 	if err := e.reloadLocked(ctx); err != nil {
+		return err
+	}
+	// Journaled ops made under an earlier device id go out under this one
+	// (the server stamps the hello's): say so in the outbox, or the copy
+	// derived from the server's answer would differ from its record.
+	e.applyMu.Lock()
+	defer e.applyMu.Unlock()
+	e.mu.Lock()
+	dev := e.meta.Device
+	e.mu.Unlock()
+	if _, err := e.rewriteOutbox(ctx, func(p *PendingOp) bool { return p.Op.Node != dev },
+		func(op *record.Op) { op.Node = dev }, nil); err != nil {
 		return err
 	}
 	e.logf("server database changed (incarnation %s, was %s): re-reading, resending %d acked edits", inc, old, journaled)

@@ -59,7 +59,9 @@ func (e *Engine) reloadLocked(ctx context.Context) error {
 	}
 
 	e.mu.Lock()
-	if snap.Meta.Device != e.meta.Device {
+	if snap.Meta.Device != e.meta.Device && snap.Meta.Replaced != e.meta.Device {
+		// A new id that does not say it replaced ours: the store was
+		// wiped and opened afresh (see Engine.Open).
 		e.mu.Unlock()
 		return ErrStoreReset
 	}

@@ -92,6 +92,11 @@ type Meta struct {
 	// reads the device's clock corrected by it, so a device whose clock is
 	// years off still stamps edits the server takes, even offline.
 	Skew int64 `msgpack:"k,omitempty"`
+	// Replaced is the device id this one replaced when the server said
+	// another session held it (device_taken), so that the app's other tabs
+	// on the store (Engine.Reload) follow the change instead of taking the
+	// new id for a wiped store.
+	Replaced uuid.UUID `msgpack:"r,omitempty"`
 }
 
 // PendingOp is an edit in the outbox. LocalSeq orders the outbox; it is the
@@ -199,7 +204,7 @@ func (s *storedJournal) DecodeWire(r *wire.Reader) error {
 	})
 }
 
-// EncodeWire writes {f, d, u, h, s?, i?, k?}.
+// EncodeWire writes {f, d, u, h, s?, i?, k?, r?}.
 func (s *storedMeta) EncodeWire(w *wire.Writer) {
 	n := 4
 	if len(s.Spaces) > 0 {
@@ -209,6 +214,9 @@ func (s *storedMeta) EncodeWire(w *wire.Writer) {
 		n++
 	}
 	if s.Skew != 0 {
+		n++
+	}
+	if s.Replaced != uuid.Nil {
 		n++
 	}
 	w.MapLen(n)
@@ -232,6 +240,10 @@ func (s *storedMeta) EncodeWire(w *wire.Writer) {
 		w.String("k")
 		w.Int(s.Skew)
 	}
+	if s.Replaced != uuid.Nil {
+		w.String("r")
+		s.Replaced.EncodeWire(w)
+	}
 }
 
 // DecodeWire reads what EncodeWire writes.
@@ -252,6 +264,8 @@ func (s *storedMeta) DecodeWire(r *wire.Reader) error {
 			err = s.Incarnation.DecodeWire(r)
 		case "k":
 			s.Skew, err = r.Int()
+		case "r":
+			err = s.Replaced.DecodeWire(r)
 		default:
 			err = r.Skip()
 		}

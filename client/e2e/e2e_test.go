@@ -375,6 +375,7 @@ func TestSharedDeviceIDBothSync(t *testing.T) {
 			}
 			a, _ := w.engine(engineOpts{store: orig, token: w.toks[0]})
 			b, _ := w.engine(engineOpts{store: copied, token: tokB, offline: true})
+			tab, _ := w.engine(engineOpts{store: copied, token: tokB, offline: true}) // a follower tab
 			if a.Device() != b.Device() {
 				t.Fatal("copied profile has another device id")
 			}
@@ -403,6 +404,21 @@ func TestSharedDeviceIDBothSync(t *testing.T) {
 			if err != nil || snap.Meta.Device != b.Device() {
 				t.Fatalf("stored device %v (%v), want %s", snap.Meta, err, b.Device())
 			}
+			// Another tab on B's store follows the new id rather than
+			// taking the store for wiped, and its edits go out under it.
+			if err := tab.Reload(ctx); err != nil {
+				t.Fatalf("the other tab's reload: %v", err)
+			}
+			if tab.Device() != b.Device() {
+				t.Fatalf("other tab on %s, leader on %s", tab.Device(), b.Device())
+			}
+			ed.put(t, tab, w.space, idB, map[string]any{"status": "met again"})
+			if err := b.Reload(ctx); err != nil {
+				t.Fatal(err)
+			}
+			waitSynced(t, b)
+			eventuallyReads(t, a, ed, w.space)
+			noRejections(t, a, b)
 		})
 	}
 }

@@ -70,7 +70,7 @@ func testUpdate(t *testing.T, o Opener) {
 		p.Op.HLC += 1000
 		ups = append(ups, p)
 	}
-	meta := client.Meta{Device: newDev, User: user, Incarnation: id(0x77), Skew: -6_311_390_400_000}
+	meta := client.Meta{Device: newDev, User: user, Incarnation: id(0x77), Skew: -6_311_390_400_000, Replaced: device}
 	must(t, s.UpdatePending(ctx, ups, &meta))
 	s = o.Reopen(t, s)
 	defer s.Close()
