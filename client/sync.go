@@ -356,6 +356,7 @@ func (e *Engine) welcome(ctx context.Context, s *session, w *protocol.Welcome) e
 		e.cursors = make(map[uuid.UUID]uint64)
 		e.heads = make(map[uuid.UUID]uint64)
 		e.more = make(map[uuid.UUID]bool)
+		e.journal, e.journalBytes = nil, 0
 		var evs []Event
 		for k := range e.view {
 			evs = append(evs, e.relayLocked(k)...)
