@@ -87,27 +87,28 @@ func cloneOp(op record.Op) record.Op {
 // (clock, device) to its new one, so that an edit made on top of a
 // restamped one still replaces it rather than conflicting with it. The
 // changed ops and meta (when not nil) are stored in one write, then
-// replace the engine's. It returns how many ops were restamped.
+// replace the engine's. It returns the LocalSeqs restamped.
 //
 // The caller holds editMu (no edit may stamp with the clock being
 // replaced, or name the old device) and applyMu, and not mu; pick and
 // stamp run under mu.
-func (e *Engine) rewriteOutbox(ctx context.Context, pick func(p *PendingOp) bool, stamp func(op *record.Op), meta *Meta) (int, error) {
+func (e *Engine) rewriteOutbox(ctx context.Context, pick func(p *PendingOp) bool, stamp func(op *record.Op), meta *Meta) ([]uint64, error) {
 	e.mu.Lock()
 	remap := map[record.Ref]record.Ref{}
 	changed := map[uint64]record.Op{}
+	var restamped []uint64
 	for _, p := range e.outbox {
 		if !pick(p) {
 			continue
 		}
+		restamped = append(restamped, p.LocalSeq)
 		op := cloneOp(p.Op)
 		old := record.Ref{HLC: op.HLC, Node: op.Node}
 		stamp(&op)
 		remap[old] = record.Ref{HLC: op.HLC, Node: op.Node}
 		changed[p.LocalSeq] = op
 	}
-	restamped := len(changed)
-	if restamped > 0 {
+	if len(restamped) > 0 {
 		for _, p := range e.outbox {
 			op, ok := changed[p.LocalSeq]
 			if !ok {
@@ -129,10 +130,10 @@ func (e *Engine) rewriteOutbox(ctx context.Context, pick func(p *PendingOp) bool
 	}
 	e.mu.Unlock()
 	if len(ups) == 0 && meta == nil {
-		return 0, nil
+		return nil, nil
 	}
 	if err := e.store.UpdatePending(ctx, ups, meta); err != nil {
-		return 0, fmt.Errorf("client: store restamped edits: %w", err)
+		return nil, fmt.Errorf("client: store restamped edits: %w", err)
 	}
 	e.mu.Lock()
 	keys := map[record.Key]bool{}
@@ -207,13 +208,13 @@ func (e *Engine) measureSkewLocked(server hlc.Timestamp) bool {
 // held), and every outbox op above the limit, which the server would
 // refuse, is restamped in outbox order. refused are LocalSeqs the server
 // refused with clock_ahead; they are restamped even when below the limit
-// (the server's clock disagrees with ours). It returns the number
+// (the server's clock disagrees with ours). It returns the LocalSeqs
 // restamped.
 //
 // Starting the clock below ops this device stamped earlier is safe: the
 // server's op index refuses a (device, clock) reused by a different op
 // (clock_reused), and the engine restamps past it.
-func (e *Engine) restampAhead(ctx context.Context, server hlc.Timestamp, refused map[uint64]hlc.Timestamp) (int, error) {
+func (e *Engine) restampAhead(ctx context.Context, server hlc.Timestamp, refused map[uint64]hlc.Timestamp) ([]uint64, error) {
 	e.editMu.Lock()
 	defer e.editMu.Unlock()
 	e.applyMu.Lock()
@@ -229,7 +230,7 @@ func (e *Engine) restampAhead(ctx context.Context, server hlc.Timestamp, refused
 	}
 	if !ahead {
 		e.mu.Unlock()
-		return 0, nil
+		return nil, nil
 	}
 	last := server
 	now := e.now()
@@ -248,15 +249,15 @@ func (e *Engine) restampAhead(ctx context.Context, server hlc.Timestamp, refused
 	meta := e.meta
 	meta.LastHLC = 0 // the old one is ahead: rewriteOutbox sets the new clock's
 	e.mu.Unlock()
-	n, err := e.rewriteOutbox(ctx, func(p *PendingOp) bool {
+	seqs, err := e.rewriteOutbox(ctx, func(p *PendingOp) bool {
 		h, ok := refused[p.LocalSeq]
 		return ok && h == p.Op.HLC || p.Op.HLC > limit
 	}, func(op *record.Op) { op.HLC = e.clock.Now() }, &meta)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	e.logf("restamped %d edits stamped ahead of the server's clock", n)
-	return n, nil
+	e.logf("restamped %d edits stamped ahead of the server's clock", len(seqs))
+	return seqs, nil
 }
 
 // restampReused recovers from clock_reused: each refused op (LocalSeq to
@@ -275,14 +276,14 @@ func (e *Engine) restampReused(ctx context.Context, refused map[uint64]hlc.Times
 		}
 	}
 	e.mu.Unlock()
-	n, err := e.rewriteOutbox(ctx, func(p *PendingOp) bool {
+	seqs, err := e.rewriteOutbox(ctx, func(p *PendingOp) bool {
 		h, ok := refused[p.LocalSeq]
 		return ok && h == p.Op.HLC
 	}, func(op *record.Op) { op.HLC = e.clock.Now() }, nil)
-	if err == nil && n > 0 {
-		e.logf("restamped %d edits whose clock another edit of this device id had used", n)
+	if err == nil && len(seqs) > 0 {
+		e.logf("restamped %d edits whose clock another edit of this device id had used", len(seqs))
 	}
-	return n, err
+	return len(seqs), err
 }
 
 // newDevice recovers from device_taken: the hello's device id is bound to
@@ -307,11 +308,11 @@ func (e *Engine) newDevice(ctx context.Context) error {
 	meta.Replaced = old
 	meta.LastHLC = e.clock.Last()
 	e.mu.Unlock()
-	n, err := e.rewriteOutbox(ctx, func(*PendingOp) bool { return true }, func(op *record.Op) { op.Node = id }, &meta)
+	seqs, err := e.rewriteOutbox(ctx, func(*PendingOp) bool { return true }, func(op *record.Op) { op.Node = id }, &meta)
 	if err != nil {
 		return err
 	}
-	e.logf("device id %s is held by another session; now %s (%d unsynced edits moved)", old, id, n)
+	e.logf("device id %s is held by another session; now %s (%d unsynced edits moved)", old, id, len(seqs))
 	return nil
 }
 

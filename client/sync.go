@@ -134,8 +134,11 @@ type session struct {
 	// sent holds the LocalSeqs pushed on this connection and not yet
 	// settled. A set, not a high-water mark: Reload can bring in ops of
 	// another tab numbered below ones already pushed.
-	sent      map[uint64]bool
-	restamps  map[uint64]int // LocalSeq → restamps on this connection (maxRestamps)
+	sent     map[uint64]bool
+	restamps map[uint64]int // LocalSeq → restamps on this connection (maxRestamps)
+	// stale holds LocalSeqs in flight with a clock since replaced: pump
+	// sends nothing past the first of them until its ack frees it.
+	stale     map[uint64]bool
 	nextBatch uint64
 	inflight  []batch
 	healthy   bool
@@ -163,6 +166,7 @@ func (e *Engine) session(ctx context.Context) (healthy bool, err error) {
 		lastRecv: time.Now(),
 		start:    time.Now(),
 		sent:     map[uint64]bool{},
+		stale:    map[uint64]bool{},
 	}
 	done := make(chan struct{}, 2)
 	defer func() {
@@ -532,6 +536,9 @@ func (e *Engine) pump(s *session) error {
 		var ops []PendingOp
 		size := 0
 		for _, p := range e.outbox {
+			if s.stale[p.LocalSeq] {
+				break // see ack: a restamped op goes out before anything after it
+			}
 			if s.sent[p.LocalSeq] {
 				continue
 			}
@@ -571,6 +578,18 @@ func (e *Engine) pump(s *session) error {
 	return nil
 }
 
+// inFlight returns the LocalSeqs of the pushes awaiting their ack (at most
+// PushWindow pushes of MaxOpsPerPush ops).
+func (s *session) inFlight() map[uint64]bool {
+	m := map[uint64]bool{}
+	for _, b := range s.inflight {
+		for _, p := range b.ops {
+			m[p.LocalSeq] = true
+		}
+	}
+	return m
+}
+
 // takeBatch removes and returns the in-flight batch id.
 func (s *session) takeBatch(id uint64) (batch, bool) {
 	for i, b := range s.inflight {
@@ -578,6 +597,7 @@ func (s *session) takeBatch(id uint64) (batch, bool) {
 			s.inflight = slices.Delete(s.inflight, i, i+1)
 			for _, p := range b.ops {
 				delete(s.sent, p.LocalSeq)
+				delete(s.stale, p.LocalSeq)
 			}
 			return b, true
 		}
@@ -661,8 +681,21 @@ func (e *Engine) ack(ctx context.Context, s *session, a *protocol.Ack) error {
 		if serverNow == 0 { // an older server sends no clock: trust the refusal
 			serverNow = hlc.New(e.now().UnixMilli(), 0)
 		}
-		if _, err := e.restampAhead(ctx, serverNow, ahead); err != nil {
+		seqs, err := e.restampAhead(ctx, serverNow, ahead)
+		if err != nil {
 			return err
+		}
+		// Restamped ops still in flight carry their old clocks there and
+		// will come back refused. Until each is resent, nothing after it
+		// may go out: a newer edit would reach the server first, and the
+		// restamped one would then be older than what it holds.
+		if len(seqs) > 0 {
+			flying := s.inFlight()
+			for _, q := range seqs {
+				if flying[q] {
+					s.stale[q] = true
+				}
+			}
 		}
 	}
 	if len(reused) > 0 {
