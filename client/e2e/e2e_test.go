@@ -530,6 +530,12 @@ func TestDeviceLimitStopsAndKeepsOutbox(t *testing.T) {
 // their spaces and resend the acked edits the restored server lost, so
 // nothing acked is lost and a new device reads every change.
 func TestRestoreResendsAckedEdits(t *testing.T) {
+	for _, keep := range []bool{true, false} {
+		t.Run(fmt.Sprintf("keepSessions=%v", keep), func(t *testing.T) { testRestore(t, keep) })
+	}
+}
+
+func testRestore(t *testing.T, keepSessions bool) {
 	w := newWorld(t, 3, hub.Options{})
 	a, _ := w.engine(engineOpts{token: w.toks[0]})
 	b, _ := w.engine(engineOpts{token: w.toks[1]})
@@ -550,12 +556,31 @@ func TestRestoreResendsAckedEdits(t *testing.T) {
 	waitSynced(t, a, b)
 
 	w.stop()
+	// Typed while the server is down: unsynced, on top of an acked edit
+	// the restore loses.
+	ed.put(t, a, w.space, before, map[string]any{"title": "Before the backup, renamed"})
 	w.data = filepath.Join(w.dir, "restored")
-	rep, err := store.Restore(w.data, &backup, store.RestoreOptions{KeepSessions: true})
+	rep, err := store.Restore(w.data, &backup, store.RestoreOptions{KeepSessions: keepSessions})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.start()
+	if !keepSessions {
+		// Everyone signs in again.
+		for _, e := range []*client.Engine{a, b} {
+			c, cancel := context.WithTimeout(ctx, waitLimit)
+			err := e.WaitSynced(c)
+			cancel()
+			if st := e.State(); err == nil || st.Reason != "unauthorized" {
+				t.Fatalf("after a restore without sessions: %v, state %+v", err, st)
+			}
+		}
+		for i := range w.toks {
+			w.toks[i] = w.session(i)
+		}
+		a.SetToken(w.toks[0])
+		b.SetToken(w.toks[1])
+	}
 	// After the restore someone else writes too: the devices must get it
 	// though their old cursors were past the restored head.
 	c, _ := w.engine(engineOpts{token: w.toks[2]})
