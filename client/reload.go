@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
+	"github.com/plansync/plansync/shared/hlc"
 	"github.com/plansync/plansync/shared/record"
 )
 
@@ -67,9 +69,19 @@ func (e *Engine) reloadLocked(ctx context.Context) error {
 	}
 	// Metadata: the leader's Welcome names the user and the spaces.
 	m := *snap.Meta
+	e.skew.Store(m.Skew) // the leader's measurement
+	if limit := driftLimit(hlc.New(e.now().UnixMilli(), 0)); e.clock.Last() > limit && m.LastHLC <= limit &&
+		!slices.ContainsFunc(snap.Outbox, func(p PendingOp) bool { return p.Op.HLC > limit }) {
+		// The leader found this device's clock far ahead and started its
+		// HLC over, restamping the outbox (recover.go): so does this tab,
+		// or each of its edits would be refused and restamped in turn.
+		// Not while an op stamped far ahead waits: an edit made now would
+		// precede it in clock but follow it in the outbox. The outbox's
+		// clocks are observed below.
+		e.clock = hlc.NewClock(e.now, m.LastHLC)
+	}
 	m.LastHLC = max(m.LastHLC, e.clock.Last())
 	e.meta = m
-	e.skew.Store(m.Skew) // the leader's measurement
 	e.setJournalLocked(snap.Journal)
 	touched := make(map[record.Key]bool, len(e.view))
 	for k := range e.view {

@@ -623,3 +623,37 @@ func TestClockJumpKeepsEditOrder(t *testing.T) {
 	ed.check(t, "the device", e, w.space)
 	w.fresh(t, 1, ed)
 }
+
+// TestOtherTabFollowsClockCorrection: two tabs on one store, the device
+// clock 200 years ahead; the leader's Welcome corrects it, and the other
+// tab, reloading, stamps its next edit right too.
+func TestOtherTabFollowsClockCorrection(t *testing.T) {
+	w := newWorld(t, 2, hub.Options{})
+	var clk shiftedClock
+	clk.off.Store(int64(twoHundredYears))
+	st := memstore.New()
+	leader, _ := w.engine(engineOpts{store: st, token: w.toks[0], offline: true, now: clk.now})
+	tab, _ := w.engine(engineOpts{store: st, token: w.toks[0], offline: true, now: clk.now})
+	ed := edits{}
+	id := ed.create(t, tab, w.space, map[string]any{"title": "From the other tab", "status": "open"})
+	if err := leader.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	leader.SetOnline(true)
+	waitSynced(t, leader)
+	if err := tab.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ed.put(t, tab, w.space, id, map[string]any{"status": "met"})
+	limit := hlc.New(time.Now().Add(hlc.MaxDrift).UnixMilli(), 0)
+	if p := tab.Pending(); len(p) != 1 || p[0].Op.HLC > limit {
+		t.Fatalf("the other tab's edit: %+v", p)
+	}
+	if err := leader.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitSynced(t, leader)
+	noRejections(t, leader)
+	ed.check(t, "leader", leader, w.space)
+	w.fresh(t, 1, ed)
+}
