@@ -117,8 +117,12 @@ type Rejection struct {
 // Engine is a device's sync engine; see the package comment.
 //
 // Invariants (under mu): view[k] is server[k] with byKey[k] applied in
-// order; outbox is in LocalSeq order, which is also HLC order and the order
-// ops reach the server; cursors[s] never passes what the Store holds.
+// order; outbox is in LocalSeq order, which is also the order ops reach
+// the server and their HLC order, except that an op restamped after
+// clock_reused sorts after the ops that follow it (a later op on its
+// record is then refused in turn and restamped after it, recover.go);
+// every outbox op carries meta.Device; cursors[s] never passes what the
+// Store holds.
 type Engine struct {
 	opts  Options
 	store Store
