@@ -121,8 +121,7 @@ type Rejection struct {
 // the server and their HLC order, except that an op restamped after
 // clock_reused sorts after the ops that follow it (a later op on its
 // record is then refused in turn and restamped after it, recover.go);
-// every outbox op carries meta.Device; cursors[s] never passes what the
-// Store holds.
+// cursors[s] never passes what the Store holds.
 type Engine struct {
 	opts  Options
 	store Store

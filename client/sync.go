@@ -496,7 +496,13 @@ func (e *Engine) deriveOwnLocked(space uuid.UUID, o protocol.Own) (*record.Recor
 		if p.Op.HLC != o.HLC {
 			continue
 		}
-		r, out, err := record.Apply(base, &p.Op)
+		// The server stamped the op with this connection's device and
+		// user: an op made before the first Welcome names no user, and
+		// one another tab made while the device id changed names the old
+		// id.
+		op := p.Op
+		op.Node, op.Author = e.meta.Device, e.meta.User
+		r, out, err := record.Apply(base, &op)
 		if err != nil || !out.Changed {
 			break
 		}

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -221,12 +222,23 @@ func (ed edits) check(t *testing.T, who string, e *client.Engine, space uuid.UUI
 	}
 }
 
-// fresh opens a new device for member i, syncs it and checks it reads ed.
-func (w *world) fresh(t *testing.T, i int, ed edits) {
+// fresh opens a new device for member i, syncs it and checks it reads ed,
+// and that every engine in same holds exactly its copy of those records
+// (the same versions, devices and authors: a copy derived from a device's
+// own op must not differ from the server's record).
+func (w *world) fresh(t *testing.T, i int, ed edits, same ...*client.Engine) {
 	t.Helper()
 	e, _ := w.engine(engineOpts{token: w.toks[i]})
 	waitSynced(t, e)
 	ed.check(t, "fresh device", e, w.space)
+	for n, o := range same {
+		for id := range ed {
+			k := record.Key{Space: w.space, Collection: "goals", ID: id}
+			if got, want := o.Get(k), e.Get(k); got == nil || !reflect.DeepEqual(got.Fields, want.Fields) {
+				t.Errorf("engine %d's copy of %s differs from the server's:\n got %+v\nwant %+v", n, id, got, want)
+			}
+		}
+	}
 }
 
 func noRejections(t *testing.T, es ...*client.Engine) {
@@ -268,7 +280,7 @@ func TestClockFarAheadOfflineEditsApply(t *testing.T) {
 	waitSynced(t, e)
 	noRejections(t, e)
 	ed.check(t, "the device", e, w.space)
-	w.fresh(t, 1, ed)
+	w.fresh(t, 1, ed, e)
 
 	// A restart later, offline: the skew is remembered, so a new edit is
 	// stamped right before the server is heard from.
@@ -285,7 +297,7 @@ func TestClockFarAheadOfflineEditsApply(t *testing.T) {
 	waitSynced(t, e)
 	noRejections(t, e)
 	ed.check(t, "the device", e, w.space)
-	w.fresh(t, 1, ed)
+	w.fresh(t, 1, ed, e)
 }
 
 // TestClockJumpsAheadWhileConnected: the device's clock jumps 200 years
@@ -311,7 +323,7 @@ func TestClockJumpsAheadWhileConnected(t *testing.T) {
 		t.Fatalf("dialed %d times", n)
 	}
 	ed.check(t, "the device", e, w.space)
-	w.fresh(t, 1, ed)
+	w.fresh(t, 1, ed, e)
 }
 
 // copyStore makes a second memstore holding what src holds: a copied
@@ -398,7 +410,7 @@ func TestSharedDeviceIDBothSync(t *testing.T) {
 			eventuallyReads(t, b, ed, w.space)
 			ed.check(t, "A", a, w.space)
 			ed.check(t, "B", b, w.space)
-			w.fresh(t, 2, ed)
+			w.fresh(t, 2, ed, a, b)
 			// B's store keeps the new id for its next start.
 			snap, err := copied.Load(ctx)
 			if err != nil || snap.Meta.Device != b.Device() {
@@ -455,7 +467,7 @@ func TestCopiedSessionClockReused(t *testing.T) {
 	eventuallyReads(t, b, ed, w.space)
 	ed.check(t, "A", a, w.space)
 	ed.check(t, "B", b, w.space)
-	w.fresh(t, 1, ed)
+	w.fresh(t, 1, ed, a, b)
 }
 
 func eventuallyReads(t *testing.T, e *client.Engine, ed edits, space uuid.UUID) {
@@ -521,7 +533,7 @@ func TestDeviceLimitStopsAndKeepsOutbox(t *testing.T) {
 	e.SetToken(w.session(0))
 	waitSynced(t, e)
 	noRejections(t, e)
-	w.fresh(t, 1, ed)
+	w.fresh(t, 1, ed, e)
 }
 
 // TestRestoreResendsAckedEdits: a backup is taken, two devices make more
@@ -592,7 +604,7 @@ func testRestore(t *testing.T, keepSessions bool) {
 	noRejections(t, a, b, c)
 	ed.check(t, "A", a, w.space)
 	ed.check(t, "B", b, w.space)
-	w.fresh(t, 2, ed)
+	w.fresh(t, 2, ed, a, b, c)
 	if inc, err := w.app.Store.Incarnation(ctx); err != nil || inc != rep.Incarnation {
 		t.Fatalf("incarnation %s (%v), restore said %s", inc, err, rep.Incarnation)
 	}
@@ -621,7 +633,7 @@ func TestClockJumpKeepsEditOrder(t *testing.T) {
 	waitSynced(t, e)
 	noRejections(t, e)
 	ed.check(t, "the device", e, w.space)
-	w.fresh(t, 1, ed)
+	w.fresh(t, 1, ed, e)
 }
 
 // TestOtherTabFollowsClockCorrection: two tabs on one store, the device
@@ -655,5 +667,5 @@ func TestOtherTabFollowsClockCorrection(t *testing.T) {
 	waitSynced(t, leader)
 	noRejections(t, leader)
 	ed.check(t, "leader", leader, w.space)
-	w.fresh(t, 1, ed)
+	w.fresh(t, 1, ed, leader)
 }
