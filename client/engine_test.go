@@ -638,11 +638,20 @@ func TestHeldOpStaysAndIsResentOnNextConnection(t *testing.T) {
 	if w.srv.Pushes() != pushes {
 		t.Fatal("held op is resent on the same connection")
 	}
+	// Held again on the next connection: Rejections keeps one entry.
+	w.srv.DropAll()
+	ev.waitFor(t, "held again", func(ev client.Event) bool { r, ok := ev.(client.Rejected); return ok && r.Held })
+	if rs := e.Rejections(); len(rs) != 1 || !rs[0].Held {
+		t.Fatalf("rejections %+v, want the one held edit", rs)
+	}
 	full.Store(false)
 	w.srv.DropAll()
 	waitSynced(t, e)
 	if e.Get(w.key(id)).Value("title") != "read" || len(w.srv.Records(w.space)) != 1 {
 		t.Fatal("held op did not apply on the next connection")
+	}
+	if rs := e.Rejections(); len(rs) != 0 {
+		t.Fatalf("rejections %+v after the held edit applied", rs)
 	}
 }
 

@@ -783,6 +783,10 @@ func (e *Engine) settle(ctx context.Context, acked []JournalOp, removed []uint64
 		}
 		evs = append(evs, e.relayLocked(k)...)
 	}
+	// A held edit that has now applied is no longer "not on the server".
+	e.rejections = slices.DeleteFunc(e.rejections, func(o Rejection) bool {
+		return o.Held && slices.ContainsFunc(acked, func(j JournalOp) bool { return sameOp(&o.Op, &j.Op) })
+	})
 	evs = append(evs, e.rejectLocked(refused)...)
 	evs = append(evs, e.setStateLocked("", "")...)
 	e.mu.Unlock()
@@ -796,6 +800,8 @@ func (e *Engine) rejectLocked(refused []Rejection) []Event {
 	var evs []Event
 	for _, r := range refused {
 		if r.Held {
+			// Held again on a later connection: one entry, the latest.
+			e.rejections = slices.DeleteFunc(e.rejections, func(o Rejection) bool { return o.Held && sameOp(&o.Op, &r.Op) })
 			e.logf("server holds back edit of %v, kept for the next connection: %s %s", r.Op.Key(), r.Code, r.Message)
 		} else {
 			e.logf("server refused edit of %v: %s %s", r.Op.Key(), r.Code, r.Message)
@@ -808,3 +814,6 @@ func (e *Engine) rejectLocked(refused []Rejection) []Event {
 	}
 	return evs
 }
+
+// sameOp reports whether a and b are one outbox op as stamped.
+func sameOp(a, b *record.Op) bool { return a.HLC == b.HLC && a.Key() == b.Key() }
