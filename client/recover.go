@@ -44,7 +44,7 @@ func journalSize(op *record.Op) int {
 	return len(w.Bytes()) + 24
 }
 
-// planJournal returns the journal after adding acked and the entries to
+// planJournalLocked returns the journal after adding acked and the entries to
 // trim to keep it within MaxJournalOps and MaxJournalBytes, without
 // changing e.journal (the caller commits them after the Store write).
 // Caller holds mu.
@@ -186,7 +186,7 @@ func driftLimit(server hlc.Timestamp) hlc.Timestamp {
 	return hlc.New(server.Time().Add(hlc.MaxDrift).UnixMilli(), 0)
 }
 
-// measureSkew sets the clock correction from a server clock reading when
+// measureSkewLocked sets the clock correction from a server clock reading when
 // the corrected device clock is off by more than SkewTolerance, and
 // reports whether it changed. Caller holds mu (for meta).
 func (e *Engine) measureSkewLocked(server hlc.Timestamp) bool {

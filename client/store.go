@@ -55,9 +55,11 @@ type Store interface {
 	// Rebase is for a server restored from a backup (a new incarnation):
 	// it drops the server's state (records and cursors), moves every
 	// journal entry back into the outbox under its LocalSeq, to be sent
-	// again, and saves m, in one atomic write. After a crash either all of
-	// it happened or none, and the engine does it again on the next
-	// Welcome.
+	// again, and saves m (with the new incarnation). Moving the journal and
+	// saving m are one atomic write; dropping the server's state may come
+	// first, apart (a device's records may exceed one transaction): a
+	// crash in between leaves the old incarnation in the metadata, and the
+	// engine rebases again on the next Welcome.
 	Rebase(ctx context.Context, m Meta) error
 	// SaveMeta replaces the metadata.
 	SaveMeta(ctx context.Context, m Meta) error
