@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -18,8 +19,10 @@ import (
 	"github.com/plansync/plansync/server/access"
 	"github.com/plansync/plansync/server/api"
 	"github.com/plansync/plansync/server/auth"
+	"github.com/plansync/plansync/server/clientaddr"
 	"github.com/plansync/plansync/server/httpd"
 	"github.com/plansync/plansync/server/hub"
+	"github.com/plansync/plansync/server/secevent"
 	"github.com/plansync/plansync/server/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -46,6 +49,9 @@ type Config struct {
 	Auth auth.Options
 	// APILimits overrides the API's rate limits.
 	APILimits api.Limits
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (server/clientaddr); none by default.
+	TrustedProxies []netip.Prefix
 }
 
 // App is a running server.
@@ -58,8 +64,13 @@ type App struct {
 	srv      *http.Server
 	Auth     *auth.Service
 	API      *api.API
-	ln       net.Listener
-	wg       sync.WaitGroup
+	// Events is the security event log every part writes to.
+	Events *secevent.Log
+	// Clients names the client of a request (peer or forwarded address,
+	// grouped for rate limits).
+	Clients *clientaddr.Resolver
+	ln      net.Listener
+	wg      sync.WaitGroup
 	// Demo is what the seeded demo prints at start, when Seed is on.
 	Demo *Demo
 }
@@ -72,7 +83,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
-	a := &App{cfg: cfg, log: cfg.Logger, Registry: prometheus.NewRegistry()}
+	a := &App{cfg: cfg, log: cfg.Logger, Registry: prometheus.NewRegistry(),
+		Events: secevent.New(cfg.Logger), Clients: clientaddr.New(cfg.TrustedProxies)}
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	so := cfg.Store
 	so.Logger = cfg.Logger
@@ -85,6 +97,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	ao := cfg.Auth
 	ao.Store = st
 	ao.Logger = cfg.Logger
+	ao.Events = a.Events
 	a.Auth = auth.New(ao)
 	if cfg.Seed {
 		demo, err := Seed(ctx, st, a.Auth, filepath.Join(cfg.DataDir, "demo-token"))
@@ -106,7 +119,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Hub = hub.New(ho)
 	// Revoking a session closes its live sockets.
 	a.Auth.SetOnRevoke(a.Hub.CloseSession)
-	a.API = api.New(api.Options{Auth: a.Auth, Store: st, Rules: ho.Rules, Logger: cfg.Logger, Now: cfg.Auth.Now, Limits: cfg.APILimits})
+	a.API = api.New(api.Options{Auth: a.Auth, Store: st, Rules: ho.Rules, Logger: cfg.Logger, Now: cfg.Auth.Now, Limits: cfg.APILimits,
+		ClientKey: a.Clients.Key, Events: a.Events})
 	handler := httpd.New(httpd.Options{
 		Sync:     a.Hub,
 		Gatherer: a.Registry,

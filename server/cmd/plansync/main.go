@@ -1,6 +1,7 @@
 // Command plansync is the Plansync server and its admin commands.
 //
 //	plansync [serve] [--addr 127.0.0.1:8080] [--data ./data] [--seed] [--admin-addr 127.0.0.1:8081]
+//	                [--trusted-proxies CIDR,...]
 //	plansync init --school NAME --admin-name NAME --admin-login LOGIN [--password-file F]
 //	                                (admin password: --password-file, env
 //	                                 PLANSYNC_ADMIN_PASSWORD, or one line on stdin)
@@ -35,6 +36,7 @@ import (
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/app"
 	"github.com/plansync/plansync/server/auth"
+	"github.com/plansync/plansync/server/clientaddr"
 	"github.com/plansync/plansync/server/store"
 	"github.com/plansync/plansync/shared/uuid"
 )
@@ -95,8 +97,13 @@ func serve(args []string, stdout io.Writer, log *slog.Logger) error {
 	seed := fs.Bool("seed", false, "create the demo school and plans on first start, and print the demo token")
 	origins := fs.String("origins", env("PLANSYNC_ORIGINS", ""), "extra browser origins allowed to sync, comma-separated")
 	adminAddr := fs.String("admin-addr", env("PLANSYNC_ADMIN_ADDR", ""), "loopback address of the admin listener (backups); off when empty (env PLANSYNC_ADMIN_ADDR)")
+	proxies := fs.String("trusted-proxies", env("PLANSYNC_TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For names the client, as CIDR blocks or addresses, comma-separated; none when empty (env PLANSYNC_TRUSTED_PROXIES)")
 	memLimit := fs.String("memory-limit", "", "soft memory limit of the Go runtime, e.g. 2GiB, or off; default 70% of the container's or machine's memory (GOMEMLIMIT, when set, wins)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	trusted, err := clientaddr.ParsePrefixes(*proxies)
+	if err != nil {
 		return err
 	}
 	limit, limitFrom, err := applyMemoryLimit(*memLimit)
@@ -106,7 +113,7 @@ func serve(args []string, stdout io.Writer, log *slog.Logger) error {
 	log.Info("memory limit", "bytes", limit, "from", limitFrom)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	cfg := app.Config{Addr: *addr, DataDir: *data, Seed: *seed, Logger: log, Web: webFS()}
+	cfg := app.Config{Addr: *addr, DataDir: *data, Seed: *seed, Logger: log, Web: webFS(), TrustedProxies: trusted}
 	if *origins != "" {
 		cfg.AllowedOrigins = strings.Split(*origins, ",")
 	}
