@@ -13,6 +13,7 @@ import (
 	"github.com/plansync/plansync/server/api"
 	"github.com/plansync/plansync/server/api/apitest"
 	"github.com/plansync/plansync/server/app"
+	"github.com/plansync/plansync/server/auth"
 	"github.com/plansync/plansync/server/secevent"
 )
 
@@ -212,5 +213,60 @@ func TestSecurityEventsCarryNoSecrets(t *testing.T) {
 		if strings.Contains(out, s) {
 			t.Errorf("the log holds a secret %q", s)
 		}
+	}
+}
+
+// TestHashingIsBounded: two dozen logins at once never run more argon2id
+// hashes at a time than the slots allow; those that wait past the queue
+// timeout get 503 with Retry-After, the rest sign in, and the server goes
+// on serving.
+func TestHashingIsBounded(t *testing.T) {
+	const slots, parallel = 2, 24
+	e := apitest.Start(t, func(c *app.Config) {
+		// Costly enough (8 MiB, two passes) that two dozen cannot all finish within
+		// the queue timeout through two slots.
+		c.Auth.Params = auth.Params{Memory: 8 * 1024, Iterations: 2, Threads: 1}
+		c.Auth.HashSlots = slots
+		c.Auth.HashQueueTimeout = 20 * time.Millisecond
+	})
+	type answer struct {
+		status     int
+		retryAfter string
+	}
+	answers := make(chan answer, parallel)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			st, h := e.DoHeader("", "POST", "/api/login", "", api.LoginRequest{Login: "kim", Password: apitest.Password, Device: fmt.Sprint("device ", i)}, nil)
+			answers <- answer{st, h.Get("Retry-After")}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(answers)
+	counts := map[int]int{}
+	for a := range answers {
+		counts[a.status]++
+		if a.status == 503 && a.retryAfter == "" {
+			t.Error("a 503 without Retry-After")
+		}
+	}
+	if counts[200]+counts[503] != parallel {
+		t.Fatalf("statuses %v: only 200 and 503 expected", counts)
+	}
+	if counts[503] == 0 || counts[200] == 0 {
+		t.Fatalf("statuses %v: want some served and some told to wait", counts)
+	}
+	hs := e.App.Auth.HashStats()
+	if hs.Slots != slots || hs.Peak > slots || hs.Peak == 0 || hs.Refused != int64(counts[503]) {
+		t.Fatalf("hash stats %+v with statuses %v", hs, counts)
+	}
+	t.Logf("statuses %v, stats %+v", counts, hs)
+	if u := e.Login("kim", apitest.Password); u.ID != e.OtherTeacher.ID {
+		t.Fatal("login after the burst is someone else")
 	}
 }
