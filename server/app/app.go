@@ -52,6 +52,8 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed (server/clientaddr); none by default.
 	TrustedProxies []netip.Prefix
+	// HTTPTimeouts override the HTTP server's timeouts (tests).
+	HTTPTimeouts httpd.Timeouts
 }
 
 // App is a running server.
@@ -129,7 +131,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Logger:   cfg.Logger,
 		API:      a.API,
 	})
-	a.srv = httpd.NewServer(handler, cfg.Logger)
+	a.srv = httpd.NewServer(handler, cfg.Logger, cfg.HTTPTimeouts)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		a.Hub.Close()

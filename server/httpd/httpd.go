@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/plansync/plansync/server/webassets"
@@ -40,7 +41,7 @@ const ContentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsaf
 func New(o Options) http.Handler {
 	mux := http.NewServeMux()
 	if o.Sync != nil {
-		mux.Handle("GET /sync", o.Sync)
+		mux.Handle("GET /sync", longLived(o.Sync))
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -94,19 +95,70 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// Server timeouts: generous enough for a slow phone, bounded against
-// clients that trickle headers to hold connections open.
+// Server timeouts, generous enough for a slow phone on a bad network and
+// bounded against clients that trickle bytes to hold connections (and
+// their goroutines and buffers) open. A sync socket is exempt once
+// upgraded: it lives for hours, and the hub keeps its own deadlines
+// (hello, pong wait, write wait).
 const (
+	// ReadHeaderTimeout bounds a request's headers: a few hundred bytes.
 	ReadHeaderTimeout = 10 * time.Second
-	IdleTimeout       = 120 * time.Second
+	// ReadTimeout bounds a whole request, body included. The largest body
+	// is the API's 16 KiB, seconds even at dial-up speed; without it a
+	// body trickled one byte at a time held a connection for ever.
+	ReadTimeout = 30 * time.Second
+	// WriteTimeout bounds writing one response. The largest is the web
+	// app's wasm (a few MiB, precompressed): two minutes is ~40 KiB/s, a
+	// poor mobile link.
+	WriteTimeout = 2 * time.Minute
+	// IdleTimeout bounds a kept-alive connection between requests.
+	IdleTimeout = 120 * time.Second
 )
 
-// NewServer wraps a handler in an http.Server with those timeouts.
-func NewServer(h http.Handler, log *slog.Logger) *http.Server {
+// Timeouts override the server timeouts (tests); zero fields take the
+// constants above.
+type Timeouts struct {
+	ReadHeader, Read, Write, Idle time.Duration
+}
+
+func (t Timeouts) orDefaults() Timeouts {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&t.ReadHeader, ReadHeaderTimeout)
+	def(&t.Read, ReadTimeout)
+	def(&t.Write, WriteTimeout)
+	def(&t.Idle, IdleTimeout)
+	return t
+}
+
+// NewServer wraps a handler in an http.Server with the timeouts.
+func NewServer(h http.Handler, log *slog.Logger, t Timeouts) *http.Server {
+	t = t.orDefaults()
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: ReadHeaderTimeout,
-		IdleTimeout:       IdleTimeout,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+// longLived clears the server's read and write deadlines of a WebSocket
+// upgrade request before next takes the connection over, so ReadTimeout
+// and WriteTimeout bound the handshake but not the socket's life. (The
+// websocket library clears them again after hijacking; this does not
+// depend on it.) Plain requests keep their deadlines.
+func longLived(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Time{})
+			_ = rc.SetWriteDeadline(time.Time{})
+		}
+		next.ServeHTTP(w, r)
+	})
 }
