@@ -54,6 +54,15 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// HTTPTimeouts override the HTTP server's timeouts (tests).
 	HTTPTimeouts httpd.Timeouts
+	// AdminAddr is the loopback address of the admin listener (backup,
+	// metrics, health detail); off when empty. AdminTokenFile is the file
+	// of the token it asks for: when empty a fresh token is written to
+	// AdminTokenFileName in DataDir at every start. AdminSocket is a unix
+	// socket serving the same without a token (its mode, 0600, is the
+	// check); off when empty.
+	AdminAddr      string
+	AdminTokenFile string
+	AdminSocket    string
 }
 
 // App is a running server.
@@ -73,6 +82,10 @@ type App struct {
 	Clients *clientaddr.Resolver
 	ln      net.Listener
 	wg      sync.WaitGroup
+
+	admin                      []*adminServer
+	adminAddr                  string
+	adminToken, adminTokenFile string
 	// Demo is what the seeded demo prints at start, when Seed is on.
 	Demo *Demo
 }
@@ -124,12 +137,11 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.API = api.New(api.Options{Auth: a.Auth, Store: st, Rules: ho.Rules, Logger: cfg.Logger, Now: cfg.Auth.Now, Limits: cfg.APILimits,
 		ClientKey: a.Clients.Key, Events: a.Events})
 	handler := httpd.New(httpd.Options{
-		Sync:     a.Hub,
-		Gatherer: a.Registry,
-		Healthy:  st.Healthy,
-		Web:      cfg.Web,
-		Logger:   cfg.Logger,
-		API:      a.API,
+		Sync:    a.Hub,
+		Healthy: st.Healthy,
+		Web:     cfg.Web,
+		Logger:  cfg.Logger,
+		API:     a.API,
 	})
 	a.srv = httpd.NewServer(handler, cfg.Logger, cfg.HTTPTimeouts)
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -139,6 +151,13 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.ln = ln
+	if err := a.openAdmin(); err != nil {
+		_ = ln.Close()
+		_ = a.closeAdmin(ctx)
+		a.Hub.Close()
+		_ = st.Close()
+		return nil, err
+	}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -160,7 +179,7 @@ func (a *App) URL() string { return "ws://" + a.Addr() + "/sync" }
 // what it has read and send its acks, then close the store (which finishes
 // in-flight commits and closes badger).
 func (a *App) Close(ctx context.Context) error {
-	err := a.srv.Shutdown(ctx)
+	err := errors.Join(a.srv.Shutdown(ctx), a.closeAdmin(ctx))
 	a.Hub.Close()
 	a.wg.Wait()
 	if cerr := a.Store.Close(); err == nil {

@@ -1,6 +1,7 @@
-// Package httpd is the server's HTTP surface: the sync socket, health and
-// metrics endpoints, and the embedded web app, every response carrying the
-// security headers.
+// Package httpd is the server's public HTTP surface: the sync socket, a
+// terse health check, the API and the embedded web app, every response
+// carrying the security headers. Metrics and health detail are on the
+// admin listener (server/app), never here.
 package httpd
 
 import (
@@ -11,18 +12,16 @@ import (
 	"time"
 
 	"github.com/plansync/plansync/server/webassets"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Options configure the handler.
 type Options struct {
 	// Sync serves the WebSocket endpoint at /sync.
 	Sync http.Handler
-	// Gatherer is exposed at /metrics.
-	Gatherer prometheus.Gatherer
 	// Healthy reports whether the server can take writes; /healthz
-	// answers 503 when it returns an error.
+	// answers 503 when it returns an error, without saying why (the
+	// admin listener does): disk figures and error text help an attacker
+	// more than a load balancer.
 	Healthy func() error
 	// Web is the app's files, served at / by server/webassets
 	// (precompressed variants, cache lifetimes, the stamped sw.js); nil
@@ -49,15 +48,12 @@ func New(o Options) http.Handler {
 		if o.Healthy != nil {
 			if err := o.Healthy(); err != nil {
 				w.WriteHeader(http.StatusServiceUnavailable)
-				_, _ = w.Write([]byte("unavailable: " + err.Error() + "\n"))
+				_, _ = w.Write([]byte("unavailable\n"))
 				return
 			}
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	if o.Gatherer != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
-	}
 	if o.API != nil {
 		mux.Handle("/api/", o.API)
 	}
