@@ -270,3 +270,57 @@ func TestHashingIsBounded(t *testing.T) {
 		t.Fatal("login after the burst is someone else")
 	}
 }
+
+// TestTeacherSeesBurnedInvite: an invite burned by wrong codes is listed,
+// marked burned with the time, to the student's teachers and admins (and
+// no one else), and the burn is a security event naming the invite.
+func TestTeacherSeesBurnedInvite(t *testing.T) {
+	var logs syncBuffer
+	e := apitest.Start(t, func(c *app.Config) {
+		behindProxy(c)
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	})
+	burnt := e.Invite(e.Teacher, e.Ana.ID)
+	kept := e.Invite(e.Teacher, e.Ana.ID)
+	before := e.Clock.Now()
+	for i := range auth.DefaultMaxInviteFailures {
+		// From different addresses: the durable count is per invite.
+		if st := e.DoFrom(fmt.Sprintf("192.0.2.%d", i+1), "POST", "/api/invites/claim", "", api.ClaimRequest{Code: wrongSecret(burnt, i), Name: "Guesser"}, nil); st != 404 {
+			t.Fatalf("guess %d: %d", i, st)
+		}
+	}
+	e.DoFrom("192.0.2.99", "POST", "/api/invites/claim", "", api.ClaimRequest{Code: wrongSecret(kept, 0), Name: "Typo"}, nil)
+	if st := e.Do("POST", "/api/invites/claim", "", api.ClaimRequest{Code: burnt, Name: "Real parent"}, nil); st != 404 {
+		t.Fatalf("burned invite claimed: %d", st)
+	}
+	path := "/api/spaces/" + e.Ana.ID.String() + "/invites"
+	for _, u := range []apitest.User{e.Teacher, e.Admin} {
+		var list []auth.InviteInfo
+		if st := e.Do("GET", path, u.Token, nil, &list); st != 200 {
+			t.Fatalf("%s lists invites: %d", u.Name, st)
+		}
+		byID := map[string]auth.InviteInfo{}
+		for _, ii := range list {
+			byID[ii.ID] = ii
+		}
+		b, k := byID[strings.ReplaceAll(burnt, "-", "")[:4]], byID[strings.ReplaceAll(kept, "-", "")[:4]]
+		if !b.Burned || b.BurnedAt == nil || b.BurnedAt.Before(before.Add(-time.Minute)) || b.Failures != auth.DefaultMaxInviteFailures || b.By != e.Teacher.ID {
+			t.Fatalf("%s sees the burned invite as %+v", u.Name, b)
+		}
+		if k.Burned || k.BurnedAt != nil || k.Failures != 1 {
+			t.Fatalf("%s sees the live invite as %+v", u.Name, k)
+		}
+	}
+	for _, u := range []apitest.User{e.Family, e.Support, e.OtherTeacher} {
+		if st := e.Do("GET", path, u.Token, nil, nil); st != 403 && st != 404 {
+			t.Errorf("%s listed Ana's invites: %d", u.Name, st)
+		}
+	}
+	out := logs.String()
+	if n := strings.Count(out, `"event":"`+secevent.BurnedInvite+`"`); n != 1 {
+		t.Fatalf("%d burned_invite events, want 1:\n%s", n, out)
+	}
+	if !strings.Contains(out, `"invite":"`+strings.ReplaceAll(burnt, "-", "")[:4]+`"`) {
+		t.Error("the burned_invite event does not name the invite")
+	}
+}

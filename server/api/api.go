@@ -18,6 +18,8 @@
 //	POST   /api/staff                      {name, login, password, role, school?} (admins)
 //	POST   /api/students                   {name, school?} -> space (admins)
 //	POST   /api/spaces/{space}/members     {user, role: teacher|support} (admins)
+//	GET    /api/spaces/{space}/invites     [{id, by, created, expires, failures, burned, burned_at?}]
+//	                                       (the space's teachers and admins; unexpired, unclaimed)
 //	GET    /api/spaces/{space}/records/{collection}/{id}/history
 //	                                       [{seq, time, author {id, name}, fields, conflict}]
 //
@@ -202,6 +204,7 @@ func New(o Options) *API {
 	m.HandleFunc("POST /api/staff", a.authed(a.newStaff))
 	m.HandleFunc("POST /api/students", a.authed(a.newStudent))
 	m.HandleFunc("POST /api/spaces/{space}/members", a.authed(a.addMember))
+	m.HandleFunc("GET /api/spaces/{space}/invites", a.authed(a.listInvites))
 	m.HandleFunc("GET /api/spaces/{space}/records/{collection}/{id}/history", a.authed(a.history))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, protocol.Errorf(auth.CodeNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path))
@@ -659,4 +662,18 @@ func (a *API) addMember(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) listInvites(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	space, err := uuid.Parse(r.PathValue("space"))
+	if err != nil {
+		a.fail(w, auth.ErrNoSuchSpace)
+		return
+	}
+	invs, err := a.o.Auth.Invites(r.Context(), p, space)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, invs)
 }

@@ -225,3 +225,42 @@ func foldLatin(r rune) rune {
 	}
 	return r
 }
+
+// InviteInfo is an invite as its space's teachers and admins see it: never
+// its secret. Burned means too many wrong codes were tried, so the family
+// needs a new one.
+type InviteInfo struct {
+	ID       string     `json:"id"`
+	By       uuid.UUID  `json:"by"`
+	Created  time.Time  `json:"created"`
+	Expires  time.Time  `json:"expires"`
+	Failures int        `json:"failures"`
+	Burned   bool       `json:"burned"`
+	BurnedAt *time.Time `json:"burned_at,omitempty"`
+}
+
+// Invites lists the unexpired, unclaimed invites of a student's space for
+// its teachers and admins, burned ones included.
+func (s *Service) Invites(ctx context.Context, p *Principal, space uuid.UUID) ([]InviteInfo, error) {
+	role := p.Role(space)
+	if role == "" {
+		return nil, ErrNoSuchSpace
+	}
+	if role != server.RoleTeacher && role != server.RoleAdmin {
+		return nil, protocol.Errorf(protocol.CodeForbidden, "only the student's teachers and the school's admins see its invites")
+	}
+	invs, err := s.st.Invites(ctx, space, s.o.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]InviteInfo, 0, len(invs))
+	for _, inv := range invs {
+		ii := InviteInfo{ID: inv.ID, By: inv.By, Created: inv.Created, Expires: inv.Expires, Failures: inv.Failures, Burned: inv.Burned()}
+		if ii.Burned {
+			at := inv.BurnedAt
+			ii.BurnedAt = &at
+		}
+		out = append(out, ii)
+	}
+	return out, nil
+}
