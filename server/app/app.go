@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -63,6 +64,10 @@ type Config struct {
 	AdminAddr      string
 	AdminTokenFile string
 	AdminSocket    string
+	// TLSCert and TLSKey are PEM files: when both are set the server
+	// serves HTTPS (and wss) itself, with HSTS; otherwise plain HTTP, for
+	// running behind a TLS proxy or on a laptop.
+	TLSCert, TLSKey string
 }
 
 // App is a running server.
@@ -82,6 +87,7 @@ type App struct {
 	Clients *clientaddr.Resolver
 	ln      net.Listener
 	wg      sync.WaitGroup
+	tls     bool
 
 	admin                      []*adminServer
 	adminAddr                  string
@@ -98,7 +104,11 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
-	a := &App{cfg: cfg, log: cfg.Logger, Registry: prometheus.NewRegistry(),
+	tlsConf, err := loadTLS(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: cfg.Logger, Registry: prometheus.NewRegistry(), tls: tlsConf != nil,
 		Events: secevent.New(cfg.Logger), Clients: clientaddr.New(cfg.TrustedProxies)}
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	so := cfg.Store
@@ -142,8 +152,12 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Web:     cfg.Web,
 		Logger:  cfg.Logger,
 		API:     a.API,
+		HSTS:    a.tls,
 	})
 	a.srv = httpd.NewServer(handler, cfg.Logger, cfg.HTTPTimeouts)
+	if a.tls {
+		a.srv.TLSConfig = tlsConf
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		a.Hub.Close()
@@ -161,11 +175,16 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := a.srv.Serve
+		if a.tls {
+			// The certificate is in TLSConfig already.
+			serve = func(ln net.Listener) error { return a.srv.ServeTLS(ln, "", "") }
+		}
+		if err := serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("http server stopped", "err", err)
 		}
 	}()
-	a.log.Info("serving", "addr", ln.Addr().String(), "data", cfg.DataDir, "version", Version)
+	a.log.Info("serving", "addr", ln.Addr().String(), "tls", a.tls, "data", cfg.DataDir, "version", Version)
 	return a, nil
 }
 
@@ -173,7 +192,36 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 func (a *App) Addr() string { return a.ln.Addr().String() }
 
 // URL is the sync endpoint's WebSocket URL.
-func (a *App) URL() string { return "ws://" + a.Addr() + "/sync" }
+func (a *App) URL() string {
+	if a.tls {
+		return "wss://" + a.Addr() + "/sync"
+	}
+	return "ws://" + a.Addr() + "/sync"
+}
+
+// BaseURL is the server's http:// or https:// root.
+func (a *App) BaseURL() string {
+	if a.tls {
+		return "https://" + a.Addr()
+	}
+	return "http://" + a.Addr()
+}
+
+// loadTLS reads the certificate pair, or returns nil when neither file is
+// named.
+func loadTLS(certFile, keyFile string) (*tls.Config, error) {
+	if certFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, errors.New("TLS needs both a certificate (--tls-cert) and its key (--tls-key)")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("TLS certificate: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
 
 // Close shuts down cleanly: stop accepting, let every connection commit
 // what it has read and send its acks, then close the store (which finishes

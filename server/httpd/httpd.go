@@ -30,11 +30,20 @@ type Options struct {
 	Logger *slog.Logger
 	// API is mounted at /api/ when set.
 	API http.Handler
+	// HSTS sends Strict-Transport-Security: only when this server itself
+	// terminates TLS (--tls-cert). Behind a TLS proxy the proxy sends it,
+	// and on plain HTTP the header is ignored by browsers anyway.
+	HSTS bool
 }
 
 // ContentSecurityPolicy allows only our own scripts, no inline code, and
 // wasm compilation ('wasm-unsafe-eval'), which the Go app needs.
 const ContentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+
+// HSTSValue tells browsers to use only HTTPS for two years (the preload
+// list's minimum is one): a school's server keeps its name for years, and
+// a shorter value leaves a window for a downgrade on a café's Wi-Fi.
+const HSTSValue = "max-age=63072000"
 
 // New returns the server's root handler.
 func New(o Options) http.Handler {
@@ -72,10 +81,10 @@ func New(o Options) http.Handler {
 			mux.Handle("/", web)
 		}
 	}
-	return securityHeaders(mux)
+	return securityHeaders(mux, o.HSTS)
 }
 
-func securityHeaders(next http.Handler) http.Handler {
+func securityHeaders(next http.Handler, hsts bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", ContentSecurityPolicy)
@@ -84,8 +93,8 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-		if r.TLS != nil {
-			h.Set("Strict-Transport-Security", "max-age=63072000")
+		if hsts && r.TLS != nil {
+			h.Set("Strict-Transport-Security", HSTSValue)
 		}
 		next.ServeHTTP(w, r)
 	})
