@@ -75,7 +75,7 @@ func TestAdminListenerAsksForTokenAndHost(t *testing.T) {
 	}
 	c := &http.Client{Timeout: 10 * time.Second}
 	base := "http://" + a.AdminAddr()
-	if st, body := get(t, c, base+app.MetricsPath, tok, ""); st != 200 || !strings.Contains(body, "plansync_store_") {
+	if st, body := get(t, c, base+app.MetricsPath, tok, ""); st != 200 || !strings.Contains(body, "plansync_store_") || !strings.Contains(body, "plansync_auth_hash_busy_total 0") {
 		t.Fatalf("metrics with the token: %d", st)
 	}
 	if st, body := get(t, c, base+app.HealthPath, tok, ""); st != 200 || strings.TrimSpace(body) != "ok" {

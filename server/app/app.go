@@ -124,6 +124,16 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	ao.Logger = cfg.Logger
 	ao.Events = a.Events
 	a.Auth = auth.New(ao)
+	a.Registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "plansync_auth_hashes_total",
+			Help: "Password and invite hashes and verifications run (argon2id).",
+		}, func() float64 { return float64(a.Auth.HashStats().Hashes) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "plansync_auth_hash_busy_total",
+			Help: "Requests answered 503 because every hashing slot stayed taken for the queue timeout.",
+		}, func() float64 { return float64(a.Auth.HashStats().Refused) }),
+	)
 	if cfg.Seed {
 		demo, err := Seed(ctx, st, a.Auth, filepath.Join(cfg.DataDir, "demo-token"))
 		if err != nil {
