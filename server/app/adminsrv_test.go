@@ -74,9 +74,16 @@ func TestAdminListenerAsksForTokenAndHost(t *testing.T) {
 		t.Fatalf("token file holds %q (%v)", tok, err)
 	}
 	c := &http.Client{Timeout: 10 * time.Second}
+	// A failed login is a security event the operator's metrics count.
+	resp, err := c.Post("http://"+a.Addr()+"/api/login", "application/json", strings.NewReader(`{"login":"nobody","password":"wrong-password"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 	base := "http://" + a.AdminAddr()
-	if st, body := get(t, c, base+app.MetricsPath, tok, ""); st != 200 || !strings.Contains(body, "plansync_store_") || !strings.Contains(body, "plansync_auth_hash_busy_total 0") {
-		t.Fatalf("metrics with the token: %d", st)
+	if st, body := get(t, c, base+app.MetricsPath, tok, ""); st != 200 || !strings.Contains(body, "plansync_store_") || !strings.Contains(body, "plansync_auth_hash_busy_total 0") ||
+		!strings.Contains(body, `plansync_security_events_total{event="failed_login"}`) {
+		t.Fatalf("metrics with the token: %d\n%s", st, body)
 	}
 	if st, body := get(t, c, base+app.HealthPath, tok, ""); st != 200 || strings.TrimSpace(body) != "ok" {
 		t.Fatalf("health detail: %d %q", st, body)

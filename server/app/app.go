@@ -110,7 +110,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a := &App{cfg: cfg, log: cfg.Logger, Registry: prometheus.NewRegistry(), tls: tlsConf != nil,
 		Events: secevent.New(cfg.Logger), Clients: clientaddr.New(cfg.TrustedProxies)}
-	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), secevent.Collector())
 	so := cfg.Store
 	so.Logger = cfg.Logger
 	so.Registry = a.Registry
