@@ -405,7 +405,8 @@ func (e *Engine) State() SyncState {
 	return e.state
 }
 
-// Device returns this device's id (valid after Open).
+// Device returns this device's id (valid after Open). It changes when the
+// server says another session holds it (device_taken, see recover.go).
 func (e *Engine) Device() uuid.UUID {
 	e.mu.Lock()
 	defer e.mu.Unlock()
