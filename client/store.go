@@ -43,9 +43,13 @@ type Store interface {
 	RemovePending(ctx context.Context, localSeqs []uint64) error
 	// UpdatePending replaces outbox entries by their LocalSeq (restamped
 	// with a new clock or device) and, when meta is not nil, the metadata,
-	// in one atomic write: after a crash the device id in Meta and the ops
-	// that name it agree. An op whose LocalSeq is no longer in the outbox
-	// is not added back.
+	// in one atomic write where the store can: after a crash the device id
+	// in Meta and the ops that name it agree. A store that must split a big
+	// update (diskstore) writes the metadata last, with the last ops; a
+	// crash in between leaves some ops restamped under the old metadata,
+	// which the engine repairs by itself (the old id is refused again, a
+	// clock still ahead is restamped again). An op whose LocalSeq is no
+	// longer in the outbox is not added back.
 	UpdatePending(ctx context.Context, ops []PendingOp, meta *Meta) error
 	// AckPending moves acknowledged ops from the outbox into the journal
 	// of acked ops (see Engine and MaxJournalOps) and drops the journal

@@ -238,36 +238,56 @@ func (s *Store) RemovePending(ctx context.Context, seqs []uint64) error {
 	return wb.Flush()
 }
 
-// UpdatePending implements client.Store: one transaction, so the ops and
-// the device id in the metadata never disagree after a crash. Restamping
-// touches the whole outbox at most (MaxPendingOps small ops), well within
-// one transaction.
+// UpdatePending implements client.Store: one transaction when it fits,
+// so the ops and the device id in the metadata agree after a crash. An
+// update bigger than one transaction (a restamp of a big offline outbox)
+// commits in pieces, ops first and the metadata with the last piece; a
+// crash in between leaves some ops restamped under the old metadata, which
+// the engine repairs by itself (the old device id is refused again, a clock
+// still ahead is restamped again at the next Welcome).
 func (s *Store) UpdatePending(ctx context.Context, ops []client.PendingOp, meta *client.Meta) error {
-	return s.db.Update(func(txn *badger.Txn) error {
-		for _, p := range ops {
-			k := outboxKey(p.LocalSeq)
-			if _, err := txn.Get(k); errors.Is(err, badger.ErrKeyNotFound) {
-				continue
-			} else if err != nil {
-				return err
-			}
-			b, err := client.MarshalPending(p)
-			if err != nil {
-				return err
-			}
-			if err := txn.Set(k, b); err != nil {
-				return err
-			}
+	var mb []byte
+	if meta != nil {
+		b, err := client.MarshalMeta(*meta)
+		if err != nil {
+			return err
 		}
-		if meta != nil {
-			b, err := client.MarshalMeta(*meta)
-			if err != nil {
+		mb = b
+	}
+	txn := s.db.NewTransaction(true)
+	defer func() { txn.Discard() }()
+	set := func(k, v []byte) error {
+		err := txn.Set(k, v)
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			if err := txn.Commit(); err != nil {
 				return err
 			}
-			return txn.Set([]byte{prefixMeta}, b)
+			txn = s.db.NewTransaction(true)
+			err = txn.Set(k, v)
 		}
-		return nil
-	})
+		return err
+	}
+	for _, p := range ops {
+		k := outboxKey(p.LocalSeq)
+		if _, err := txn.Get(k); errors.Is(err, badger.ErrKeyNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		b, err := client.MarshalPending(p)
+		if err != nil {
+			return err
+		}
+		if err := set(k, b); err != nil {
+			return err
+		}
+	}
+	if mb != nil {
+		if err := set([]byte{prefixMeta}, mb); err != nil {
+			return err
+		}
+	}
+	return txn.Commit()
 }
 
 // AckPending implements client.Store. One ack carries at most a push (500
@@ -301,13 +321,15 @@ func (s *Store) AckPending(ctx context.Context, acked []client.JournalOp, trim [
 	})
 }
 
-// Rebase implements client.Store in two steps. First the records and
-// cursors go, in as many batches as they need (a device may hold more
-// records than one badger transaction takes); a crash then leaves the old
+// Rebase implements client.Store in steps. First the records and cursors
+// go, in as many batches as they need (a device may hold more records
+// than one badger transaction takes); a crash then leaves the old
 // incarnation in the metadata, so the engine rebases again on the next
-// Welcome. Then one transaction moves the journal into the outbox and
-// saves m: the journal is bounded (client.MaxJournalBytes) well below a
-// transaction's limit.
+// Welcome. Then each journal entry moves to the outbox in a transaction
+// that deletes it from the journal, so none is lost or doubled; a journal
+// too big for one transaction moves in several, and the metadata goes with
+// the last: a crash before it leaves the rest of the journal to move at
+// the next Welcome.
 func (s *Store) Rebase(ctx context.Context, m client.Meta) error {
 	mb, err := client.MarshalMeta(m)
 	if err != nil {
@@ -315,14 +337,26 @@ func (s *Store) Rebase(ctx context.Context, m client.Meta) error {
 	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
+	var moves []client.JournalOp
 	err = s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{})
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			if k := it.Item().Key(); k[0] == prefixRecord || k[0] == prefixCursor {
+			switch k := it.Item().Key(); k[0] {
+			case prefixRecord, prefixCursor:
 				if err := wb.Delete(it.Item().KeyCopy(nil)); err != nil {
 					return err
 				}
+			case prefixJournal:
+				v, err := it.Item().ValueCopy(nil)
+				if err != nil {
+					return err
+				}
+				j, err := client.UnmarshalJournal(v)
+				if err != nil {
+					return err
+				}
+				moves = append(moves, j)
 			}
 		}
 		return nil
@@ -333,37 +367,60 @@ func (s *Store) Rebase(ctx context.Context, m client.Meta) error {
 	if err := wb.Flush(); err != nil {
 		return err
 	}
-	return s.db.Update(func(txn *badger.Txn) error {
-		var moves []client.JournalOp
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixJournal}})
-		for it.Rewind(); it.Valid(); it.Next() {
-			v, err := it.Item().ValueCopy(nil)
-			if err != nil {
-				it.Close()
-				return err
-			}
-			j, err := client.UnmarshalJournal(v)
-			if err != nil {
-				it.Close()
-				return err
-			}
-			moves = append(moves, j)
+	txn := s.db.NewTransaction(true)
+	defer func() { txn.Discard() }()
+	for start := 0; start < len(moves); {
+		n, err := moveJournal(txn, moves[start:])
+		if err != nil {
+			return err
 		}
-		it.Close()
-		for _, j := range moves {
-			b, err := client.MarshalPending(client.PendingOp{LocalSeq: j.LocalSeq, Op: j.Op})
-			if err != nil {
+		start += n
+		if start < len(moves) {
+			if err := txn.Commit(); err != nil {
 				return err
 			}
-			if err := txn.Delete(journalKey(j.LocalSeq)); err != nil {
-				return err
-			}
-			if err := txn.Set(outboxKey(j.LocalSeq), b); err != nil {
-				return err
-			}
+			txn = s.db.NewTransaction(true)
 		}
-		return txn.Set([]byte{prefixMeta}, mb)
-	})
+	}
+	if err := txn.Set([]byte{prefixMeta}, mb); errors.Is(err, badger.ErrTxnTooBig) {
+		if err := txn.Commit(); err != nil {
+			return err
+		}
+		txn = s.db.NewTransaction(true)
+		if err := txn.Set([]byte{prefixMeta}, mb); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	return txn.Commit()
+}
+
+// moveJournal moves entries of js from the journal to the outbox in txn
+// until it is full, and returns how many it moved. Each entry's outbox
+// write goes before its journal delete, so a full transaction never drops
+// an entry: at worst the one it stopped at is in both until the next
+// transaction moves it again.
+func moveJournal(txn *badger.Txn, js []client.JournalOp) (int, error) {
+	for i, j := range js {
+		b, err := client.MarshalPending(client.PendingOp{LocalSeq: j.LocalSeq, Op: j.Op})
+		if err != nil {
+			return i, err
+		}
+		err = txn.Set(outboxKey(j.LocalSeq), b)
+		if err == nil {
+			err = txn.Delete(journalKey(j.LocalSeq))
+		}
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			if i == 0 {
+				return 0, err // one entry bigger than a transaction
+			}
+			return i, nil
+		} else if err != nil {
+			return i, err
+		}
+	}
+	return len(js), nil
 }
 
 // SaveMeta implements client.Store.
