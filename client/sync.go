@@ -632,6 +632,7 @@ func (e *Engine) ack(ctx context.Context, s *session, a *protocol.Ack) error {
 		ahead, reused = map[uint64]hlc.Timestamp{}, map[uint64]hlc.Timestamp{}
 		hints         = map[uint64]hlc.Timestamp{}
 		serverNow     hlc.Timestamp
+		broken        error // a server that keeps refusing a clock
 	)
 	for i, r := range a.Results {
 		p := b.ops[i]
@@ -643,7 +644,10 @@ func (e *Engine) ack(ctx context.Context, s *session, a *protocol.Ack) error {
 			}
 			s.restamps[p.LocalSeq]++
 			if s.restamps[p.LocalSeq] > maxRestamps {
-				return fmt.Errorf("%w: edit %d refused with %s %d times", errProtocol, p.LocalSeq, r.Code, maxRestamps+1)
+				// Settle the rest of the ack first, then end the
+				// connection; the op stays in the outbox.
+				broken = fmt.Errorf("%w: edit %d refused with %s %d times", errProtocol, p.LocalSeq, r.Code, maxRestamps+1)
+				continue
 			}
 			if r.Code == protocol.CodeClockAhead {
 				ahead[p.LocalSeq] = p.Op.HLC
@@ -682,6 +686,9 @@ func (e *Engine) ack(ctx context.Context, s *session, a *protocol.Ack) error {
 		evs := e.rejectLocked(held)
 		e.mu.Unlock()
 		e.hub.publish(evs...)
+	}
+	if broken != nil {
+		return broken
 	}
 	if len(ahead) > 0 {
 		if serverNow == 0 { // an older server sends no clock: trust the refusal
