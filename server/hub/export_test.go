@@ -1,0 +1,29 @@
+package hub
+
+// SetTestHook makes f run at one point of each kind of per-connection work
+// ("reader", "writer", "pusher", "catch-up", "offer", "hello") with the
+// peer's address; nil removes it.
+func SetTestHook(f func(kind, remote string)) {
+	if f == nil {
+		testHook.Store(nil)
+		return
+	}
+	testHook.Store(&f)
+}
+
+// Registered returns how many connections the hub's user, session and
+// space maps hold.
+func (h *Hub) Registered() (users, sessions, spaces int) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, n := range h.byUser {
+		users += n
+	}
+	for _, m := range h.bySession {
+		sessions += len(m)
+	}
+	for _, m := range h.bySpace {
+		spaces += len(m)
+	}
+	return users, sessions, spaces
+}
