@@ -391,6 +391,22 @@ func TestQueuedBytesBound(t *testing.T) {
 	checkSync(t, a, b, sp.ID)
 	// What the cut connections held is given back.
 	waitUntil(t, "nothing queued", func() bool { return e.a.Hub.QueuedBytes() == 0 })
+	mfs, err := e.a.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, mf := range mfs {
+		if mf.GetName() == "plansync_hub_queued_bytes" {
+			found = true
+			if v := mf.GetMetric()[0].GetGauge().GetValue(); v != 0 {
+				t.Errorf("plansync_hub_queued_bytes is %v with nothing queued", v)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no plansync_hub_queued_bytes metric")
+	}
 }
 
 // TestSessionExpiryCloses: an open socket closes when its session expires,

@@ -202,6 +202,12 @@ func New(opts Options) *Hub {
 		byUser:    map[uuid.UUID]int{},
 		byAddr:    map[string]int{},
 	}
+	if opts.Registry != nil {
+		opts.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "plansync_hub_queued_bytes",
+			Help: "Bytes queued for writing across connections, each shared frame counted once (bound: MaxQueuedBytes).",
+		}, func() float64 { return float64(h.queued.Load()) }))
+	}
 	h.upgrader = websocket.Upgrader{
 		ReadBufferSize:    4096,
 		WriteBufferSize:   4096,

@@ -95,6 +95,7 @@ func serve(args []string, stdout io.Writer, log *slog.Logger) error {
 	seed := fs.Bool("seed", false, "create the demo school and plans on first start, and print the demo token")
 	origins := fs.String("origins", env("PLANSYNC_ORIGINS", ""), "extra browser origins allowed to sync, comma-separated")
 	adminAddr := fs.String("admin-addr", env("PLANSYNC_ADMIN_ADDR", ""), "loopback address of the admin listener (backups); off when empty (env PLANSYNC_ADMIN_ADDR)")
+	maxPerAddr := fs.Int("max-conns-per-addr", 0, "sync sockets allowed from one client address (an IPv6 /64); raise it for a school behind one NAT with more open tabs than that; 0 means the default, 512")
 	memLimit := fs.String("memory-limit", "", "soft memory limit of the Go runtime, e.g. 2GiB, or off; default 70% of the container's or machine's memory (GOMEMLIMIT, when set, wins)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -110,6 +111,10 @@ func serve(args []string, stdout io.Writer, log *slog.Logger) error {
 	if *origins != "" {
 		cfg.AllowedOrigins = strings.Split(*origins, ",")
 	}
+	if *maxPerAddr < 0 {
+		return fmt.Errorf("--max-conns-per-addr must be 0 (the default) or more, not %d", *maxPerAddr)
+	}
+	cfg.Hub.MaxConnsPerAddr = *maxPerAddr
 	a, err := app.Open(ctx, cfg)
 	if err != nil {
 		return err
