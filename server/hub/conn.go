@@ -912,8 +912,9 @@ func (c *conn) writeLoop() {
 	defer ping.Stop()
 	defer func() {
 		// As recovered, and the writer says why itself: no one else will.
+		// (c.log is the reader's to replace at hello: not read here.)
 		if r := recover(); r != nil {
-			c.log.Error("panic in a connection's work", "work", "writer", "panic", r, "stack", string(debug.Stack()))
+			c.h.log.Error("panic in a connection's work", "work", "writer", "remote", c.remote, "panic", r, "stack", string(debug.Stack()))
 			c.fail(protocol.CodeInternal, "something went wrong on the server; try again later")
 			c.closeFailed()
 		}

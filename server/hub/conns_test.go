@@ -337,9 +337,10 @@ func TestSubscribeAfterClose(t *testing.T) {
 func TestQueuedBytesBound(t *testing.T) {
 	t.Parallel()
 	const global = 1 << 20
-	// Each queue alone could hold 64 MiB and WriteWait is long: only the
-	// global bound can cut the slow readers within the test.
-	e := newEnv(t, hub.Options{MaxQueuedBytes: global, MaxPendingBytes: 64 << 20, SendQueueFrames: 8192, PageBytes: 64 << 10, WriteWait: time.Minute})
+	// Each queue alone could hold more than the test ever pushes (2000
+	// records of 60 KiB) and WriteWait is long: only the global bound can
+	// cut the slow readers within the test.
+	e := newEnv(t, hub.Options{MaxQueuedBytes: global, MaxPendingBytes: 256 << 20, SendQueueFrames: 8192, PageBytes: 64 << 10, WriteWait: time.Minute})
 	ana, atok := e.user("Ana")
 	bob, btok := e.user("Bob")
 	sam, stok := e.user("Sam")
