@@ -531,6 +531,17 @@ func (c *conn) hello(m *protocol.Hello) bool {
 		c.refuseCap(why, user.ID)
 		return false
 	}
+	// A session revoked since it was read above had no socket here for
+	// CloseSession to close: look again, now that it would find this one
+	// (revocation deletes the session, then closes its sockets).
+	if _, err := st.Session(ctx, hash); err != nil {
+		if errors.Is(err, server.ErrNotFound) {
+			c.fail(protocol.CodeUnauthorized, "not signed in, or the session has ended: sign in again")
+		} else {
+			c.internal("session lookup", err)
+		}
+		return false
+	}
 	if !c.enqueueBytes(protocol.MustEncode(welcome)) {
 		return false
 	}

@@ -330,6 +330,38 @@ func TestSubscribeAfterClose(t *testing.T) {
 	})
 }
 
+// TestRevokedDuringHello: a session revoked while a socket's hello is
+// reading the store (after its session was read, before the socket is
+// registered, so revocation finds no socket to close) does not get a live
+// socket.
+func TestRevokedDuringHello(t *testing.T) {
+	t.Cleanup(func() { hub.SetTestHook(nil) })
+	e := newEnv(t, hub.Options{})
+	ana, atok := e.user("Ana")
+	e.space("Room", server.KindGeneral, ana)
+	v := e.dial("revoked meanwhile", nil)
+	victim := v.ws.LocalAddr().String()
+	hub.SetTestHook(func(k, remote string) {
+		if remote != victim || k != "hello" {
+			return
+		}
+		// What auth.Service.Revoke does: delete, then close the sockets.
+		hash := server.HashToken(atok)
+		if err := e.a.Store.DeleteSession(e.ctx, hash); err != nil {
+			t.Error(err)
+		}
+		if n := e.a.Hub.CloseSession(hash); n != 0 {
+			t.Errorf("CloseSession closed %d sockets of a hello not yet registered", n)
+		}
+	})
+	v.send(&protocol.Hello{Protocol: protocol.Version, Client: v.id, Token: atok})
+	v.expectFatal(protocol.CodeUnauthorized)
+	waitUntil(t, "nothing registered", func() bool {
+		users, sessions, spaces := e.a.Hub.Registered()
+		return users == 0 && sessions == 0 && spaces == 0
+	})
+}
+
 // TestQueuedBytesBound: several slow readers, each within its own queue's
 // bound, are cut as slow consumers once the bytes queued across the
 // process pass MaxQueuedBytes, while a reader keeping up is served; once
