@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -362,16 +363,41 @@ func TestRevokedDuringHello(t *testing.T) {
 	})
 }
 
+// smallBuffers is the header that asks smallServerBuffers for a small
+// server-side send buffer on this socket.
+const smallBuffers = "X-Test-Small-Send-Buffer"
+
+// smallServerBuffers gives the server side of sockets dialed with the
+// smallBuffers header a small send buffer: a client that stops reading
+// then backs up into the server's queue after kilobytes instead of the
+// megabytes a loopback socket otherwise absorbs, which under -race on a
+// busy machine takes longer to push than a test may run. Only requests
+// with the header are touched, so tests running in parallel are not.
+func smallServerBuffers(t *testing.T) {
+	t.Cleanup(func() { hub.SetUpgradedHook(nil) })
+	hub.SetUpgradedHook(func(r *http.Request, nc net.Conn) {
+		if r.Header.Get(smallBuffers) == "" {
+			return
+		}
+		if tc, ok := nc.(*net.TCPConn); ok {
+			if err := tc.SetWriteBuffer(4096); err != nil {
+				t.Errorf("shrinking the send buffer: %v", err)
+			}
+		}
+	})
+}
+
 // TestQueuedBytesBound: several slow readers, each within its own queue's
 // bound, are cut as slow consumers once the bytes queued across the
 // process pass MaxQueuedBytes, while a reader keeping up is served; once
 // everyone has read or gone, nothing is left counted.
 func TestQueuedBytesBound(t *testing.T) {
 	t.Parallel()
-	const global = 1 << 20
+	const global = 256 << 10
 	// Each queue alone could hold more than the test ever pushes (2000
 	// records of 60 KiB) and WriteWait is long: only the global bound can
 	// cut the slow readers within the test.
+	smallServerBuffers(t)
 	e := newEnv(t, hub.Options{MaxQueuedBytes: global, MaxPendingBytes: 256 << 20, SendQueueFrames: 8192, PageBytes: 64 << 10, WriteWait: time.Minute})
 	ana, atok := e.user("Ana")
 	bob, btok := e.user("Bob")
@@ -387,7 +413,9 @@ func TestQueuedBytesBound(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		slows = append(slows, e.connect(fmt.Sprint("sam (slow) ", i), tok))
+		c := e.dial(fmt.Sprint("sam (slow) ", i), http.Header{smallBuffers: {"1"}})
+		c.hello(tok)
+		slows = append(slows, c)
 	}
 	b := e.connect("bob", btok)
 	a := e.connect("ana", atok)

@@ -1,5 +1,20 @@
 package hub
 
+import (
+	"net"
+	"net/http"
+)
+
+// SetUpgradedHook makes f see each upgraded request and its socket; nil
+// removes it.
+func SetUpgradedHook(f func(*http.Request, net.Conn)) {
+	if f == nil {
+		testUpgraded.Store(nil)
+		return
+	}
+	testUpgraded.Store(&f)
+}
+
 // SetTestHook makes f run at one point of each kind of per-connection work
 // ("reader", "writer", "pusher", "catch-up", "offer", "hello") with the
 // peer's address; nil removes it.

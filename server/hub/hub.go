@@ -320,6 +320,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.release(addr)
 		return // the upgrader has answered the request
 	}
+	if f := testUpgraded.Load(); f != nil {
+		(*f)(r, ws.UnderlyingConn())
+	}
 	c := newConn(h, ws, r.RemoteAddr, addr)
 	h.mu.Lock()
 	if h.closing {
@@ -334,6 +337,10 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.m.connections.Inc()
 	c.start()
 }
+
+// testUpgraded, when set (by tests only), is given each upgraded
+// request's socket, so that a test can shrink its kernel buffers.
+var testUpgraded atomic.Pointer[func(*http.Request, net.Conn)]
 
 // capWhat says, for a refusal's message, which cap was met.
 var capWhat = map[string]string{
