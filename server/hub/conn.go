@@ -268,8 +268,9 @@ func (c *conn) slowConsumer() bool {
 	return false
 }
 
-// recovered, deferred first thing by each per-connection goroutine, turns
-// a panic in its work into the end of this connection alone: a bug
+// recovered, deferred by each per-connection goroutine after its other
+// defers (so it runs first), turns a panic in its work into the end of
+// this connection alone: a bug
 // reached by one client's input must cost that client its connection, not
 // every family and school on the server theirs.
 func (c *conn) recovered(kind string) {

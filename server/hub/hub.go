@@ -308,11 +308,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr := h.opts.ClientAddr(r)
-	if cap := h.reserve(addr); cap != "" {
+	if which := h.reserve(addr); which != "" {
 		h.m.disconnects.WithLabelValues(string(protocol.CodeTooManyConns)).Inc()
-		h.opts.Security.Event(secevent.ConnectionRefused, "client", addr, "cap", cap)
+		h.opts.Security.Event(secevent.ConnectionRefused, "client", addr, "cap", which)
 		w.Header().Set("Retry-After", strconv.Itoa(int(ConnRetryAfter/time.Second)))
-		http.Error(w, string(protocol.CodeTooManyConns)+": too many connections "+capWhat[cap]+"; try again later", protocol.StatusOf(protocol.CodeTooManyConns).HTTP)
+		http.Error(w, string(protocol.CodeTooManyConns)+": too many connections "+capWhat[which]+"; try again later", protocol.StatusOf(protocol.CodeTooManyConns).HTTP)
 		return
 	}
 	ws, err := h.upgrader.Upgrade(w, r, nil)
