@@ -160,7 +160,7 @@ func TestDefaultClientAddr(t *testing.T) {
 		"[2001:db8:1:3::1]:443":           "2001:db8:1:3::/64",
 		"[::ffff:192.0.2.7]:80":           "192.0.2.7",
 		"[fe80::1%eth0]:80":               "fe80::/64",
-		"not an address":                  "not an address",
+		"@":                               "local", // a unix socket
 	} {
 		r := &http.Request{RemoteAddr: remote}
 		if got := hub.DefaultClientAddr(r); got != want {

@@ -34,7 +34,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"runtime/debug"
 	"slices"
@@ -46,6 +45,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/server/clientaddr"
 	"github.com/plansync/plansync/server/secevent"
 	"github.com/plansync/plansync/shared/protocol"
 	"github.com/plansync/plansync/shared/record"
@@ -235,26 +235,13 @@ func (h *Hub) publish(batches []server.Committed) {
 	}
 }
 
-// DefaultClientAddr is the default Options.ClientAddr: the host of the
-// peer address, an IPv6 address as its /64 (one household or customer
-// line holds a whole /64, so a single address per socket would let one
-// client rotate past the per-address cap).
-func DefaultClientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	ip = ip.Unmap()
-	if ip.Is6() {
-		p, _ := ip.WithZone("").Prefix(64)
-		return p.String()
-	}
-	return ip.String()
-}
+// DefaultClientAddr is the default Options.ClientAddr: the peer address,
+// keyed as server/clientaddr keys it for rate limits (an IPv6 address by
+// its /64, which one household or school line holds whole, so rotating
+// through it gains nothing), believing no forwarding header.
+func DefaultClientAddr(r *http.Request) string { return noProxies.Key(r) }
+
+var noProxies = clientaddr.New(nil)
 
 // QueuedBytes returns the bytes queued for writing across connections,
 // each shared frame counted once.
