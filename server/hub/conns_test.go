@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -147,6 +148,22 @@ func TestAddressAndProcessCaps(t *testing.T) {
 	if got := logs.String(); !strings.Contains(got, "event="+"connection_refused") || !strings.Contains(got, "cap=address") || !strings.Contains(got, "cap=process") {
 		t.Errorf("refusals not in the security log:\n%s", got)
 	}
+}
+
+// TestAddressCapBehindTrustedProxy: behind a proxy the server trusts
+// (--trusted-proxies), the per-address cap counts the forwarded client
+// address, so one school's sockets do not use up another's.
+func TestAddressCapBehindTrustedProxy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, hub.Options{MaxConnsPerAddr: 1}, func(c *app.Config) {
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	})
+	via := func(a string) http.Header { return http.Header{"X-Forwarded-For": {a}} }
+	e.dial("school A", via("198.51.100.7"))
+	if code, _ := dialStatus(t, e.a.URL(), via("198.51.100.7")); code != http.StatusTooManyRequests {
+		t.Fatalf("second socket of one forwarded address: HTTP %d, want 429", code)
+	}
+	e.dial("school B", via("203.0.113.9"))
 }
 
 // TestDefaultClientAddr: the default client address is the peer's host,
