@@ -148,7 +148,7 @@ type API struct {
 	log *slog.Logger
 	mux *http.ServeMux
 
-	loginPair, loginClient, loginName, claimPair, claimClient, invites *limiters
+	loginPair, loginClient, loginName, claimPair, claimClient, invites, setupClient, passwordUser *limiters
 }
 
 // New returns the API handler.
@@ -190,6 +190,11 @@ func New(o Options) *API {
 		claimPair:   newLimiters(l.ClaimFailPerClientInvite, l.MaxKeys),
 		claimClient: newLimiters(l.ClaimFailPerClient, l.MaxKeys),
 		invites:     newLimiters(l.InvitePerUser, l.MaxKeys),
+		// Setup codes carry 100 bits and passwords are checked against
+		// their owner's session: these buckets only bound the hashing a
+		// client or a user can ask for with wrong guesses.
+		setupClient:  newLimiters(l.ClaimFailPerClient, l.MaxKeys),
+		passwordUser: newLimiters(l.LoginFailPerClientLogin, l.MaxKeys),
 	}
 	m := a.mux
 	m.HandleFunc("POST /api/login", a.login)
@@ -206,6 +211,7 @@ func New(o Options) *API {
 	m.HandleFunc("POST /api/spaces/{space}/members", a.authed(a.addMember))
 	m.HandleFunc("GET /api/spaces/{space}/invites", a.authed(a.listInvites))
 	m.HandleFunc("GET /api/spaces/{space}/records/{collection}/{id}/history", a.authed(a.history))
+	a.teamRoutes(m)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, protocol.Errorf(auth.CodeNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path))
 	})
@@ -226,6 +232,8 @@ func statusOf(c protocol.Code) int {
 		return http.StatusNotFound
 	case auth.CodeExists:
 		return http.StatusConflict
+	case auth.CodeDisabled:
+		return http.StatusForbidden
 	}
 	return protocol.StatusOf(c).HTTP
 }
@@ -314,12 +322,16 @@ func (a *API) authed(h handler) http.HandlerFunc {
 
 // UserJSON is a user as the API shows them.
 type UserJSON struct {
-	ID    uuid.UUID `json:"id"`
-	Name  string    `json:"name"`
-	Login string    `json:"login,omitempty"`
+	ID        uuid.UUID `json:"id"`
+	Name      string    `json:"name"`
+	Login     string    `json:"login,omitempty"`
+	Languages []string  `json:"languages,omitempty"`
+	Disabled  bool      `json:"disabled,omitempty"`
 }
 
-func userJSON(u *server.User) UserJSON { return UserJSON{ID: u.ID, Name: u.Name, Login: u.Login} }
+func userJSON(u *server.User) UserJSON {
+	return UserJSON{ID: u.ID, Name: u.Name, Login: u.Login, Languages: u.Languages, Disabled: u.Disabled}
+}
 
 // SpaceJSON is a space as the API shows it.
 type SpaceJSON struct {
@@ -388,7 +400,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	tok, u, err := a.o.Auth.Login(ctx, req.Login, req.Password, req.Device)
+	tok, u, err := a.o.Auth.LoginFrom(ctx, req.Login, req.Password, req.Device, client)
 	if err != nil {
 		if errors.Is(err, auth.ErrBadLogin) {
 			now := a.o.Now()
@@ -438,6 +450,9 @@ func (a *API) me(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 // InviteRequest is the body of POST /api/invites.
 type InviteRequest struct {
 	Space uuid.UUID `json:"space"`
+	// Language is the slip's language (BCP 47, optional); it becomes the
+	// new member's language.
+	Language string `json:"language,omitempty"`
 }
 
 // InviteResponse is a new invite code.
@@ -456,7 +471,7 @@ func (a *API) newInvite(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		a.tooMany(w, a.o.ClientKey(r), "invites_per_user", a.invites.rate.Every, "user", p.User.ID)
 		return
 	}
-	code, exp, err := a.o.Auth.NewInvite(r.Context(), p, req.Space)
+	code, exp, err := a.o.Auth.NewInvite(r.Context(), p, req.Space, req.Language)
 	if err != nil {
 		a.fail(w, err)
 		return
