@@ -11,17 +11,24 @@
 //	POST   /api/invites                    {space} -> {code, expires}   (teachers, admins)
 //	POST   /api/invites/claim              {code, name, passphrase?, device} -> {token, user, space}
 //	                                       (with a bearer token: join another space, no new token)
-//	GET    /api/sessions                   the caller's sessions [{id, label, created, expires, current}]
+//	GET    /api/sessions                   the caller's sessions [{id, label, created, expires, current, last_seen, client}]
 //	DELETE /api/sessions/{id}              revoke one (its live sockets close)
 //	GET    /api/users/{user}/sessions      an admin lists a school member's sessions
 //	DELETE /api/users/{user}/sessions/{id} and revokes one
 //	POST   /api/staff                      {name, login, password, role, school?} (admins)
 //	POST   /api/students                   {name, school?} -> space (admins)
 //	POST   /api/spaces/{space}/members     {user, role: teacher|support} (admins)
-//	GET    /api/spaces/{space}/invites     [{id, by, created, expires, failures, burned, burned_at?}]
-//	                                       (the space's teachers and admins; unexpired, unclaimed)
+//	GET    /api/spaces/{space}/invites     [{id, state, by, created, expires, failures, burned, ...}]
+//	                                       (the space's teachers and admins; every state)
 //	GET    /api/spaces/{space}/records/{collection}/{id}/history
 //	                                       [{seq, time, author {id, name}, fields, conflict}]
+//
+// Team and account management (team.go; who may call each, and the JSON,
+// in shared/PROTOCOL.md, "HTTP API"): DELETE /api/spaces/{space}/members/{user},
+// GET /api/spaces/{space}/team, DELETE /api/spaces/{space}/invites/{id},
+// POST /api/users/{user}/disable|enable|password-reset, POST /api/password/setup,
+// POST /api/me/password, PUT /api/me/languages, DELETE /api/sessions (all
+// but this one), GET|PUT /api/schools/{school}/settings.
 //
 // Failed logins and claims are rate-limited with bounded maps of token
 // buckets that count only failures, keyed by client and target (client
@@ -30,8 +37,8 @@
 // owner out. Invite creation is limited per user. A wrong invite secret
 // also counts durably against its invite, which is burned after
 // auth.DefaultMaxInviteFailures. The client is the peer address, or the
-// forwarded one behind a trusted proxy (server/clientaddr). Sessions list no last-seen time:
-// recording one would cost a write per connection.
+// forwarded one behind a trusted proxy (server/clientaddr). A session's
+// last-seen time is written at most once a minute (auth.SeenEvery).
 //
 // Errors are {"error": {"code", "message"}} with the HTTP status of the code
 // (shared/protocol's table, plus not_found 404 and exists 409). Internal
