@@ -436,3 +436,148 @@ func TestHostileManyAccountsOneRecord(t *testing.T) {
 	}
 	s.stillSyncs("barriers_detail", total.last)
 }
+
+// farFuture is issue 11's far-future clock: 200 years ahead.
+const farFuture = 200 * 365 * 24 * time.Hour
+
+// TestHostileSpoofAndFarFuture is issue 11's second attack: Mallory says
+// hello with the teacher's device id (device_taken, and so does a second
+// session of the teacher's own account, as a copied browser profile
+// would) and pushes an op stamped 200 years ahead (clock_ahead, not
+// stored). Then the teacher's later acked edit, the one the attack once
+// made the server ack and drop, is what a fresh device reads. An op just
+// within the allowed drift is accepted, and the teacher's edit after it
+// still wins.
+func TestHostileSpoofAndFarFuture(t *testing.T) {
+	s := openSchool(t)
+	ctx := context.Background()
+	const field = "best_times"
+	teacher := s.engine("teacher", s.teacher)
+	put := func(v string) {
+		t.Helper()
+		if err := teacher.Put(ctx, s.rec.Space, s.rec.Collection, s.rec.ID, map[string]any{field: v}); err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, converged)
+		defer cancel()
+		if err := teacher.WaitSynced(wctx); err != nil || len(teacher.Pending()) > 0 || len(teacher.Rejections()) > 0 {
+			t.Fatalf("the teacher's edit %q: %v, pending %d, rejections %v", v, err, len(teacher.Pending()), teacher.Rejections())
+		}
+	}
+	put("teacher, before the attack")
+
+	for _, c := range []struct{ name, token string }{{"mallory as the teacher's device", s.mallory}, {"the teacher's copied profile", s.login(app.DemoTeacherLogin, app.DemoPassword)}} {
+		r, e, cc := hello(t, s.app.URL(), c.name, c.token, teacher.Device())
+		if r != nil {
+			r.bye()
+			t.Fatalf("%s: welcomed", c.name)
+		}
+		if e.Code != protocol.CodeDeviceTaken || (cc != protocol.StatusOf(protocol.CodeDeviceTaken).Close && cc != websocket.CloseAbnormalClosure) {
+			t.Errorf("%s: refused with %s, close %d; want device_taken, %d", c.name, e, cc, protocol.StatusOf(protocol.CodeDeviceTaken).Close)
+		}
+	}
+
+	m, e, _ := hello(t, s.app.URL(), "mallory", s.mallory, uuid.Must(uuid.NewV7()))
+	if m == nil {
+		t.Fatalf("mallory's own device refused: %s", e)
+	}
+	defer m.bye()
+	based := func(v string, at hlc.Timestamp) record.Op {
+		cur, err := s.app.Store.Record(ctx, s.rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := cur.Fields[field].Ref()
+		return record.Op{Space: s.rec.Space, Collection: s.rec.Collection, ID: s.rec.ID, HLC: at,
+			Writes: []record.Write{{Name: field, Value: v, Base: &ref}}}
+	}
+	ahead := hlc.New(time.Now().Add(farFuture).UnixMilli(), 0)
+	res := m.push(based("mallory, 200 years ahead", ahead)).Results[0]
+	if res.Code != protocol.CodeClockAhead || res.Seq != 0 || res.Clock == 0 || res.Clock >= ahead {
+		t.Errorf("an op 200 years ahead: %+v, want clock_ahead with the server's clock", res)
+	}
+	if got := fieldValue(mustRecord(t, s), field); got != "teacher, before the attack" {
+		t.Errorf("after the refused far-future op the server holds %v", got)
+	}
+	m.alive()
+
+	put("teacher, after the attack")
+	if got := fieldValue(s.engine("teacher's new tablet", s.teacher).Get(s.rec), field); got != "teacher, after the attack" {
+		t.Errorf("a fresh device reads %v, want the teacher's acked edit", got)
+	}
+
+	// Just within the drift: accepted, and the teacher, having seen it,
+	// writes over it.
+	near := hlc.New(time.Now().Add(hlc.MaxDrift-time.Hour).UnixMilli(), 0)
+	res = m.push(based("mallory, 23 hours ahead", near)).Results[0]
+	result(t, "an op within the drift", res, "", "")
+	deadline := time.Now().Add(wait)
+	for fieldValue(teacher.Get(s.rec), field) != "mallory, 23 hours ahead" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the teacher never saw Mallory's edit")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	put("teacher, over the near-future edit")
+	if got := fieldValue(mustRecord(t, s), field); got != "teacher, over the near-future edit" {
+		t.Errorf("the server holds %v, want the teacher's acked edit", got)
+	}
+	s.stillSyncs(field, "teacher, over the near-future edit")
+}
+
+func mustRecord(t testing.TB, s *school) *record.Record {
+	t.Helper()
+	r, err := s.app.Store.Record(context.Background(), s.rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestHostileClockReuse: an op reusing the (device, clock) of an applied op
+// with different content is refused with clock_reused naming the clock to
+// restamp past, and the first op stays; the same op sent again is
+// answered as applied, with its seq; so "already applied" is said only of
+// the same op. The same holds on a later socket of the same device.
+func TestHostileClockReuse(t *testing.T) {
+	s := openSchool(t)
+	const field = "best_times"
+	device := uuid.Must(uuid.NewV7())
+	m, e, _ := hello(t, s.app.URL(), "mallory", s.mallory, device)
+	if m == nil {
+		t.Fatalf("mallory refused: %s", e)
+	}
+	cur := mustRecord(t, s)
+	ref := cur.Fields[field].Ref()
+	first := record.Op{Space: s.rec.Space, Collection: s.rec.Collection, ID: s.rec.ID, HLC: m.clock.Now(),
+		Writes: []record.Write{{Name: field, Value: "the first op", Base: &ref}}}
+	r1 := m.push(first).Results[0]
+	result(t, "the first op", r1, "", "")
+	second := first
+	second.Writes = []record.Write{{Name: field, Value: "a different op at the same clock", Base: &ref}}
+	for _, c := range []struct {
+		name string
+		r    *raw
+	}{{"same socket", m}, {"a later socket of the same device", nil}} {
+		r := c.r
+		if r == nil {
+			m.bye()
+			if r, e, _ = hello(t, s.app.URL(), "mallory again", s.mallory, device); r == nil {
+				t.Fatalf("the same device on a new socket refused: %s", e)
+			}
+			defer r.bye()
+		}
+		ack := r.push(second, first)
+		if res := ack.Results[0]; res.Code != protocol.CodeClockReused || res.Seq != 0 || res.Clock < first.HLC {
+			t.Errorf("%s: a different op at an applied op's clock: %+v, want clock_reused with a clock at or past %v", c.name, res, first.HLC)
+		}
+		if res := ack.Results[1]; res.Code != "" || res.Seq != r1.Seq {
+			t.Errorf("%s: the same op again: %+v, want applied at seq %d", c.name, res, r1.Seq)
+		}
+		if got := mustRecord(t, s); fieldValue(got, field) != "the first op" || len(got.Fields[field].Conflicts) > 0 {
+			t.Errorf("%s: the server holds %s, want the first op alone", c.name, fieldString(got.Fields[field]))
+		}
+		r.alive()
+	}
+	s.stillSyncs(field, "the first op")
+}
