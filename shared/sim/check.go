@@ -103,10 +103,12 @@ func (w *world) check() error {
 
 	// 3. Nothing acked lost: an acked op was applied (an op the server
 	// skipped as "already applied" without ever applying it would be a
-	// silent loss).
+	// silent loss), whatever else the server said of it: a refusal is
+	// never an ack, and an op refused on one delivery and acked on
+	// another was applied on that other.
 	for ref := range w.ref.acks {
-		if !applied[ref] && !w.ref.refuses[ref] {
-			return fmt.Errorf("op %v of node %s was acked but never applied", ref.HLC, ref.Node)
+		if !applied[ref] {
+			return fmt.Errorf("op %v of node %s was acked but never applied (also refused: %v)", ref.HLC, ref.Node, w.ref.refuses[ref])
 		}
 	}
 
