@@ -396,7 +396,8 @@ func (h *HostileSock) Push(ops ...record.Op) (*protocol.Ack, error) {
 	if err := h.send(&protocol.Push{Batch: h.batch, Ops: ops}); err != nil {
 		return nil, err
 	}
-	for {
+	deadline := time.Now().Add(hostileWait)
+	for time.Now().Before(deadline) {
 		m, err := h.read()
 		if err != nil {
 			return nil, fmt.Errorf("waiting for ack %d: %w", h.batch, err)
@@ -412,6 +413,7 @@ func (h *HostileSock) Push(ops ...record.Op) (*protocol.Ack, error) {
 			}
 		}
 	}
+	return nil, fmt.Errorf("no ack of batch %d in %v", h.batch, hostileWait)
 }
 
 // Alive proves the connection still works: a ping comes back.
@@ -420,7 +422,8 @@ func (h *HostileSock) Alive() error {
 	if err := h.send(&protocol.Ping{Time: tm}); err != nil {
 		return err
 	}
-	for {
+	deadline := time.Now().Add(hostileWait)
+	for time.Now().Before(deadline) {
 		m, err := h.read()
 		if err != nil {
 			return fmt.Errorf("connection lost after a per-op refusal: %w", err)
@@ -429,6 +432,7 @@ func (h *HostileSock) Alive() error {
 			return nil
 		}
 	}
+	return fmt.Errorf("no pong in %v", hostileWait)
 }
 
 // Bye closes the socket and waits until the server has closed its side,

@@ -26,6 +26,12 @@
 // Duplicated frames (the same push read twice) stand for a proxy or buffer
 // replaying bytes.
 //
+// Config.Byzantine adds hostile and broken devices (byzantine.go), and the
+// server then models the real one's defences against them: device ids
+// bound to the session that first said hello with them, a per-account
+// device limit, the drift check and the op index (server/store
+// opindex.go), so that the checker proves an ack still means applied.
+//
 // Everything runs on one goroutine from one math/rand/v2 PCG source and
 // never iterates a map to decide anything, so a seed replays exactly.
 package sim
