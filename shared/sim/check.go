@@ -90,13 +90,19 @@ func (w *world) check() error {
 		if !w.ref.ops[ref] {
 			return fmt.Errorf("op %v on %s applied but no replica made it", ref.HLC, e.op.ID)
 		}
+		// A write replaces only versions applied before it: a base or
+		// resolve naming a version never applied (an op the server
+		// refused, whose (device, clock) a hostile device then reused for
+		// a different op) names that refused op, not the later one.
 		for _, wr := range e.op.Writes {
 			written[fieldVersion{e.op.ID, wr.Name, ref}] = wr.Value
-			if wr.Base != nil {
+			if wr.Base != nil && applied[*wr.Base] {
 				replaced[fieldVersion{e.op.ID, wr.Name, *wr.Base}] = true
 			}
 			for _, x := range wr.Resolves {
-				replaced[fieldVersion{e.op.ID, wr.Name, x}] = true
+				if applied[x] {
+					replaced[fieldVersion{e.op.ID, wr.Name, x}] = true
+				}
 			}
 		}
 	}

@@ -229,7 +229,7 @@ func (s *server) push(c *conn, p *protocol.Push) {
 	if s.head != from {
 		for _, sub := range s.conns {
 			if sub.live {
-				s.page(sub, from, s.head, s.itemsFor(sub, changed, sole))
+				s.page(sub, from, s.head, s.itemsFor(sub, c, changed, sole))
 			}
 		}
 	}
@@ -237,18 +237,22 @@ func (s *server) push(c *conn, p *protocol.Push) {
 }
 
 // itemsFor is a committed change as one connection is sent it: a record
-// one op alone changed goes as a reference to the device that made it
-// (protocol.Own) and as the op to everyone else (protocol.Patch); a record
-// several ops changed goes whole (server/hub encodeFor).
-func (s *server) itemsFor(sub *conn, changed []uuid.UUID, sole map[uuid.UUID]*record.Op) []item {
+// one op alone changed goes as a reference to the connection that sent it
+// (protocol.Own) and as the op to every other (protocol.Patch), the same
+// device's other connections included; a record several ops changed goes
+// whole (server/hub encodeFor). Only the sending connection may derive
+// the record from its own copy of the op: a device may have rewritten
+// that copy since (a restamp points its refs at the restamped op) while an
+// older connection still carried the op as it was.
+func (s *server) itemsFor(sub, sender *conn, changed []uuid.UUID, sole map[uuid.UUID]*record.Op) []item {
 	items := make([]item, 0, len(changed))
 	for _, id := range changed {
 		r := s.recs[id]
 		op := sole[id]
 		switch {
-		case op == nil || (s.w.cfg.NoPatches && op.Node != sub.node):
+		case op == nil || (s.w.cfg.NoPatches && sub != sender):
 			items = append(items, item{seq: r.Seq, rec: r})
-		case op.Node == sub.node:
+		case sub == sender:
 			items = append(items, item{seq: r.Seq, own: &protocol.Own{Collection: r.Collection, ID: r.ID, HLC: op.HLC, Seq: r.Seq}})
 		default:
 			items = append(items, item{seq: r.Seq, patch: &protocol.Patch{Seq: r.Seq, Op: *op}})
