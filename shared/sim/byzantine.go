@@ -68,10 +68,14 @@ func (w *world) addByzantine() {
 	}
 }
 
-// resetClock sends a replica's clock back decades (a device whose clock
-// state was lost): its next ops reuse clocks it already wrote under.
+// resetClock sends a replica's clock back decades while its outbox is
+// empty: its wall clock is wrong again and the newest clock it had used is
+// forgotten. (With ops pending it would not: the engine seeds its clock
+// from the outbox at load, so it never stamps at or below a pending op,
+// whose refs a restamp remaps.) Its next ops are stamped below what
+// records already hold of this device, and are refused with clock_reused.
 func (w *world) resetClock() bool {
-	r := pick(w, w.reps, func(r *replica) bool { return r.resets })
+	r := pick(w, w.reps, func(r *replica) bool { return r.resets && len(r.outbox) == 0 })
 	if r == nil {
 		return false
 	}
@@ -184,66 +188,135 @@ func digest(op *record.Op) string {
 	return string(b)
 }
 
-// newDevice is the engine's answer to device_taken (PROTOCOL.md): a new
-// id, and what it has not had acked restamped under it.
+// newDevice is the engine's answer to device_taken (PROTOCOL.md,
+// client/recover.go newDevice): a new id stamped on every op not yet
+// acked, their clocks kept (under a new id they cannot collide), and refs
+// to them pointed at the new id.
 func (r *replica) newDevice() {
 	r.node = r.w.uuid(7)
-	for j := range r.outbox {
-		old := refOf(r.outbox[j].op)
-		r.outbox[j].op.Node = r.node
-		r.outbox[j].op.HLC = r.now()
-		r.rebase(j, old)
-		r.w.ref.made(r.outbox[j].op)
-	}
+	r.rewrite(func(*pendingOp) bool { return true }, func(op *record.Op) { op.Node = r.node })
 }
 
-// restamp is the engine's answer to clock_ahead and clock_reused
-// (PROTOCOL.md): the op is kept and stamped above h, the clock the
+// restamp is the engine's answer to clock_ahead and clock_reused for the
+// op of outbox seq sent at clock sent (client/recover.go restampAhead,
+// restampReused): the op is kept and stamped above h, the clock the
 // refusal names. After clock_ahead the device also takes the server's
-// time as its own (its offset from h), or every next op would be refused
-// too.
-func (r *replica) restamp(j int, code protocol.Code, h hlc.Timestamp) {
+// time as its own (the offset from h), starts its clock again at h (or
+// the newest clock it holds within the drift), and restamps every op
+// above the drift limit, which the server would refuse too. It returns
+// the lowest outbox seq restamped, 0 for none.
+func (r *replica) restamp(seq uint64, sent hlc.Timestamp, code protocol.Code, h hlc.Timestamp) uint64 {
+	refused := func(p *pendingOp) bool { return p.seq == seq && p.op.HLC == sent }
+	pick := refused
 	if code == protocol.CodeClockAhead {
+		limit := hlc.New(h.Millis()+hlc.MaxDrift.Milliseconds(), 0)
 		r.skew = h.Millis() - r.w.now
-		r.clock = h
+		last := h
+		for _, rec := range r.server {
+			if t := maxHLC(rec); t <= limit {
+				last = max(last, t)
+			}
+		}
+		for _, p := range r.outbox {
+			if p.op.HLC <= limit {
+				last = max(last, p.op.HLC)
+			}
+		}
+		r.clock = last
+		pick = func(p *pendingOp) bool { return refused(p) || p.op.HLC > limit }
+	} else if slices.ContainsFunc(r.outbox, func(p pendingOp) bool { return refused(&p) }) {
+		r.clock = max(r.clock, h)
 	}
-	r.clock = max(r.clock, h)
-	// Later ops that named its old version are not rebased: they may be
-	// in flight and applied already, and a resend must be the same op. At
-	// the server they merge as concurrent with it, keeping both words.
-	r.outbox[j].op.HLC = r.now()
-	r.w.ref.made(r.outbox[j].op)
-	r.w.stats.Restamped++
+	return r.rewrite(pick, func(op *record.Op) { op.HLC = r.now() })
 }
 
-// rebase points the outbox ops after j that named op j's old version (as
-// a base, a resolved conflict or a version a delete saw) at its new one;
-// only for ops never sent. Writes are copied: pushes share them.
-func (r *replica) rebase(j int, old record.Ref) {
-	now := refOf(r.outbox[j].op)
-	swap := func(x record.Ref) record.Ref {
-		if x == old {
-			return now
+// rewrite changes the outbox ops pick selects, in outbox order, with
+// stamp, and points every ref of any outbox op at a changed op's old
+// version to its new one, so that a later op still replaces it rather
+// than conflicting with it (client/recover.go rewriteOutbox). Ops are
+// copied before they change: pushes in flight share their slices. It
+// returns the lowest seq changed, 0 for none.
+func (r *replica) rewrite(pick func(*pendingOp) bool, stamp func(*record.Op)) uint64 {
+	remap := map[record.Ref]record.Ref{}
+	var first uint64
+	for j := range r.outbox {
+		p := &r.outbox[j]
+		if !pick(p) {
+			continue
 		}
-		return x
+		old := refOf(p.op)
+		p.op = cloneOp(p.op)
+		stamp(&p.op)
+		remap[old] = refOf(p.op)
+		r.w.ref.made(p.op)
+		r.w.stats.Restamped++
+		if first == 0 {
+			first = p.seq
+		}
 	}
-	for k := j + 1; k < len(r.outbox); k++ {
-		op := &r.outbox[k].op
-		op.Writes = slices.Clone(op.Writes)
+	if len(remap) == 0 {
+		return 0
+	}
+	for j := range r.outbox {
+		op := &r.outbox[j].op
+		if !refsAny(op, remap) {
+			continue
+		}
+		*op = cloneOp(*op)
+		re := func(x *record.Ref) {
+			if n, ok := remap[*x]; ok {
+				*x = n
+			}
+		}
 		for i := range op.Writes {
-			wr := &op.Writes[i]
-			if wr.Base != nil {
-				b := swap(*wr.Base)
-				wr.Base = &b
+			if op.Writes[i].Base != nil {
+				re(op.Writes[i].Base)
 			}
-			wr.Resolves = slices.Clone(wr.Resolves)
-			for x := range wr.Resolves {
-				wr.Resolves[x] = swap(wr.Resolves[x])
+			for k := range op.Writes[i].Resolves {
+				re(&op.Writes[i].Resolves[k])
 			}
 		}
-		op.Seen = slices.Clone(op.Seen)
-		for x := range op.Seen {
-			op.Seen[x] = swap(op.Seen[x])
+		for k := range op.Seen {
+			re(&op.Seen[k])
 		}
 	}
+	return first
+}
+
+func refsAny(op *record.Op, remap map[record.Ref]record.Ref) bool {
+	for _, w := range op.Writes {
+		if w.Base != nil {
+			if _, ok := remap[*w.Base]; ok {
+				return true
+			}
+		}
+		for _, x := range w.Resolves {
+			if _, ok := remap[x]; ok {
+				return true
+			}
+		}
+	}
+	for _, x := range op.Seen {
+		if _, ok := remap[x]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// cloneOp copies an op deep enough that its clocks and refs can change
+// without touching a push that shares its slices.
+func cloneOp(op record.Op) record.Op {
+	ws := make([]record.Write, len(op.Writes))
+	for i, w := range op.Writes {
+		if w.Base != nil {
+			b := *w.Base
+			w.Base = &b
+		}
+		w.Resolves = slices.Clone(w.Resolves)
+		ws[i] = w
+	}
+	op.Writes = ws
+	op.Seen = slices.Clone(op.Seen)
+	return op
 }

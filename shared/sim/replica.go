@@ -362,9 +362,8 @@ func (r *replica) ack(a *protocol.Ack) error {
 			// Kept and sent again, restamped (once: a duplicate of this
 			// push may bring the refusal again).
 			r.w.stats.Refused++
-			if j := slices.IndexFunc(r.outbox, func(o pendingOp) bool { return o.seq == p.seq && o.op.HLC == p.op.HLC }); j >= 0 {
-				r.restamp(j, res.Code, res.Clock)
-				c.sentSeq = min(c.sentSeq, p.seq-1)
+			if first := r.restamp(p.seq, p.op.HLC, res.Code, res.Clock); first > 0 {
+				c.sentSeq = min(c.sentSeq, first-1)
 			}
 		default:
 			gone[p.seq] = true

@@ -139,7 +139,7 @@ type Stats struct {
 	DeviceLimit int // hellos refused: the account holds deviceLimit ids
 	ClockAhead  int // ops refused: clock past hlc.MaxDrift ahead
 	ClockReused int // ops refused: (device, clock) not newer, or another op's
-	Restamped   int // refused ops a replica restamped and sent again
+	Restamped   int // ops a replica restamped (clock or device id) and sent again
 	Ghosts      int // throwaway swarm devices that wrote
 	// MaxClock is the most device entries a record's clock held at the
 	// end (in a Summary: the most of any run).
