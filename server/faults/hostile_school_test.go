@@ -22,7 +22,7 @@ func openSchool(t *testing.T) *School {
 
 // TestHostileDeviceFlood is issue 11's first attack against the seeded
 // school: Mallory, holding only the family invite code, opens FloodSockets
-// (10,001) sockets one after another, each with a fresh device id and each
+// (10,001) sockets, four open at a time, each with a fresh device id and each
 // pushing one op to the plan's family record. The server lets her hold
 // hub.DefaultMaxDevicesPerUser device ids and refuses every further hello
 // with device_limit; the record keeps a bounded clock; and afterwards the
