@@ -44,8 +44,8 @@ const (
 	// record from many family accounts: 5 × 64 = 320, past
 	// record.MaxRecordClock, so the record's bound is reached by the ops
 	// the per-user device limit lets through. Each welcomed device's op is
-	// a commit of its own (about 40 ms with its fsync and catch-up), so 20
-	// accounts took 50 s; five prove the same.
+	// a commit of its own (with its fsync and catch-up): 20 accounts took
+	// 50 s one socket at a time; five prove the same.
 	FloodAccounts = 5
 	// floodTimeout bounds one flood, so a slow machine ends in an error
 	// rather than a hang.
