@@ -27,10 +27,11 @@ func (s *Store) Backup(w io.Writer) error {
 
 // RestoreOptions say what Restore keeps besides the data.
 type RestoreOptions struct {
-	// KeepSessions keeps the backup's sessions and unclaimed invites. By
-	// default both are dropped: the backup may hold sessions revoked since
-	// it was taken (they would work again) and invites claimed since (they
-	// could be claimed twice). Dropping them signs everyone out.
+	// KeepSessions keeps the backup's sessions, invites and password
+	// setup codes. By default all are dropped: the backup may hold
+	// sessions revoked since it was taken (they would work again) and
+	// invites or setup codes used since (they could be used twice).
+	// Dropping them signs everyone out.
 	KeepSessions bool
 }
 
