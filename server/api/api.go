@@ -117,6 +117,14 @@ var (
 	// DefaultInvitePerUser bounds invite creation by one signed-in user
 	// (every call, not only failures: each costs a hash and a write).
 	DefaultInvitePerUser = Rate{Every: 30 * time.Second, Burst: 20}
+	// DefaultSetupFailPerClient bounds wrong password setup codes from one
+	// address. A code carries 100 bits, so this guards the hashing each
+	// attempt costs (the new password is hashed first), not the code.
+	DefaultSetupFailPerClient = Rate{Every: 30 * time.Second, Burst: 20}
+	// DefaultPasswordFailPerUser bounds wrong current passwords in a
+	// password change by one signed-in user: a stolen session must not
+	// become a way to guess the password behind it.
+	DefaultPasswordFailPerUser = Rate{Every: time.Minute, Burst: 5}
 )
 
 // Limits are the rate limits; zero values take the defaults.
@@ -127,6 +135,8 @@ type Limits struct {
 	ClaimFailPerClientInvite Rate
 	ClaimFailPerClient       Rate
 	InvitePerUser            Rate
+	SetupFailPerClient       Rate
+	PasswordFailPerUser      Rate
 	// LoginSlowdown is DefaultLoginSlowdown unless set.
 	LoginSlowdown time.Duration
 	// MaxKeys bounds every rate-limit map.
@@ -178,6 +188,8 @@ func New(o Options) *API {
 	def(&l.ClaimFailPerClientInvite, DefaultClaimFailPerClientInvite)
 	def(&l.ClaimFailPerClient, DefaultClaimFailPerClient)
 	def(&l.InvitePerUser, DefaultInvitePerUser)
+	def(&l.SetupFailPerClient, DefaultSetupFailPerClient)
+	def(&l.PasswordFailPerUser, DefaultPasswordFailPerUser)
 	if l.LoginSlowdown == 0 {
 		l.LoginSlowdown = DefaultLoginSlowdown
 	}
@@ -188,20 +200,17 @@ func New(o Options) *API {
 		o.ClientKey = clientaddr.New(nil).Key
 	}
 	a := &API{
-		o:           o,
-		log:         o.Logger.With("component", "api"),
-		mux:         http.NewServeMux(),
-		loginPair:   newLimiters(l.LoginFailPerClientLogin, l.MaxKeys),
-		loginClient: newLimiters(l.LoginFailPerClient, l.MaxKeys),
-		loginName:   newLimiters(l.LoginFailPerLogin, l.MaxKeys),
-		claimPair:   newLimiters(l.ClaimFailPerClientInvite, l.MaxKeys),
-		claimClient: newLimiters(l.ClaimFailPerClient, l.MaxKeys),
-		invites:     newLimiters(l.InvitePerUser, l.MaxKeys),
-		// Setup codes carry 100 bits and passwords are checked against
-		// their owner's session: these buckets only bound the hashing a
-		// client or a user can ask for with wrong guesses.
-		setupClient:  newLimiters(l.ClaimFailPerClient, l.MaxKeys),
-		passwordUser: newLimiters(l.LoginFailPerClientLogin, l.MaxKeys),
+		o:            o,
+		log:          o.Logger.With("component", "api"),
+		mux:          http.NewServeMux(),
+		loginPair:    newLimiters(l.LoginFailPerClientLogin, l.MaxKeys),
+		loginClient:  newLimiters(l.LoginFailPerClient, l.MaxKeys),
+		loginName:    newLimiters(l.LoginFailPerLogin, l.MaxKeys),
+		claimPair:    newLimiters(l.ClaimFailPerClientInvite, l.MaxKeys),
+		claimClient:  newLimiters(l.ClaimFailPerClient, l.MaxKeys),
+		invites:      newLimiters(l.InvitePerUser, l.MaxKeys),
+		setupClient:  newLimiters(l.SetupFailPerClient, l.MaxKeys),
+		passwordUser: newLimiters(l.PasswordFailPerUser, l.MaxKeys),
 	}
 	m := a.mux
 	m.HandleFunc("POST /api/login", a.login)

@@ -461,3 +461,22 @@ func TestFamiliesInviteWhenTheSchoolAllows(t *testing.T) {
 	e.Do("PUT", settings, e.Admin.Token, api.SettingsJSON{}, nil)
 	errCode(t, e, "POST", "/api/invites", e.Family.Token, api.InviteRequest{Space: e.Ana.ID}, 403, protocol.CodeForbidden)
 }
+
+func TestWrongCurrentPasswordsAndSetupCodesAreLimited(t *testing.T) {
+	e := apitest.Start(t, func(c *app.Config) {
+		c.APILimits.PasswordFailPerUser = api.Rate{Every: time.Hour, Burst: 2}
+		c.APILimits.SetupFailPerClient = api.Rate{Every: time.Hour, Burst: 2}
+	})
+	wrong := api.PasswordRequest{Current: "not the password", Password: "a much better passphrase"}
+	for range 2 {
+		errCode(t, e, "POST", "/api/me/password", e.Teacher.Token, wrong, 403, protocol.CodeForbidden)
+	}
+	errCode(t, e, "POST", "/api/me/password", e.Teacher.Token, api.PasswordRequest{Current: apitest.Password, Password: "a much better passphrase"}, 429, protocol.CodeRateLimited)
+	// Per user: another teacher is not slowed.
+	errCode(t, e, "POST", "/api/me/password", e.OtherTeacher.Token, wrong, 403, protocol.CodeForbidden)
+	bad := api.SetupRequest{Code: "AAAAA-AAAAA-AAAAA-AAAAA", Password: "a much better passphrase"}
+	for range 2 {
+		errCode(t, e, "POST", "/api/password/setup", "", bad, 404, auth.CodeNotFound)
+	}
+	errCode(t, e, "POST", "/api/password/setup", "", bad, 429, protocol.CodeRateLimited)
+}

@@ -30,10 +30,10 @@ const (
 	CodeUnreadable   Code = "unreadable"           // the stored record is quarantined (undecodable); the op is kept by the client
 	CodeTooManyConns Code = "too_many_connections" // over a connection cap (address, user, session, process)
 	// CodeAccessChanged closes a socket whose user's memberships changed
-	// (removed from a space, another role): the client reconnects at once
-	// and its welcome lists the spaces and roles it has now. Clients that
-	// do not know the code read it as internal, which they retry, so they
-	// recover the same way after their backoff.
+	// (removed from a space, another role): the client reconnects (its
+	// first backoff after a healthy connection is under 250 ms) and its
+	// welcome lists the spaces and roles it has now. Clients that do not
+	// know the code read it as internal, which they retry the same way.
 	CodeAccessChanged Code = "access_changed"
 )
 
