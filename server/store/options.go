@@ -76,6 +76,11 @@ type Options struct {
 	// FreeSpaceInterval is how long a good free-space reading is trusted.
 	FreeSpaceInterval time.Duration
 
+	// OnSyncFailure is called when an fsync fails. Nil means log and exit
+	// the process with a non-zero status (see defaultSyncFailure); tests
+	// set it to observe the failure instead.
+	OnSyncFailure func(error)
+
 	// MaxGroupOps bounds the ops of one group commit.
 	MaxGroupOps int
 
@@ -131,6 +136,9 @@ func (o Options) withDefaults(dir string) Options {
 	}
 	if o.FreeSpaceInterval == 0 {
 		o.FreeSpaceInterval = DefaultFreeSpaceInterval
+	}
+	if o.OnSyncFailure == nil {
+		o.OnSyncFailure = defaultSyncFailure
 	}
 	if o.MaxGroupOps == 0 {
 		o.MaxGroupOps = DefaultMaxGroupOps

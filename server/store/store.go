@@ -18,9 +18,10 @@ package store
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/plansync/plansync/server"
@@ -59,11 +60,11 @@ type Store struct {
 	hook atomic.Pointer[func([]server.Committed)]
 
 	// Owned by the committer goroutine; nothing else touches them.
-	heads      map[uuid.UUID]uint64 // space -> head, cached after first read
-	usage      usage                // bytes charged to quotas, cached after first read
-	dirty      bool                 // written since the last successful sync
-	spaceOK    bool                 // last free-space reading was enough
-	spaceCheck time.Time            // when it was taken
+	heads map[uuid.UUID]uint64 // space -> head, cached after first read
+	usage usage                // bytes charged to quotas, cached after first read
+	dirty bool                 // written since the last successful sync
+
+	guard spaceGuard // the free-space check of every write path
 
 	stats   stats
 	metrics *metrics
@@ -100,7 +101,23 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: registering metrics: %w", err)
 	}
-	db, err := badger.Open(badgerOptions(dir, opts))
+	// Below the reserve at start-up, badger is opened read-only: a
+	// read-write open may replay its log into a fresh memtable and create
+	// mmapped files, and on a full tmpfs touching an unbacked page of those
+	// is SIGBUS. Read-only, it maps nothing for writing, reads are served
+	// and every write is refused (server.ErrUnavailable) until a restart
+	// with space opens it read-write again. A directory that does not
+	// exist yet cannot be opened read-only and is opened as usual.
+	bo := badgerOptions(dir, opts)
+	readOnly := false
+	if free, ferr := opts.FreeSpace(); ferr == nil && free < opts.MinFreeBytes {
+		if _, serr := os.Stat(filepath.Join(dir, "MANIFEST")); serr == nil {
+			readOnly = true
+			bo = bo.WithReadOnly(true)
+			opts.Logger.Warn("store: disk below the reserve at start; opening read-only, refusing writes until restarted with space", "free_bytes", free, "min_free_bytes", opts.MinFreeBytes)
+		}
+	}
+	db, err := badger.Open(bo)
 	if err != nil {
 		m.unregister()
 		return nil, fmt.Errorf("store: opening %s: %w", dir, err)
@@ -115,6 +132,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		usage:    newUsage(),
 		metrics:  m,
 	}
+	s.guard.readOnly = readOnly
 	s.wg.Add(1)
 	go s.runCommitter()
 	return s, nil
@@ -160,6 +178,9 @@ func (s *Store) Healthy() error {
 	s.mu.RUnlock()
 	if closed {
 		return fmt.Errorf("store: closed: %w", server.ErrUnavailable)
+	}
+	if s.guard.readOnly {
+		return fmt.Errorf("store: %w", errReadOnly)
 	}
 	free, err := s.opts.FreeSpace()
 	if err != nil {

@@ -1,0 +1,117 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/plansync/plansync/server"
+)
+
+// tmpfsSize is the small real file system the guard test fills: room for
+// badger's memtable and a first value log file plus the reserve.
+const tmpfsSize = 128 << 20 // bytes
+
+// TestAccountWritesRefusedOnFullTmpfs mounts a real tmpfs, fills it below
+// the reserve with a filler file, and checks that account writes (users,
+// sessions, invites, memberships) are refused with server.ErrUnavailable
+// and write nothing, then work again once the filler is removed.
+func TestAccountWritesRefusedOnFullTmpfs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root; skipping the real full-disk test")
+	}
+	mnt := t.TempDir()
+	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, fmt.Sprintf("size=%d", tmpfsSize)); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(mnt, syscall.MNT_DETACH) })
+	dir := filepath.Join(mnt, "db")
+	s, err := Open(dir, Options{FreeSpaceInterval: time.Millisecond, MinFreeBytes: 32 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Close() }()
+	ctx := context.Background()
+	u := &server.User{ID: newID(), Name: "before", Created: time.Now()}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	free, err := freeBytes(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filler := filepath.Join(mnt, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1<<20)
+	for range free/uint64(len(buf)) - 1 { // leave under 2 MiB: below the reserve
+		if _, err := f.Write(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Close()
+	writes := map[string]func() error{
+		"user": func() error { return s.CreateUser(ctx, &server.User{ID: newID(), Name: "x", Created: time.Now()}) },
+		"session": func() error {
+			return s.CreateSession(ctx, &server.Session{User: u.ID, Expires: time.Now().Add(time.Hour)})
+		},
+		"invite": func() error {
+			return s.CreateInvite(ctx, &server.Invite{ID: "abc", Secret: "h", Space: newID(), Expires: time.Now().Add(time.Hour)})
+		},
+		"member": func() error {
+			return s.PutMember(ctx, server.Member{Space: newID(), User: u.ID, Role: server.RoleFamily})
+		},
+	}
+	for name, w := range writes {
+		if err := w(); !errors.Is(err, server.ErrUnavailable) {
+			t.Errorf("%s on a full disk: %v, want ErrUnavailable", name, err)
+		}
+	}
+	if got, err := s.User(ctx, u.ID); err != nil || got.Name != "before" {
+		t.Fatalf("read on a full disk: %v %v", got, err)
+	}
+	// Restart on the full disk: opened read-only, reads served, writes
+	// refused, no SIGBUS.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir, Options{FreeSpaceInterval: time.Millisecond, MinFreeBytes: 32 << 20}); err != nil {
+		t.Fatalf("reopening on a full disk: %v", err)
+	}
+	if got, err := s.User(ctx, u.ID); err != nil || got.Name != "before" {
+		t.Fatalf("read after restarting on a full disk: %v %v", got, err)
+	}
+	for name, w := range writes {
+		if err := w(); !errors.Is(err, server.ErrUnavailable) {
+			t.Errorf("%s after restarting on a full disk: %v, want ErrUnavailable", name, err)
+		}
+	}
+	if err := s.CreateUser(ctx, u); !errors.Is(err, server.ErrExists) {
+		t.Errorf("creating an existing user read-only: %v, want ErrExists", err)
+	}
+	if err := s.Healthy(); !errors.Is(err, server.ErrUnavailable) {
+		t.Errorf("Healthy read-only: %v", err)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	// Space is back: a restart opens read-write.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir, Options{FreeSpaceInterval: time.Millisecond, MinFreeBytes: 32 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	for name, w := range writes {
+		if err := w(); err != nil {
+			t.Errorf("%s after space returned: %v", name, err)
+		}
+	}
+}
