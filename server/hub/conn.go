@@ -379,7 +379,14 @@ func (c *conn) hello(m *protocol.Hello) bool {
 	if inc, ok := st.(interface {
 		Incarnation(context.Context) (uuid.UUID, error)
 	}); ok { // store.Store; a store without one sends none ("unknown")
-		if welcome.Incarnation, err = inc.Incarnation(ctx); err != nil {
+		welcome.Incarnation, err = inc.Incarnation(ctx)
+		switch {
+		case errors.Is(err, server.ErrUnavailable):
+			// Only a database that has none yet writes one: a first
+			// start on a full disk. The client retries unavailable.
+			c.fail(protocol.CodeUnavailable, "the server cannot save changes right now; try again later")
+			return false
+		case err != nil:
 			c.internal("incarnation", err)
 			return false
 		}

@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // tmpfsSize is the small real file system the guard test fills: room for
@@ -113,5 +116,58 @@ func TestAccountWritesRefusedOnFullTmpfs(t *testing.T) {
 		if err := w(); err != nil {
 			t.Errorf("%s after space returned: %v", name, err)
 		}
+	}
+}
+
+// TestReadsPassNoGuardOnFullDisk checks that what a hello reads (the
+// incarnation, the session, the user) is served while the disk is below
+// the reserve: a read that went through the write guard would turn every
+// sign-in to the sync socket into an error on a full disk. A database that
+// has no incarnation yet must write one, and that write is refused like
+// any other until space returns.
+func TestReadsPassNoGuardOnFullDisk(t *testing.T) {
+	var full atomic.Bool
+	full.Store(true)
+	s, _ := openTest(t, Options{
+		Logger:            slog.New(slog.DiscardHandler),
+		MinFreeBytes:      64 << 20,
+		FreeSpaceInterval: time.Nanosecond,
+		FreeSpace: func() (uint64, error) {
+			if full.Load() {
+				return 1 << 20, nil
+			}
+			return 1 << 40, nil
+		},
+	})
+	ctx := context.Background()
+	if _, err := s.Incarnation(ctx); !errors.Is(err, server.ErrUnavailable) {
+		t.Fatalf("first incarnation on a full disk: %v, want ErrUnavailable", err)
+	}
+	full.Store(false)
+	inc, err := s.Incarnation(ctx)
+	if err != nil || inc == (uuid.UUID{}) {
+		t.Fatalf("incarnation with space: %v %v", inc, err)
+	}
+	u := &server.User{ID: newID(), Name: "u", Created: time.Now()}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	sess := &server.Session{User: u.ID, Expires: time.Now().Add(time.Hour)}
+	sess.Hash = server.HashToken("tok")
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	full.Store(true)
+	if err := s.CreateUser(ctx, &server.User{ID: newID(), Name: "x", Created: time.Now()}); !errors.Is(err, server.ErrUnavailable) {
+		t.Fatalf("write on a full disk: %v, want ErrUnavailable", err)
+	}
+	if got, err := s.Incarnation(ctx); err != nil || got != inc {
+		t.Errorf("incarnation on a full disk: %v %v, want %v", got, err, inc)
+	}
+	if _, err := s.Session(ctx, sess.Hash); err != nil {
+		t.Errorf("session on a full disk: %v", err)
+	}
+	if _, err := s.User(ctx, u.ID); err != nil {
+		t.Errorf("user on a full disk: %v", err)
 	}
 }
