@@ -27,8 +27,9 @@ type spaceGuard struct {
 var errReadOnly = fmt.Errorf("opened read-only because the disk was below the reserve at start; restart once space is freed: %w", server.ErrUnavailable)
 
 // checkSpace refuses a write when free disk space is below MinFreeBytes.
-// A good reading is trusted for FreeSpaceInterval; a bad one is taken again
-// at every write, so writes resume as soon as space returns.
+// A good reading is trusted for FreeSpaceInterval (by default not at all);
+// a bad one is taken again at every write, so writes resume as soon as
+// space returns.
 func (s *Store) checkSpace() error {
 	g := &s.guard
 	if g.readOnly {

@@ -20,6 +20,11 @@ import (
 // badger's memtable and a first value log file plus the reserve.
 const tmpfsSize = 128 << 20 // bytes
 
+// guardTestReserve is the reserve of the guard test: above the ballast
+// (ballastSize, 32 MiB by default) plus what the filler leaves, so that the
+// ballast released at Close does not lift the disk back above it.
+const guardTestReserve = 48 << 20 // bytes
+
 // TestAccountWritesRefusedOnFullTmpfs mounts a real tmpfs, fills it below
 // the reserve with a filler file, and checks that account writes (users,
 // sessions, invites, memberships) are refused with server.ErrUnavailable
@@ -34,7 +39,7 @@ func TestAccountWritesRefusedOnFullTmpfs(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = syscall.Unmount(mnt, syscall.MNT_DETACH) })
 	dir := filepath.Join(mnt, "db")
-	s, err := Open(dir, Options{FreeSpaceInterval: time.Millisecond, MinFreeBytes: 32 << 20})
+	s, err := Open(dir, Options{FreeSpaceInterval: time.Millisecond, MinFreeBytes: guardTestReserve})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +90,7 @@ func TestAccountWritesRefusedOnFullTmpfs(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if s, err = Open(dir, Options{FreeSpaceInterval: time.Millisecond, MinFreeBytes: 32 << 20}); err != nil {
+	if s, err = Open(dir, Options{FreeSpaceInterval: time.Millisecond, MinFreeBytes: guardTestReserve}); err != nil {
 		t.Fatalf("reopening on a full disk: %v", err)
 	}
 	if got, err := s.User(ctx, u.ID); err != nil || got.Name != "before" {
@@ -109,7 +114,7 @@ func TestAccountWritesRefusedOnFullTmpfs(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if s, err = Open(dir, Options{FreeSpaceInterval: time.Millisecond, MinFreeBytes: 32 << 20}); err != nil {
+	if s, err = Open(dir, Options{FreeSpaceInterval: time.Millisecond, MinFreeBytes: guardTestReserve}); err != nil {
 		t.Fatal(err)
 	}
 	for name, w := range writes {
@@ -169,5 +174,64 @@ func TestReadsPassNoGuardOnFullDisk(t *testing.T) {
 	}
 	if _, err := s.User(ctx, u.ID); err != nil {
 		t.Errorf("user on a full disk: %v", err)
+	}
+}
+
+// TestCloseOnFullTmpfs fills a real tmpfs to its last byte behind the
+// store's back (as another program would) while badger's memtable holds a
+// write, then closes the store: Close must release the ballast so that
+// badger's flush has room, instead of faulting (SIGBUS kills the test
+// binary). The reopened store is read-only and has the write.
+func TestCloseOnFullTmpfs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root; skipping the real full-disk test")
+	}
+	mnt := t.TempDir()
+	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, fmt.Sprintf("size=%d", tmpfsSize)); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(mnt, syscall.MNT_DETACH) })
+	dir := filepath.Join(mnt, "db")
+	opts := Options{Logger: slog.New(slog.DiscardHandler), MinFreeBytes: guardTestReserve}
+	s, err := Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(filepath.Join(dir, ballastName)); err != nil || st.Size() != ballastSize(s.opts) {
+		t.Fatalf("ballast after opening with space: %v %v", st, err)
+	}
+	ctx := context.Background()
+	u := &server.User{ID: newID(), Name: "in the memtable", Created: time.Now()}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(mnt, "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, chunk := range []int{1 << 20, 4 << 10} {
+		buf := make([]byte, chunk)
+		for range tmpfsSize / chunk {
+			if _, err := f.Write(buf); err != nil {
+				break
+			}
+		}
+	}
+	f.Close()
+	if free, err := freeBytes(dir); err != nil || free != 0 {
+		t.Fatalf("%d bytes free after filling (%v)", free, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("closing on a disk with 0 bytes free: %v", err)
+	}
+	if s, err = Open(dir, opts); err != nil {
+		t.Fatalf("reopening on the full disk: %v", err)
+	}
+	defer s.Close()
+	if !s.guard.readOnly {
+		t.Error("reopened read-write below the reserve")
+	}
+	if got, err := s.User(ctx, u.ID); err != nil || got.Name != u.Name {
+		t.Fatalf("the write flushed at Close: %v %v", got, err)
 	}
 }

@@ -42,6 +42,7 @@ const MaxRecordBytes = 1 << 20 // bytes
 // Store is a server.Store on badger. Open starts its committer; Close stops
 // it. It is safe for concurrent use.
 type Store struct {
+	dir  string // the database directory (badger's, and the ballast's)
 	db   *badger.DB
 	opts Options
 	log  *slog.Logger
@@ -123,6 +124,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: opening %s: %w", dir, err)
 	}
 	s := &Store{
+		dir:      dir,
 		db:       db,
 		opts:     opts,
 		log:      opts.Logger,
@@ -133,6 +135,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		metrics:  m,
 	}
 	s.guard.readOnly = readOnly
+	if !readOnly {
+		s.makeBallast()
+	}
 	s.wg.Add(1)
 	go s.runCommitter()
 	return s, nil
@@ -163,6 +168,9 @@ func (s *Store) Close() error {
 
 	s.wg.Wait()
 	s.metrics.unregister()
+	if !s.guard.readOnly && s.releaseBallast() {
+		s.log.Warn("store: disk below the reserve at shutdown; released the ballast so that badger can flush its memtables")
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: closing: %w", err)
 	}
