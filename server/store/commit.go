@@ -101,6 +101,7 @@ func (s *Store) commitGroup(group []*commitReq, nops int) {
 	}
 	g, err := s.merge(group)
 	if err == nil {
+		s.synced.hold(g.committed)
 		err = s.persist(g)
 	}
 	if err != nil {
@@ -138,11 +139,13 @@ func (s *Store) persist(g *group) error {
 		}
 	}
 	if !s.dirty {
+		s.synced.release() // nothing written is unsynced
 		return nil
 	}
 	if err := s.syncDurable(); err != nil {
 		return err
 	}
+	s.synced.release()
 	if !s.opts.NoSync {
 		s.stats.syncs.Add(1) // group syncs only: Stats compares them to Commits
 	}

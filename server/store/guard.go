@@ -81,7 +81,11 @@ func (s *Store) syncDurable() error {
 	if s.opts.NoSync {
 		return nil
 	}
-	if err := s.db.Sync(); err != nil {
+	sync := s.db.Sync
+	if s.syncHook != nil {
+		sync = s.syncHook
+	}
+	if err := sync(); err != nil {
 		s.log.Error("store: fsync failed; stopping so that nothing unsynced is acked (the next start replays the log)", "err", err)
 		s.opts.OnSyncFailure(err)
 		return fmt.Errorf("store: syncing: %w", err)

@@ -34,6 +34,7 @@ func (s *Store) Changes(ctx context.Context, space uuid.UUID, after uint64, maxB
 		if err != nil {
 			return err
 		}
+		head = s.synced.limit(space, head) // only what is fsynced (see syncedHeads)
 		p = server.Page{From: after, To: head}
 		if after >= head {
 			return nil
@@ -55,6 +56,9 @@ func (s *Store) Changes(ctx context.Context, space uuid.UUID, after uint64, maxB
 			scanned++
 			item := it.Item()
 			seq := seqSuffix(item.Key())
+			if seq > head {
+				break // written, not yet fsynced
+			}
 			var ref logRef
 			if err := item.Value(func(v []byte) error { return unmarshal(v, &ref) }); err != nil {
 				s.quarantined(record.Key{Space: space}, fmt.Errorf("%w: log entry %d: %w", errUndecodable, seq, err))
@@ -148,7 +152,7 @@ func (s *Store) Head(ctx context.Context, space uuid.UUID) (uint64, error) {
 		h, err = readHead(txn, space)
 		return err
 	})
-	return h, err
+	return s.synced.limit(space, h), err
 }
 
 // Record returns one record, or server.ErrNotFound.

@@ -65,7 +65,11 @@ type Store struct {
 	usage usage                // bytes charged to quotas, cached after first read
 	dirty bool                 // written since the last successful sync
 
-	guard spaceGuard // the free-space check of every write path
+	guard  spaceGuard  // the free-space check of every write path
+	synced syncedHeads // how far catch-up may read: the fsynced log
+	// syncHook replaces db.Sync when set: tests inject an fsync failure
+	// with it. Set before the first write, never changed after.
+	syncHook func() error
 
 	stats   stats
 	metrics *metrics
@@ -136,6 +140,14 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.guard.readOnly = readOnly
 	if !readOnly {
+		// What badger replayed from its log may not be on the disk yet
+		// (the last run stopped between a write and its fsync); catch-up
+		// treats it as durable (syncedHeads), so make it so.
+		if err := db.Sync(); err != nil {
+			m.unregister()
+			db.Close()
+			return nil, fmt.Errorf("store: syncing %s after opening: %w", dir, err)
+		}
 		s.makeBallast()
 	}
 	s.wg.Add(1)
