@@ -89,7 +89,9 @@ type Credential struct {
 // Invite lets one family member join one student's space. The code given
 // out is the invite's ID (a short public lookup part) followed by a secret
 // part; only a hash of the secret is stored. Failures counts wrong secrets
-// tried against this ID: past a limit the invite is burned.
+// tried against this ID: past a limit the invite is burned. A burned invite
+// is kept (unclaimable) until it would have expired, with BurnedAt set, so
+// the teacher who made it is told why the family's code stopped working.
 type Invite struct {
 	ID       string    `msgpack:"i"`
 	Secret   string    `msgpack:"h"` // PHC hash of the secret part
@@ -98,7 +100,12 @@ type Invite struct {
 	Created  time.Time `msgpack:"c"`
 	Expires  time.Time `msgpack:"e"`
 	Failures int       `msgpack:"f,omitempty"`
+	BurnedAt time.Time `msgpack:"x,omitempty"`
 }
+
+// Burned reports whether too many wrong secrets were tried against the
+// invite.
+func (inv *Invite) Burned() bool { return !inv.BurnedAt.IsZero() }
 
 // Claim is everything a successful invite claim writes, in the same
 // transaction that uses the invite up, so that a claim either happens
@@ -293,10 +300,14 @@ type Store interface {
 	// Invite returns a live invite, or ErrNotFound when there is none with
 	// this ID or it expired before now.
 	Invite(ctx context.Context, id string, now time.Time) (*Invite, error)
-	// FailInvite counts a wrong secret tried against an invite and deletes
-	// the invite once maxFailures have been counted; it reports whether
-	// the invite is gone.
+	// FailInvite counts a wrong secret tried against an invite and burns
+	// the invite (BurnedAt: no longer claimable, still listed) once
+	// maxFailures have been counted; it reports whether the invite is
+	// burned or gone.
 	FailInvite(ctx context.Context, id string, maxFailures int) (burned bool, err error)
+	// Invites lists a space's unexpired invites, burned ones included,
+	// oldest first.
+	Invites(ctx context.Context, space uuid.UUID, now time.Time) ([]*Invite, error)
 	// ClaimInvite deletes the live invite and writes c in one transaction,
 	// or returns ErrNotFound (no such live invite: expired, used, burned)
 	// or ErrExists (c's user or login is taken), writing nothing.

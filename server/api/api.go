@@ -18,13 +18,19 @@
 //	POST   /api/staff                      {name, login, password, role, school?} (admins)
 //	POST   /api/students                   {name, school?} -> space (admins)
 //	POST   /api/spaces/{space}/members     {user, role: teacher|support} (admins)
+//	GET    /api/spaces/{space}/invites     [{id, by, created, expires, failures, burned, burned_at?}]
+//	                                       (the space's teachers and admins; unexpired, unclaimed)
 //	GET    /api/spaces/{space}/records/{collection}/{id}/history
 //	                                       [{seq, time, author {id, name}, fields, conflict}]
 //
-// Login, claim and invite creation are rate-limited (per IP and login, per
-// IP and invite, per user) with bounded maps of token buckets; a wrong
-// invite secret also counts durably against its invite, which is burned
-// after auth.DefaultMaxInviteFailures. Sessions list no last-seen time:
+// Failed logins and claims are rate-limited with bounded maps of token
+// buckets that count only failures, keyed by client and target (client
+// and login, client and invite id) plus a loose per-client bucket; a
+// login's global bucket only slows attempts, so no stranger can lock its
+// owner out. Invite creation is limited per user. A wrong invite secret
+// also counts durably against its invite, which is burned after
+// auth.DefaultMaxInviteFailures. The client is the peer address, or the
+// forwarded one behind a trusted proxy (server/clientaddr). Sessions list no last-seen time:
 // recording one would cost a write per connection.
 //
 // Errors are {"error": {"code", "message"}} with the HTTP status of the code
@@ -41,7 +47,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -49,7 +55,9 @@ import (
 
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/auth"
+	"github.com/plansync/plansync/server/clientaddr"
 	"github.com/plansync/plansync/server/hub"
+	"github.com/plansync/plansync/server/secevent"
 	"github.com/plansync/plansync/shared/protocol"
 	"github.com/plansync/plansync/shared/uuid"
 )
@@ -63,25 +71,57 @@ const (
 	DefaultMaxKeys = 10000
 	// requestTimeout bounds the store work of one request.
 	requestTimeout = 30 * time.Second
+	// DefaultLoginSlowdown is how long each attempt at a login waits once
+	// that login's global failure bucket is empty (guesses from many
+	// addresses): long enough to make a distributed guesser crawl, short
+	// enough that the owner, typing the right password from anywhere, is
+	// only slowed and never refused.
+	DefaultLoginSlowdown = 2 * time.Second
+	// busyRetryAfter is the Retry-After of a 503: the hashing queue or a
+	// full disk, both of which clear within seconds or need an operator.
+	busyRetryAfter = "5"
 )
 
-// Default rates. A person mistyping a password a few times is never
-// slowed; a guesser gets a handful of tries a minute.
+// Default rates. Only failures are counted, and each bucket is keyed by
+// the client (its address grouped as server/clientaddr groups it) and the
+// target together, so a stranger's wrong guesses never lock the owner out
+// from the owner's own address. A person mistyping a few times is never
+// slowed; a guesser gets a handful of tries a minute per target.
 var (
-	DefaultLoginPerIP    = Rate{Every: 6 * time.Second, Burst: 10}
-	DefaultLoginPerLogin = Rate{Every: 30 * time.Second, Burst: 5}
-	DefaultClaimPerIP    = Rate{Every: 6 * time.Second, Burst: 10}
-	DefaultClaimPerCode  = Rate{Every: time.Minute, Burst: 5}
+	// DefaultLoginFailPerClientLogin: five wrong passwords from one
+	// address at one login, then one a minute.
+	DefaultLoginFailPerClientLogin = Rate{Every: time.Minute, Burst: 5}
+	// DefaultLoginFailPerClient bounds one address guessing across many
+	// logins; loose, so that a school behind one NAT is not locked out by
+	// one pupil.
+	DefaultLoginFailPerClient = Rate{Every: 3 * time.Second, Burst: 50}
+	// DefaultLoginFailPerLogin is the global bucket of one login, from all
+	// addresses. When it is empty attempts are slowed (LoginSlowdown),
+	// never refused: refusing would let anyone lock a staff member out.
+	DefaultLoginFailPerLogin = Rate{Every: 10 * time.Second, Burst: 50}
+	// DefaultClaimFailPerClientInvite: wrong codes from one address at one
+	// invite id (the durable per-invite count burns it at
+	// auth.DefaultMaxInviteFailures whoever guesses).
+	DefaultClaimFailPerClientInvite = Rate{Every: time.Minute, Burst: 5}
+	// DefaultClaimFailPerClient bounds one address spraying random codes;
+	// above the ten junk claims a shared network may see before a parent
+	// types the right code.
+	DefaultClaimFailPerClient = Rate{Every: 30 * time.Second, Burst: 20}
+	// DefaultInvitePerUser bounds invite creation by one signed-in user
+	// (every call, not only failures: each costs a hash and a write).
 	DefaultInvitePerUser = Rate{Every: 30 * time.Second, Burst: 20}
 )
 
 // Limits are the rate limits; zero values take the defaults.
 type Limits struct {
-	LoginPerIP    Rate
-	LoginPerLogin Rate
-	ClaimPerIP    Rate
-	ClaimPerCode  Rate
-	InvitePerUser Rate
+	LoginFailPerClientLogin  Rate
+	LoginFailPerClient       Rate
+	LoginFailPerLogin        Rate
+	ClaimFailPerClientInvite Rate
+	ClaimFailPerClient       Rate
+	InvitePerUser            Rate
+	// LoginSlowdown is DefaultLoginSlowdown unless set.
+	LoginSlowdown time.Duration
 	// MaxKeys bounds every rate-limit map.
 	MaxKeys int
 }
@@ -94,6 +134,12 @@ type Options struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 	Limits Limits
+	// ClientKey names the client of a request for rate limits and the
+	// security log; nil means the peer address (clientaddr.Resolver with
+	// no trusted proxy).
+	ClientKey func(*http.Request) string
+	// Events is the security event log; nil only counts events.
+	Events *secevent.Log
 }
 
 // API serves /api/.
@@ -102,7 +148,7 @@ type API struct {
 	log *slog.Logger
 	mux *http.ServeMux
 
-	loginIP, loginName, claimIP, claimCode, invites *limiters
+	loginPair, loginClient, loginName, claimPair, claimClient, invites *limiters
 }
 
 // New returns the API handler.
@@ -119,23 +165,31 @@ func New(o Options) *API {
 			*r = d
 		}
 	}
-	def(&l.LoginPerIP, DefaultLoginPerIP)
-	def(&l.LoginPerLogin, DefaultLoginPerLogin)
-	def(&l.ClaimPerIP, DefaultClaimPerIP)
-	def(&l.ClaimPerCode, DefaultClaimPerCode)
+	def(&l.LoginFailPerClientLogin, DefaultLoginFailPerClientLogin)
+	def(&l.LoginFailPerClient, DefaultLoginFailPerClient)
+	def(&l.LoginFailPerLogin, DefaultLoginFailPerLogin)
+	def(&l.ClaimFailPerClientInvite, DefaultClaimFailPerClientInvite)
+	def(&l.ClaimFailPerClient, DefaultClaimFailPerClient)
 	def(&l.InvitePerUser, DefaultInvitePerUser)
+	if l.LoginSlowdown == 0 {
+		l.LoginSlowdown = DefaultLoginSlowdown
+	}
 	if l.MaxKeys == 0 {
 		l.MaxKeys = DefaultMaxKeys
 	}
+	if o.ClientKey == nil {
+		o.ClientKey = clientaddr.New(nil).Key
+	}
 	a := &API{
-		o:         o,
-		log:       o.Logger.With("component", "api"),
-		mux:       http.NewServeMux(),
-		loginIP:   newLimiters(l.LoginPerIP, l.MaxKeys),
-		loginName: newLimiters(l.LoginPerLogin, l.MaxKeys),
-		claimIP:   newLimiters(l.ClaimPerIP, l.MaxKeys),
-		claimCode: newLimiters(l.ClaimPerCode, l.MaxKeys),
-		invites:   newLimiters(l.InvitePerUser, l.MaxKeys),
+		o:           o,
+		log:         o.Logger.With("component", "api"),
+		mux:         http.NewServeMux(),
+		loginPair:   newLimiters(l.LoginFailPerClientLogin, l.MaxKeys),
+		loginClient: newLimiters(l.LoginFailPerClient, l.MaxKeys),
+		loginName:   newLimiters(l.LoginFailPerLogin, l.MaxKeys),
+		claimPair:   newLimiters(l.ClaimFailPerClientInvite, l.MaxKeys),
+		claimClient: newLimiters(l.ClaimFailPerClient, l.MaxKeys),
+		invites:     newLimiters(l.InvitePerUser, l.MaxKeys),
 	}
 	m := a.mux
 	m.HandleFunc("POST /api/login", a.login)
@@ -150,6 +204,7 @@ func New(o Options) *API {
 	m.HandleFunc("POST /api/staff", a.authed(a.newStaff))
 	m.HandleFunc("POST /api/students", a.authed(a.newStudent))
 	m.HandleFunc("POST /api/spaces/{space}/members", a.authed(a.addMember))
+	m.HandleFunc("GET /api/spaces/{space}/invites", a.authed(a.listInvites))
 	m.HandleFunc("GET /api/spaces/{space}/records/{collection}/{id}/history", a.authed(a.history))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, protocol.Errorf(auth.CodeNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path))
@@ -203,6 +258,9 @@ func (a *API) fail(w http.ResponseWriter, err error) {
 			pe = protocol.Errorf(protocol.CodeInternal, "something went wrong on the server; try again later")
 		}
 	}
+	if pe.Code == protocol.CodeUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", busyRetryAfter)
+	}
 	writeJSON(w, statusOf(pe.Code), errorBody{Error: ErrorJSON{Code: pe.Code, Message: pe.Message}})
 }
 
@@ -224,15 +282,13 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
-// clientIP is the peer address's host. Behind a reverse proxy every
-// request would share the proxy's address; trusting a forwarding header is
-// a deployment choice left for when there is one.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+// tooMany refuses a rate-limited attempt, saying when to come back, and
+// logs the hit (never the password or code that was sent).
+func (a *API) tooMany(w http.ResponseWriter, client, limit string, wait time.Duration, attrs ...any) {
+	a.o.Events.Event(secevent.RateLimited, append([]any{"client", client, "limit", limit}, attrs...)...)
+	secs := int(math.Ceil(wait.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	a.fail(w, errTooMany)
 }
 
 func bearer(r *http.Request) string {
@@ -310,22 +366,43 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := a.o.Now()
-	key := strings.ToLower(strings.TrimSpace(req.Login))
-	if len(key) > auth.MaxLoginLen {
-		key = key[:auth.MaxLoginLen]
+	login := strings.ToLower(strings.TrimSpace(req.Login))
+	if len(login) > auth.MaxLoginLen {
+		login = login[:auth.MaxLoginLen]
 	}
-	// Both buckets are charged, so a guesser spreading over logins meets
-	// the IP limit and one spreading over IPs meets the login limit.
-	okIP := a.loginIP.allow(clientIP(r), now)
-	okName := a.loginName.allow(key, now)
-	if !okIP || !okName {
-		a.fail(w, errTooMany)
+	client := a.o.ClientKey(r)
+	pair := client + "|" + login
+	if no, wait := a.loginPair.blocked(pair, now); no {
+		a.tooMany(w, client, "login_per_client_login", wait, "login", login)
+		return
+	}
+	if no, wait := a.loginClient.blocked(client, now); no {
+		a.tooMany(w, client, "login_per_client", wait)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
+	if no, _ := a.loginName.blocked(login, now); no {
+		// Guesses at this login from many addresses: slow every attempt,
+		// refuse none, so the owner still gets in.
+		a.o.Events.Event(secevent.RateLimited, "client", client, "limit", "login_per_login", "login", login, "action", "slowed")
+		t := time.NewTimer(a.o.Limits.LoginSlowdown)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return
+		}
+	}
 	tok, u, err := a.o.Auth.Login(ctx, req.Login, req.Password, req.Device)
 	if err != nil {
+		if errors.Is(err, auth.ErrBadLogin) {
+			now := a.o.Now()
+			a.loginPair.fail(pair, now)
+			a.loginClient.fail(client, now)
+			a.loginName.fail(login, now)
+			a.o.Events.Event(secevent.FailedLogin, "client", client, "login", login)
+		}
 		a.fail(w, err)
 		return
 	}
@@ -382,7 +459,7 @@ func (a *API) newInvite(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		return
 	}
 	if !a.invites.allow(p.User.ID.String(), a.o.Now()) {
-		a.fail(w, errTooMany)
+		a.tooMany(w, a.o.ClientKey(r), "invites_per_user", a.invites.rate.Every, "user", p.User.ID)
 		return
 	}
 	code, exp, err := a.o.Auth.NewInvite(r.Context(), p, req.Space)
@@ -410,12 +487,17 @@ func (a *API) claim(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := a.o.Now()
-	if !a.claimIP.allow(clientIP(r), now) {
-		a.fail(w, errTooMany)
+	client := a.o.ClientKey(r)
+	// The invite id is the code's public lookup part; a code that does not
+	// parse counts only against its sender's address.
+	id, _ := auth.InviteID(req.Code)
+	pair := client + "|" + id
+	if no, wait := a.claimClient.blocked(client, now); no {
+		a.tooMany(w, client, "claim_per_client", wait)
 		return
 	}
-	if id, ok := auth.InviteID(req.Code); ok && !a.claimCode.allow(id, now) {
-		a.fail(w, errTooMany)
+	if no, wait := a.claimPair.blocked(pair, now); id != "" && no {
+		a.tooMany(w, client, "claim_per_client_invite", wait, "invite", id)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
@@ -428,8 +510,16 @@ func (a *API) claim(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	res, err := a.o.Auth.Claim(ctx, p, auth.ClaimRequest{Code: req.Code, Name: req.Name, Passphrase: req.Passphrase, Device: req.Device})
+	res, err := a.o.Auth.Claim(ctx, p, auth.ClaimRequest{Code: req.Code, Name: req.Name, Passphrase: req.Passphrase, Device: req.Device, Client: client})
 	if err != nil {
+		if errors.Is(err, auth.ErrBadInvite) {
+			now := a.o.Now()
+			a.claimClient.fail(client, now)
+			if id != "" {
+				a.claimPair.fail(pair, now)
+			}
+			a.o.Events.Event(secevent.FailedClaim, "client", client, "invite", id)
+		}
 		a.fail(w, err)
 		return
 	}
@@ -578,4 +668,18 @@ func (a *API) addMember(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) listInvites(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	space, err := uuid.Parse(r.PathValue("space"))
+	if err != nil {
+		a.fail(w, auth.ErrNoSuchSpace)
+		return
+	}
+	invs, err := a.o.Auth.Invites(r.Context(), p, space)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, invs)
 }

@@ -33,16 +33,20 @@ func TestLoginErrorsDoNotSayWhichPartWasWrong(t *testing.T) {
 
 func TestLoginRateLimits(t *testing.T) {
 	e := apitest.Start(t, func(c *app.Config) {
-		c.APILimits.LoginPerIP = api.Rate{Every: time.Minute, Burst: 5}
-		c.APILimits.LoginPerLogin = api.Rate{Every: time.Minute, Burst: 2}
+		c.APILimits.LoginFailPerClient = api.Rate{Every: time.Minute, Burst: 5}
+		c.APILimits.LoginFailPerClientLogin = api.Rate{Every: time.Minute, Burst: 2}
 	})
-	// Start used one login per account and 4 from this IP; move on a while
-	// so every bucket is full again.
-	e.Clock.Advance(time.Hour)
 	login := func(name, pw string) int {
 		return e.Do("POST", "/api/login", "", api.LoginRequest{Login: name, Password: pw}, nil)
 	}
-	// Per login: two tries, then even the right password waits.
+	// Successes are not counted: Start signed in four times from here.
+	for range 3 {
+		if st := login("lee", apitest.Password); st != 200 {
+			t.Fatalf("right password: %d", st)
+		}
+	}
+	// Per client and login: two failures, then even the right password
+	// waits, from this address.
 	for i := range 2 {
 		if st := login("lee", "wrong password"); st != 401 {
 			t.Fatalf("try %d: %d, want 401", i, st)
@@ -52,12 +56,13 @@ func TestLoginRateLimits(t *testing.T) {
 	if st := e.Do("POST", "/api/login", "", api.LoginRequest{Login: "lee", Password: apitest.Password}, &er); st != 429 || er.Error.Code != protocol.CodeRateLimited {
 		t.Fatalf("third try on one login: %d %+v, want 429", st, er)
 	}
-	// Per IP: other logins from the same address run out too.
-	if login("kim", "wrong password") != 401 || login("ortiz", "wrong password") != 401 {
+	// Per client: failures at other logins from the same address run out
+	// its bucket too.
+	if login("kim", "wrong password") != 401 || login("ortiz", "wrong password") != 401 || login("nobody", "wrong password") != 401 {
 		t.Fatal("other logins refused too early")
 	}
 	if st := login("park", apitest.Password); st != 429 {
-		t.Fatalf("sixth try from one IP: %d, want 429", st)
+		t.Fatalf("after five failures from one address: %d, want 429", st)
 	}
 	e.Clock.Advance(2 * time.Minute)
 	if st := login("lee", apitest.Password); st != 200 {
@@ -126,8 +131,8 @@ func wrongSecret(code string, i int) string {
 
 func TestInviteBurnsAfterWrongGuesses(t *testing.T) {
 	e := apitest.Start(t, func(c *app.Config) {
-		c.APILimits.ClaimPerCode = api.Rate{Every: time.Minute, Burst: 100}
-		c.APILimits.ClaimPerIP = api.Rate{Every: time.Minute, Burst: 100}
+		c.APILimits.ClaimFailPerClientInvite = api.Rate{Every: time.Minute, Burst: 100}
+		c.APILimits.ClaimFailPerClient = api.Rate{Every: time.Minute, Burst: 100}
 	})
 	code := e.Invite(e.Teacher, e.Ana.ID)
 	for i := range auth.DefaultMaxInviteFailures {
@@ -150,27 +155,27 @@ func TestInviteBurnsAfterWrongGuesses(t *testing.T) {
 
 func TestClaimRateLimits(t *testing.T) {
 	e := apitest.Start(t, func(c *app.Config) {
-		c.APILimits.ClaimPerCode = api.Rate{Every: time.Hour, Burst: 2}
-		c.APILimits.ClaimPerIP = api.Rate{Every: time.Hour, Burst: 5}
+		c.APILimits.ClaimFailPerClientInvite = api.Rate{Every: time.Hour, Burst: 2}
+		c.APILimits.ClaimFailPerClient = api.Rate{Every: time.Hour, Burst: 4}
 	})
-	// Start claimed once from this IP.
+	// Start claimed once from this address; successes are not counted.
 	code := e.Invite(e.Teacher, e.Ana.ID)
 	claim := func(c string) int {
 		return e.Do("POST", "/api/invites/claim", "", api.ClaimRequest{Code: c, Name: "Guesser"}, nil)
 	}
-	// Per code: two tries at one invite, then 429.
+	// Per client and invite: two wrong tries at one invite, then 429.
 	if claim(wrongSecret(code, 0)) != 404 || claim(wrongSecret(code, 1)) != 404 {
 		t.Fatal("first guesses not answered")
 	}
 	if st := claim(wrongSecret(code, 2)); st != 429 {
 		t.Fatalf("third guess at one code: %d, want 429", st)
 	}
-	// Per IP: random codes run out the address's bucket.
-	if claim("ZZZZ-ZZZZ-Z1") != 404 {
+	// Per client: random codes run out the address's bucket.
+	if claim("ZZZZ-ZZZZ-Z1") != 404 || claim("not a code") != 404 {
 		t.Fatal("guess refused too early")
 	}
 	if st := claim("ZZZY-ZZZZ-Z1"); st != 429 {
-		t.Fatalf("sixth claim from one IP: %d, want 429", st)
+		t.Fatalf("fifth failed claim from one address: %d, want 429", st)
 	}
 }
 

@@ -58,6 +58,30 @@ func (l *limiters) allow(key string, now time.Time) bool {
 	return b.lim.AllowN(now, 1)
 }
 
+// blocked reports whether key's bucket is empty at now, without taking a
+// token: failure buckets are checked before an attempt and charged only
+// when it fails, so an owner's correct attempts never count against them.
+// It also returns how long until the bucket holds a token again.
+func (l *limiters) blocked(key string, now time.Time) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.m[key]
+	if !ok {
+		return false, 0
+	}
+	l.lru.MoveToFront(e)
+	tokens := e.Value.(*bucket).lim.TokensAt(now)
+	if tokens >= 1 {
+		return false, 0
+	}
+	return true, time.Duration((1 - tokens) * float64(l.rate.Every))
+}
+
+// fail charges one failure to key's bucket at now. Two attempts racing
+// past blocked may both fail and overdraw the bucket by one: the overdraft
+// is bounded by the attempts in flight, which the hashing bound caps.
+func (l *limiters) fail(key string, now time.Time) { l.allow(key, now) }
+
 // len returns how many buckets are held.
 func (l *limiters) len() int {
 	l.mu.Lock()

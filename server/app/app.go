@@ -5,12 +5,14 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -18,8 +20,10 @@ import (
 	"github.com/plansync/plansync/server/access"
 	"github.com/plansync/plansync/server/api"
 	"github.com/plansync/plansync/server/auth"
+	"github.com/plansync/plansync/server/clientaddr"
 	"github.com/plansync/plansync/server/httpd"
 	"github.com/plansync/plansync/server/hub"
+	"github.com/plansync/plansync/server/secevent"
 	"github.com/plansync/plansync/server/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -46,6 +50,24 @@ type Config struct {
 	Auth auth.Options
 	// APILimits overrides the API's rate limits.
 	APILimits api.Limits
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (server/clientaddr); none by default.
+	TrustedProxies []netip.Prefix
+	// HTTPTimeouts override the HTTP server's timeouts (tests).
+	HTTPTimeouts httpd.Timeouts
+	// AdminAddr is the loopback address of the admin listener (backup,
+	// metrics, health detail); off when empty. AdminTokenFile is the file
+	// of the token it asks for: when empty a fresh token is written to
+	// AdminTokenFileName in DataDir at every start. AdminSocket is a unix
+	// socket serving the same without a token (its mode, 0600, is the
+	// check); off when empty.
+	AdminAddr      string
+	AdminTokenFile string
+	AdminSocket    string
+	// TLSCert and TLSKey are PEM files: when both are set the server
+	// serves HTTPS (and wss) itself, with HSTS; otherwise plain HTTP, for
+	// running behind a TLS proxy or on a laptop.
+	TLSCert, TLSKey string
 }
 
 // App is a running server.
@@ -58,8 +80,18 @@ type App struct {
 	srv      *http.Server
 	Auth     *auth.Service
 	API      *api.API
-	ln       net.Listener
-	wg       sync.WaitGroup
+	// Events is the security event log every part writes to.
+	Events *secevent.Log
+	// Clients names the client of a request (peer or forwarded address,
+	// grouped for rate limits).
+	Clients *clientaddr.Resolver
+	ln      net.Listener
+	wg      sync.WaitGroup
+	tls     bool
+
+	admin                      []*adminServer
+	adminAddr                  string
+	adminToken, adminTokenFile string
 	// Demo is what the seeded demo prints at start, when Seed is on.
 	Demo *Demo
 }
@@ -72,8 +104,13 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
-	a := &App{cfg: cfg, log: cfg.Logger, Registry: prometheus.NewRegistry()}
-	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	tlsConf, err := loadTLS(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: cfg.Logger, Registry: prometheus.NewRegistry(), tls: tlsConf != nil,
+		Events: secevent.New(cfg.Logger), Clients: clientaddr.New(cfg.TrustedProxies)}
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), secevent.Collector())
 	so := cfg.Store
 	so.Logger = cfg.Logger
 	so.Registry = a.Registry
@@ -85,7 +122,18 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	ao := cfg.Auth
 	ao.Store = st
 	ao.Logger = cfg.Logger
+	ao.Events = a.Events
 	a.Auth = auth.New(ao)
+	a.Registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "plansync_auth_hashes_total",
+			Help: "Password and invite hashes and verifications run (argon2id).",
+		}, func() float64 { return float64(a.Auth.HashStats().Hashes) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "plansync_auth_hash_busy_total",
+			Help: "Requests answered 503 because every hashing slot stayed taken for the queue timeout.",
+		}, func() float64 { return float64(a.Auth.HashStats().Refused) }),
+	)
 	if cfg.Seed {
 		demo, err := Seed(ctx, st, a.Auth, filepath.Join(cfg.DataDir, "demo-token"))
 		if err != nil {
@@ -106,16 +154,20 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Hub = hub.New(ho)
 	// Revoking a session closes its live sockets.
 	a.Auth.SetOnRevoke(a.Hub.CloseSession)
-	a.API = api.New(api.Options{Auth: a.Auth, Store: st, Rules: ho.Rules, Logger: cfg.Logger, Now: cfg.Auth.Now, Limits: cfg.APILimits})
+	a.API = api.New(api.Options{Auth: a.Auth, Store: st, Rules: ho.Rules, Logger: cfg.Logger, Now: cfg.Auth.Now, Limits: cfg.APILimits,
+		ClientKey: a.Clients.Key, Events: a.Events})
 	handler := httpd.New(httpd.Options{
-		Sync:     a.Hub,
-		Gatherer: a.Registry,
-		Healthy:  st.Healthy,
-		Web:      cfg.Web,
-		Logger:   cfg.Logger,
-		API:      a.API,
+		Sync:    a.Hub,
+		Healthy: st.Healthy,
+		Web:     cfg.Web,
+		Logger:  cfg.Logger,
+		API:     a.API,
+		HSTS:    a.tls,
 	})
-	a.srv = httpd.NewServer(handler, cfg.Logger)
+	a.srv = httpd.NewServer(handler, cfg.Logger, cfg.HTTPTimeouts)
+	if a.tls {
+		a.srv.TLSConfig = tlsConf
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		a.Hub.Close()
@@ -123,14 +175,26 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.ln = ln
+	if err := a.openAdmin(); err != nil {
+		_ = ln.Close()
+		_ = a.closeAdmin(ctx)
+		a.Hub.Close()
+		_ = st.Close()
+		return nil, err
+	}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := a.srv.Serve
+		if a.tls {
+			// The certificate is in TLSConfig already.
+			serve = func(ln net.Listener) error { return a.srv.ServeTLS(ln, "", "") }
+		}
+		if err := serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("http server stopped", "err", err)
 		}
 	}()
-	a.log.Info("serving", "addr", ln.Addr().String(), "data", cfg.DataDir, "version", Version)
+	a.log.Info("serving", "addr", ln.Addr().String(), "tls", a.tls, "data", cfg.DataDir, "version", Version)
 	return a, nil
 }
 
@@ -138,13 +202,42 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 func (a *App) Addr() string { return a.ln.Addr().String() }
 
 // URL is the sync endpoint's WebSocket URL.
-func (a *App) URL() string { return "ws://" + a.Addr() + "/sync" }
+func (a *App) URL() string {
+	if a.tls {
+		return "wss://" + a.Addr() + "/sync"
+	}
+	return "ws://" + a.Addr() + "/sync"
+}
+
+// BaseURL is the server's http:// or https:// root.
+func (a *App) BaseURL() string {
+	if a.tls {
+		return "https://" + a.Addr()
+	}
+	return "http://" + a.Addr()
+}
+
+// loadTLS reads the certificate pair, or returns nil when neither file is
+// named.
+func loadTLS(certFile, keyFile string) (*tls.Config, error) {
+	if certFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, errors.New("TLS needs both a certificate (--tls-cert) and its key (--tls-key)")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("TLS certificate: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
 
 // Close shuts down cleanly: stop accepting, let every connection commit
 // what it has read and send its acks, then close the store (which finishes
 // in-flight commits and closes badger).
 func (a *App) Close(ctx context.Context) error {
-	err := a.srv.Shutdown(ctx)
+	err := errors.Join(a.srv.Shutdown(ctx), a.closeAdmin(ctx))
 	a.Hub.Close()
 	a.wg.Wait()
 	if cerr := a.Store.Close(); err == nil {

@@ -35,6 +35,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/server/secevent"
 	"github.com/plansync/plansync/shared/protocol"
 	"github.com/plansync/plansync/shared/uuid"
 )
@@ -97,12 +98,20 @@ type Options struct {
 	SessionLifetime   time.Duration
 	InviteLifetime    time.Duration
 	MaxInviteFailures int
+	// HashSlots bounds concurrent argon2id hashes process-wide
+	// (runtime.NumCPU() when 0); HashQueueTimeout is how long a request
+	// waits for a slot before ErrBusy (DefaultHashQueueTimeout when 0).
+	HashSlots        int
+	HashQueueTimeout time.Duration
+	// Events is the security event log (burned invites); nil only counts.
+	Events *secevent.Log
 }
 
 // Service manages accounts, invites and sessions.
 type Service struct {
 	o  Options
 	st server.Store
+	h  *hasher
 }
 
 // New returns a Service over o.Store.
@@ -125,7 +134,7 @@ func New(o Options) *Service {
 	if o.MaxInviteFailures == 0 {
 		o.MaxInviteFailures = DefaultMaxInviteFailures
 	}
-	return &Service{o: o, st: o.Store}
+	return &Service{o: o, st: o.Store, h: newHasher(o.HashSlots, o.HashQueueTimeout)}
 }
 
 // SetOnRevoke sets the function told about revoked sessions; the hub is
@@ -255,23 +264,35 @@ func (s *Service) StartSession(ctx context.Context, user uuid.UUID, device strin
 func (s *Service) Login(ctx context.Context, login, password, device string) (string, *server.User, error) {
 	l, err := NormalizeLogin(login)
 	if err != nil || len(password) > MaxPasswordBytes {
-		VerifyPassword(password, dummyHash)
+		if _, err := s.verify(ctx, password, dummyHash); err != nil {
+			return "", nil, err
+		}
 		return "", nil, ErrBadLogin
 	}
 	cred, err := s.st.Credential(ctx, l)
 	if errors.Is(err, server.ErrNotFound) {
-		VerifyPassword(password, dummyHash)
+		if _, err := s.verify(ctx, password, dummyHash); err != nil {
+			return "", nil, err
+		}
 		return "", nil, ErrBadLogin
 	} else if err != nil {
 		return "", nil, err
 	}
-	if !VerifyPassword(password, cred.Hash) {
+	ok, err := s.verify(ctx, password, cred.Hash)
+	if err != nil {
+		return "", nil, err
+	}
+	if !ok {
 		return "", nil, ErrBadLogin
 	}
 	if NeedsRehash(cred.Hash, s.o.Params) {
 		// Made with weaker parameters than today's: the password is at
 		// hand now, and only now, to hash it again.
-		if err := s.st.SetCredentialHash(ctx, l, HashPassword(password, s.o.Params)); err != nil {
+		h, err := s.hash(ctx, password)
+		if err != nil {
+			return "", nil, err
+		}
+		if err := s.st.SetCredentialHash(ctx, l, h); err != nil {
 			return "", nil, err
 		}
 	}
@@ -301,7 +322,11 @@ func (s *Service) createAccount(ctx context.Context, name, login, password strin
 		return nil, err
 	}
 	u := &server.User{ID: uuid.Must(uuid.NewV7()), Name: n, Login: l, Created: s.o.Now().UTC()}
-	err = s.st.CreateCredential(ctx, &server.Credential{Login: l, User: u.ID, Hash: HashPassword(password, s.o.Params)})
+	h, err := s.hash(ctx, password)
+	if err != nil {
+		return nil, err
+	}
+	err = s.st.CreateCredential(ctx, &server.Credential{Login: l, User: u.ID, Hash: h})
 	if errors.Is(err, server.ErrExists) {
 		return nil, protocol.Errorf(CodeExists, "the login "+l+" is taken: choose another")
 	} else if err != nil {

@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/server/secevent"
 	"github.com/plansync/plansync/shared/protocol"
 	"github.com/plansync/plansync/shared/uuid"
 )
@@ -38,8 +39,12 @@ func (s *Service) MakeInvite(ctx context.Context, space, by uuid.UUID) (string, 
 	now := s.o.Now().UTC()
 	for range inviteIDRetries {
 		id, secret := randomCode(InviteIDLen), randomCode(InviteSecretLen)
-		inv := &server.Invite{ID: id, Secret: HashPassword(secret, s.o.Params), Space: space, By: by, Created: now, Expires: now.Add(s.o.InviteLifetime)}
-		err := s.st.CreateInvite(ctx, inv)
+		h, err := s.hash(ctx, secret)
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		inv := &server.Invite{ID: id, Secret: h, Space: space, By: by, Created: now, Expires: now.Add(s.o.InviteLifetime)}
+		err = s.st.CreateInvite(ctx, inv)
 		if errors.Is(err, server.ErrExists) {
 			continue
 		} else if err != nil {
@@ -60,6 +65,9 @@ type ClaimRequest struct {
 	// another device; without it the session is bound to this device.
 	Passphrase string
 	Device     string
+	// Client is the claimant's rate-limit key (server/clientaddr), only
+	// for the security log.
+	Client string
 }
 
 // ClaimResult is the outcome of a claim.
@@ -108,18 +116,25 @@ func (s *Service) Claim(ctx context.Context, p *Principal, req ClaimRequest) (*C
 	}
 	inv, err := s.st.Invite(ctx, id, now)
 	if errors.Is(err, server.ErrNotFound) {
-		VerifyPassword(secret, dummyHash)
+		if _, err := s.verify(ctx, secret, dummyHash); err != nil {
+			return nil, err
+		}
 		return nil, ErrBadInvite
 	} else if err != nil {
 		return nil, err
 	}
-	if !VerifyPassword(secret, inv.Secret) {
+	ok, err = s.verify(ctx, secret, inv.Secret)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
 		burned, err := s.st.FailInvite(ctx, id, s.o.MaxInviteFailures)
 		if err != nil {
 			return nil, err
 		}
-		if burned {
-			s.o.Logger.Warn("invite burned after too many wrong codes", "invite", id, "space", inv.Space)
+		if burned && inv.Failures+1 >= s.o.MaxInviteFailures {
+			// This failure burned it (later ones find it burned already).
+			s.o.Events.Event(secevent.BurnedInvite, "client", req.Client, "invite", id, "space", inv.Space, "by", inv.By)
 		}
 		return nil, ErrBadInvite
 	}
@@ -148,7 +163,9 @@ func (s *Service) Claim(ctx context.Context, p *Principal, req ClaimRequest) (*C
 	}
 	var hash string
 	if req.Passphrase != "" {
-		hash = HashPassword(req.Passphrase, s.o.Params)
+		if hash, err = s.hash(ctx, req.Passphrase); err != nil {
+			return nil, err
+		}
 	}
 	for range loginRetries {
 		u := &server.User{ID: uuid.Must(uuid.NewV7()), Name: name, Created: now.UTC()}
@@ -207,4 +224,43 @@ func foldLatin(r rune) rune {
 		}
 	}
 	return r
+}
+
+// InviteInfo is an invite as its space's teachers and admins see it: never
+// its secret. Burned means too many wrong codes were tried, so the family
+// needs a new one.
+type InviteInfo struct {
+	ID       string     `json:"id"`
+	By       uuid.UUID  `json:"by"`
+	Created  time.Time  `json:"created"`
+	Expires  time.Time  `json:"expires"`
+	Failures int        `json:"failures"`
+	Burned   bool       `json:"burned"`
+	BurnedAt *time.Time `json:"burned_at,omitempty"`
+}
+
+// Invites lists the unexpired, unclaimed invites of a student's space for
+// its teachers and admins, burned ones included.
+func (s *Service) Invites(ctx context.Context, p *Principal, space uuid.UUID) ([]InviteInfo, error) {
+	role := p.Role(space)
+	if role == "" {
+		return nil, ErrNoSuchSpace
+	}
+	if role != server.RoleTeacher && role != server.RoleAdmin {
+		return nil, protocol.Errorf(protocol.CodeForbidden, "only the student's teachers and the school's admins see its invites")
+	}
+	invs, err := s.st.Invites(ctx, space, s.o.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]InviteInfo, 0, len(invs))
+	for _, inv := range invs {
+		ii := InviteInfo{ID: inv.ID, By: inv.By, Created: inv.Created, Expires: inv.Expires, Failures: inv.Failures, Burned: inv.Burned()}
+		if ii.Burned {
+			at := inv.BurnedAt
+			ii.BurnedAt = &at
+		}
+		out = append(out, ii)
+	}
+	return out, nil
 }

@@ -23,7 +23,8 @@ import (
 // TestDiskFullRefusesWritesAndResumes runs the server in-process with its
 // free-space reading faked (store.Options.FreeSpace). While the disk is
 // "full" the server refuses every write with a clear error and acks none
-// of them; it does not crash, /healthz says 503, and it keeps serving reads
+// of them; it does not crash, /healthz says 503 (and only the admin
+// listener says why), and it keeps serving reads
 // (a new client syncs the existing records). When space returns, the
 // client's edits are acked and stored, each once.
 func TestDiskFullRefusesWritesAndResumes(t *testing.T) {
@@ -33,7 +34,8 @@ func TestDiskFullRefusesWritesAndResumes(t *testing.T) {
 	var free atomic.Uint64
 	free.Store(1 << 40)
 	a, err := app.OpenBench(ctx, dir, "127.0.0.1:0", app.Config{
-		Logger: quiet(),
+		Logger:    quiet(),
+		AdminAddr: "127.0.0.1:0",
 		Store: store.Options{
 			FreeSpace:         func() (uint64, error) { return free.Load(), nil },
 			FreeSpaceInterval: time.Millisecond,
@@ -88,6 +90,21 @@ func TestDiskFullRefusesWritesAndResumes(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
+	adminHealth := func() (int, string) {
+		t.Helper()
+		req, err := http.NewRequest("GET", "http://"+a.AdminAddr()+app.HealthPath, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+a.AdminToken())
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
 
 	w, _ := open(0, "writer")
 	sp := benchauth.SpaceID
@@ -99,8 +116,11 @@ func TestDiskFullRefusesWritesAndResumes(t *testing.T) {
 
 	// The disk fills up.
 	free.Store(1 << 20)
-	if code, body := health(); code != http.StatusServiceUnavailable || !strings.Contains(body, "free on disk") {
-		t.Fatalf("/healthz with a full disk: %d %q", code, body)
+	if code, body := health(); code != http.StatusServiceUnavailable || body != "unavailable\n" {
+		t.Fatalf("/healthz with a full disk: %d %q, want a terse 503", code, body)
+	}
+	if code, body := adminHealth(); code != http.StatusServiceUnavailable || !strings.Contains(body, "free on disk") {
+		t.Fatalf("admin health with a full disk: %d %q", code, body)
 	}
 	if err := w.Put(ctx, sp, Collection, id1, map[string]any{"c0": "during"}); err != nil {
 		t.Fatal(err)

@@ -266,19 +266,27 @@ func TestOriginCheck(t *testing.T) {
 	}
 }
 
-// TestHTTPSurface: health, metrics and security headers.
+// TestHTTPSurface: health, metrics (on the admin listener, with its
+// token) and security headers.
 func TestHTTPSurface(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, hub.Options{})
+	e := newEnv(t, hub.Options{}, func(c *app.Config) { c.AdminAddr = "127.0.0.1:0" })
 	ana, atok := e.user("Ana")
 	sp := e.space("Room", server.KindGeneral, ana)
 	a := e.connect("ana", atok)
 	a.pushOK(a.op(sp.ID, "notes", map[string]any{"text": "hi"}))
 
 	hc := &http.Client{Timeout: waitFor}
-	get := func(path string) (*http.Response, string) {
+	getFrom := func(addr, path, token string) (*http.Response, string) {
 		t.Helper()
-		resp, err := hc.Get("http://" + e.a.Addr() + path)
+		req, err := http.NewRequest("GET", "http://"+addr+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := hc.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,6 +302,7 @@ func TestHTTPSurface(t *testing.T) {
 		}
 		return resp, sb.String()
 	}
+	get := func(path string) (*http.Response, string) { return getFrom(e.a.Addr(), path, "") }
 
 	resp, body := get("/healthz")
 	if resp.StatusCode != http.StatusOK || strings.TrimSpace(body) != "ok" {
@@ -313,17 +322,20 @@ func TestHTTPSurface(t *testing.T) {
 		t.Errorf("CSP allows inline code: %q", csp)
 	}
 
-	resp, body = get("/metrics")
+	if resp, _ = get("/metrics"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("public /metrics: %d, want 404 (metrics are on the admin listener)", resp.StatusCode)
+	}
+	resp, body = getFrom(e.a.AdminAddr(), "/metrics", e.a.AdminToken())
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/metrics: %d", resp.StatusCode)
+		t.Fatalf("admin /metrics: %d", resp.StatusCode)
 	}
 	for _, want := range []string{"\nplansync_hub_connections 1\n", "plansync_hub_ops_total{result=\"ok\"} 1", "plansync_store_group_ops", "plansync_store_group_commit_seconds"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
-	if resp.Header.Get("Content-Security-Policy") == "" {
-		t.Error("/metrics lacks the security headers")
+	if resp, _ = getFrom(e.a.AdminAddr(), "/metrics", ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("admin /metrics without the token: %d, want 401", resp.StatusCode)
 	}
 
 	// A plain GET of the sync endpoint (no upgrade) is refused.

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
 	"golang.org/x/time/rate"
 )
 
@@ -43,10 +42,17 @@ const (
 	DefaultBurst = 100
 )
 
-var eventsTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+// eventsTotal is process-wide, like the rate limit, so that every Log of
+// a process adds to one count; each app registers it on its own registry
+// through Collector (one collector may sit in several registries).
+var eventsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Name: "plansync_security_events_total",
 	Help: "Security events by name, counted whether or not the log line was rate-limited away.",
 }, []string{"event"})
+
+// Collector is the events counter, for the registry the admin listener
+// serves as /metrics.
+func Collector() prometheus.Collector { return eventsTotal }
 
 // Log writes security events to a slog.Logger within a rate limit.
 type Log struct {

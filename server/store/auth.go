@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -133,7 +134,7 @@ func getInvite(txn *badger.Txn, id string, now time.Time) (*server.Invite, error
 	if err := unmarshal(b, inv); err != nil {
 		return nil, fmt.Errorf("decoding invite: %w", err)
 	}
-	if !now.Before(inv.Expires) {
+	if !now.Before(inv.Expires) || inv.Burned() {
 		return nil, server.ErrNotFound
 	}
 	return inv, nil
@@ -152,9 +153,11 @@ func (s *Store) Invite(ctx context.Context, id string, now time.Time) (*server.I
 	return inv, nil
 }
 
-// FailInvite counts one wrong secret against an invite and deletes it once
-// maxFailures are counted. The count is durable, so restarting the server
-// does not give a guesser fresh tries. An invite that is already gone
+// FailInvite counts one wrong secret against an invite and burns it once
+// maxFailures are counted: the invite stays, unclaimable, with BurnedAt
+// set, until its key's TTL drops it at expiry, so Invites shows its maker
+// that it was burned. The count is durable, so restarting the server does
+// not give a guesser fresh tries. An invite already burned or gone
 // reports burned.
 func (s *Store) FailInvite(ctx context.Context, id string, maxFailures int) (bool, error) {
 	burned := false
@@ -171,10 +174,14 @@ func (s *Store) FailInvite(ctx context.Context, id string, maxFailures int) (boo
 		if err := unmarshal(b, inv); err != nil {
 			return err
 		}
+		if inv.Burned() {
+			burned = true
+			return nil
+		}
 		inv.Failures++
 		if inv.Failures >= maxFailures {
 			burned = true
-			return txn.Delete(inviteKey(id))
+			inv.BurnedAt = time.Now().UTC()
 		}
 		e, err := inviteEntry(inv)
 		if err != nil {
@@ -186,6 +193,41 @@ func (s *Store) FailInvite(ctx context.Context, id string, maxFailures int) (boo
 		return false, fmt.Errorf("store: counting a failed invite claim: %w", err)
 	}
 	return burned, nil
+}
+
+// Invites lists a space's unexpired invites, burned ones included, oldest
+// first. It walks every invite key: invites live a week, so there are at
+// most a few per student at a time.
+func (s *Store) Invites(ctx context.Context, space uuid.UUID, now time.Time) ([]*server.Invite, error) {
+	var out []*server.Invite
+	err := s.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = []byte{kindInvite}
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			b, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			inv := new(server.Invite)
+			if err := unmarshal(b, inv); err != nil {
+				return fmt.Errorf("decoding invite: %w", err)
+			}
+			if inv.Space == space && now.Before(inv.Expires) {
+				out = append(out, inv)
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: listing invites: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
+	return out, nil
 }
 
 // ClaimInvite uses up a live invite and writes the claim in one

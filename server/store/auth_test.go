@@ -95,6 +95,23 @@ func TestInviteLifecycle(t *testing.T) {
 	if _, err := s.Invite(ctx, "K7QM", now); !errors.Is(err, server.ErrNotFound) {
 		t.Fatalf("burned invite read: %v", err)
 	}
+	if err := s.ClaimInvite(ctx, "K7QM", now, &server.Claim{}); !errors.Is(err, server.ErrNotFound) {
+		t.Fatalf("burned invite claimed: %v", err)
+	}
+	// It stays listed, marked, for its maker to see; failures stop counting.
+	if burned, err := s.FailInvite(ctx, "K7QM", 3); err != nil || !burned {
+		t.Fatalf("failure after burning: %v %v", burned, err)
+	}
+	list, err := s.Invites(ctx, inv.Space, now)
+	if err != nil || len(list) != 1 || !list[0].Burned() || list[0].Failures != 3 {
+		t.Fatalf("invites after burning: %+v %v", list, err)
+	}
+	if list, _ := s.Invites(ctx, inv.Space, now.Add(2*time.Hour)); len(list) != 0 {
+		t.Fatalf("expired invites listed: %+v", list)
+	}
+	if list, _ := s.Invites(ctx, newID(), now); len(list) != 0 {
+		t.Fatalf("another space's invites listed: %+v", list)
+	}
 }
 
 // Of many claims racing for one invite, exactly one wins, and what it

@@ -129,6 +129,21 @@ func Start(t testing.TB, configure func(*app.Config)) *Env {
 // nil), returning the status.
 func (e *Env) Do(method, path, token string, body, out any) int {
 	e.T.Helper()
+	return e.DoFrom("", method, path, token, body, out)
+}
+
+// DoFrom is Do as a client at addr behind a proxy: it sends addr in
+// X-Forwarded-For, which the server believes only when 127.0.0.1 is among
+// its trusted proxies. An empty addr sends no header.
+func (e *Env) DoFrom(addr, method, path, token string, body, out any) int {
+	e.T.Helper()
+	st, _ := e.DoHeader(addr, method, path, token, body, out)
+	return st
+}
+
+// DoHeader is DoFrom that also returns the answer's headers.
+func (e *Env) DoHeader(addr, method, path, token string, body, out any) (int, http.Header) {
+	e.T.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -142,6 +157,9 @@ func (e *Env) Do(method, path, token string, body, out any) int {
 		e.T.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if addr != "" {
+		req.Header.Set("X-Forwarded-For", addr)
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -156,7 +174,7 @@ func (e *Env) Do(method, path, token string, body, out any) int {
 			e.T.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, b, err)
 		}
 	}
-	return resp.StatusCode
+	return resp.StatusCode, resp.Header
 }
 
 // ErrorOf is the decoded error body of a failed request.

@@ -12,100 +12,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
+	"github.com/plansync/plansync/server/app"
 	"github.com/plansync/plansync/server/store"
 )
 
-// Backups are taken from a running server through its admin listener:
-// badger allows one process per folder, so a second process cannot read
-// the folder while the server serves. The admin listener is off unless
-// --admin-addr is given, and binds loopback addresses only, so only
-// someone on the server's machine can read the whole database through it.
-const (
-	// BackupPath streams a backup (GET) on the admin listener.
-	BackupPath = "/admin/backup"
-	// backupTrailer carries "ok" once the whole stream was written, or the
-	// error that cut it short: the status line is sent before the backup
-	// runs, so only a trailer can say it failed half way.
-	backupTrailer = "X-Plansync-Backup"
-	// adminReadHeaderTimeout bounds a request's headers on the admin
-	// listener; a backup stream itself may take as long as it takes.
-	adminReadHeaderTimeout = 10 * time.Second
-)
-
-// adminServer is the loopback-only admin listener of a running server.
-type adminServer struct {
-	srv  *http.Server
-	ln   net.Listener
-	done chan struct{}
-}
-
-// startAdmin serves the admin endpoints (backup) of st on addr, which must
-// be a loopback address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT).
-func startAdmin(addr string, st *store.Store, log *slog.Logger) (*adminServer, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("admin address %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("admin address %q: only a loopback address is allowed (it serves the whole database)", addr)
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("admin listener: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+BackupPath, func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Type", "application/octet-stream")
-		h.Set("Cache-Control", "no-store")
-		h.Set("Trailer", backupTrailer)
-		start := time.Now()
-		cw := &countingWriter{w: w}
-		if err := st.Backup(cw); err != nil {
-			log.Error("backup failed", "err", err, "bytes", cw.n)
-			h.Set(backupTrailer, "error: "+err.Error())
-			return
-		}
-		h.Set(backupTrailer, "ok")
-		log.Info("backup served", "bytes", cw.n, "took", time.Since(start).String())
-	})
-	a := &adminServer{
-		srv:  &http.Server{Handler: mux, ReadHeaderTimeout: adminReadHeaderTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)},
-		ln:   ln,
-		done: make(chan struct{}),
-	}
-	go func() {
-		defer close(a.done)
-		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("admin listener stopped", "err", err)
-		}
-	}()
-	return a, nil
-}
-
-// Addr is the admin listener's address.
-func (a *adminServer) Addr() string { return a.ln.Addr().String() }
-
-// Close stops the admin listener, letting a backup in progress finish
-// until ctx ends.
-func (a *adminServer) Close(ctx context.Context) error {
-	err := a.srv.Shutdown(ctx)
-	<-a.done
-	return err
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	return n, err
-}
+// Backups are taken from a running server through its admin listener
+// (server/app): badger allows one process per folder, so a second process
+// cannot read the folder while the server serves. The admin listener is off
+// unless --admin-addr or --admin-socket is given; on TCP it asks for the
+// admin token, which backup --from reads from the token file.
 
 // backup writes a backup to --out: from a running server's admin listener
 // (--from http://127.0.0.1:PORT) or from the folder of a stopped one
@@ -113,14 +29,15 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 // temporary file beside it, synced, and renamed.
 func backup(args []string, stdout io.Writer, log *slog.Logger) error {
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
-	from := fs.String("from", "", "admin URL of a running server, e.g. http://127.0.0.1:8081 (serve --admin-addr)")
+	from := fs.String("from", "", "admin listener of a running server: http://127.0.0.1:8081 (serve --admin-addr) or unix:/path/to/socket (serve --admin-socket)")
+	tokenFile := fs.String("token-file", env("PLANSYNC_ADMIN_TOKEN_FILE", ""), "admin token file of the running server (default: admin-token in the data folder, env PLANSYNC_DATA or ./data; env PLANSYNC_ADMIN_TOKEN_FILE)")
 	data := fs.String("data", "", "badger data folder of a STOPPED server")
 	out := fs.String("out", "", "backup file to write")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *out == "" || (*from == "") == (*data == "") {
-		return errors.New("usage: plansync backup (--from http://127.0.0.1:PORT | --data DIR) --out FILE")
+		return errors.New("usage: plansync backup (--from http://127.0.0.1:PORT | --from unix:PATH | --data DIR) --out FILE")
 	}
 	return writeAtomically(*out, func(f *os.File) error {
 		if *data != "" {
@@ -137,13 +54,46 @@ func backup(args []string, stdout io.Writer, log *slog.Logger) error {
 			}
 			return st.Close()
 		}
-		return fetchBackup(strings.TrimRight(*from, "/")+BackupPath, f)
+		return fetchBackup(*from, *tokenFile, f)
 	}, stdout)
 }
 
+// adminClient returns the base URL and client for a running server's admin
+// listener named by from (http://host:port or unix:PATH), and the token to
+// send ("" on a unix socket, whose file mode is the check).
+func adminClient(from, tokenFile string) (string, *http.Client, string, error) {
+	if path, ok := strings.CutPrefix(from, "unix:"); ok {
+		tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		}}
+		return "http://localhost", &http.Client{Transport: tr}, "", nil
+	}
+	if tokenFile == "" {
+		tokenFile = filepath.Join(env("PLANSYNC_DATA", "./data"), app.AdminTokenFileName)
+	}
+	tok, err := app.ReadAdminToken(tokenFile)
+	if err != nil {
+		return "", nil, "", fmt.Errorf("%w (pass --token-file, the server's --admin-token-file or admin-token in its data folder)", err)
+	}
+	return strings.TrimRight(from, "/"), http.DefaultClient, tok, nil
+}
+
 // fetchBackup streams a backup from a running server's admin listener.
-func fetchBackup(url string, w io.Writer) error {
-	resp, err := http.Get(url)
+func fetchBackup(from, tokenFile string, w io.Writer) error {
+	base, hc, tok, err := adminClient(from, tokenFile)
+	if err != nil {
+		return err
+	}
+	url := base + app.BackupPath
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
@@ -155,7 +105,7 @@ func fetchBackup(url string, w io.Writer) error {
 	if _, err := io.Copy(w, resp.Body); err != nil {
 		return fmt.Errorf("backup: reading the stream: %w", err)
 	}
-	if t := resp.Trailer.Get(backupTrailer); t != "ok" {
+	if t := resp.Trailer.Get(app.BackupTrailer); t != "ok" {
 		return fmt.Errorf("backup: the server did not finish the backup (%q)", t)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -40,7 +41,7 @@ func TestBackupCommandsOfTheBinary(t *testing.T) {
 	var admin string
 	for admin == "" && sc.Scan() {
 		if rest, ok := strings.CutPrefix(sc.Text(), "Admin listener at http://"); ok {
-			admin = strings.Fields(rest)[0]
+			admin = strings.TrimSuffix(strings.Fields(rest)[0], ",")
 		}
 	}
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
@@ -48,7 +49,15 @@ func TestBackupCommandsOfTheBinary(t *testing.T) {
 		t.Fatal("no admin listener line")
 	}
 	file := filepath.Join(dir, "plansync.backup")
-	if out, err := exec.CommandContext(ctx, bin, "backup", "--from", "http://"+admin, "--out", file).CombinedOutput(); err != nil {
+	// Without the token the admin listener refuses; with the data folder
+	// named, backup finds the token file the server wrote there.
+	noToken := exec.CommandContext(ctx, bin, "backup", "--from", "http://"+admin, "--token-file", filepath.Join(dir, "missing"), "--out", file)
+	if out, err := noToken.CombinedOutput(); err == nil {
+		t.Fatalf("backup --from without the token succeeded:\n%s", out)
+	}
+	withToken := exec.CommandContext(ctx, bin, "backup", "--from", "http://"+admin, "--out", file)
+	withToken.Env = append(os.Environ(), "PLANSYNC_DATA="+filepath.Join(dir, "data"))
+	if out, err := withToken.CombinedOutput(); err != nil {
 		t.Fatalf("backup --from: %v\n%s", err, out)
 	}
 	if out, err := exec.CommandContext(ctx, bin, "backup", "--data", filepath.Join(dir, "data"), "--out", file+"2").CombinedOutput(); err == nil {

@@ -164,7 +164,11 @@ func TestBackupWhileServingAndRestore(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	a, err := app.OpenBench(ctx, filepath.Join(dir, "src"), "127.0.0.1:0", app.Config{Logger: quietLog()}, io.Discard)
+	if b, err := app.OpenBench(ctx, filepath.Join(dir, "open"), "127.0.0.1:0", app.Config{Logger: quietLog(), AdminAddr: "0.0.0.0:0"}, io.Discard); err == nil {
+		_ = b.Close(ctx)
+		t.Fatal("admin listener accepted a non-loopback address")
+	}
+	a, err := app.OpenBench(ctx, filepath.Join(dir, "src"), "127.0.0.1:0", app.Config{Logger: quietLog(), AdminAddr: "127.0.0.1:0"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,15 +177,7 @@ func TestBackupWhileServingAndRestore(t *testing.T) {
 			_ = a.Close(context.Background())
 		}
 	}()
-	if _, err := startAdmin("0.0.0.0:0", a.Store, quietLog()); err == nil {
-		t.Fatal("admin listener accepted a non-loopback address")
-	}
-	adm, err := startAdmin("127.0.0.1:0", a.Store, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adm.Close(context.Background())
-	from := "http://" + adm.Addr()
+	from, tokenFile := "http://"+a.AdminAddr(), a.AdminTokenFile()
 
 	// Three clients edit a few records as fast as the server acks.
 	const clients = 3
@@ -231,7 +227,7 @@ func TestBackupWhileServingAndRestore(t *testing.T) {
 		}
 	}
 	during := filepath.Join(dir, "during.backup")
-	out := runCmd(t, "backup", "--from", from, "--out", during)
+	out := runCmd(t, "backup", "--from", from, "--token-file", tokenFile, "--out", during)
 	t.Logf("while writing: %s", strings.TrimSpace(out))
 	close(stop)
 	wg.Wait()
@@ -243,11 +239,7 @@ func TestBackupWhileServingAndRestore(t *testing.T) {
 		}
 	}
 	after := filepath.Join(dir, "after.backup")
-	runCmd(t, "backup", "--from", from, "--out", after)
-
-	if err := adm.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	runCmd(t, "backup", "--from", from, "--token-file", tokenFile, "--out", after)
 	if err := a.Close(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 // Command plansync is the Plansync server and its admin commands.
 //
 //	plansync [serve] [--addr 127.0.0.1:8080] [--data ./data] [--seed] [--admin-addr 127.0.0.1:8081]
+//	                [--trusted-proxies CIDR,...] [--admin-token-file F] [--admin-socket PATH]
+//	                [--tls-cert FILE --tls-key FILE] [--space-quota SIZE] [--user-quota SIZE]
 //	plansync init --school NAME --admin-name NAME --admin-login LOGIN [--password-file F]
 //	                                (admin password: --password-file, env
 //	                                 PLANSYNC_ADMIN_PASSWORD, or one line on stdin)
@@ -9,13 +11,15 @@
 //	plansync space add --name NAME [--kind student|school|general]
 //	plansync member add --space ID --user ID --role teacher|family|support|admin
 //	plansync session add --user ID  (prints a new session token)
-//	plansync backup --from http://127.0.0.1:8081 --out FILE   (a running server's --admin-addr)
+//	plansync backup --from http://127.0.0.1:8081 [--token-file F] --out FILE   (a running server's --admin-addr)
+//	plansync backup --from unix:PATH --out FILE               (a running server's --admin-socket)
 //	plansync backup --data DIR --out FILE                     (a stopped server)
 //	plansync restore --data EMPTYDIR --in FILE
 //
 // Admin commands open the data folder directly, so run them while the
 // server is stopped (badger allows one process per folder); backup --from
-// reads a running server through its loopback-only admin listener.
+// reads a running server through its admin listener (loopback with the
+// admin token, or a unix socket).
 package main
 
 import (
@@ -35,6 +39,7 @@ import (
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/app"
 	"github.com/plansync/plansync/server/auth"
+	"github.com/plansync/plansync/server/clientaddr"
 	"github.com/plansync/plansync/server/store"
 	"github.com/plansync/plansync/shared/uuid"
 )
@@ -89,39 +94,27 @@ func run(args []string, stdout, stderr io.Writer) error {
 }
 
 func serve(args []string, stdout io.Writer, log *slog.Logger) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	addr := fs.String("addr", env("PLANSYNC_ADDR", "127.0.0.1:8080"), "listen address (env PLANSYNC_ADDR)")
-	data := fs.String("data", env("PLANSYNC_DATA", "./data"), "badger data folder (env PLANSYNC_DATA)")
-	seed := fs.Bool("seed", false, "create the demo school and plans on first start, and print the demo token")
-	origins := fs.String("origins", env("PLANSYNC_ORIGINS", ""), "extra browser origins allowed to sync, comma-separated")
-	adminAddr := fs.String("admin-addr", env("PLANSYNC_ADMIN_ADDR", ""), "loopback address of the admin listener (backups); off when empty (env PLANSYNC_ADMIN_ADDR)")
-	memLimit := fs.String("memory-limit", "", "soft memory limit of the Go runtime, e.g. 2GiB, or off; default 70% of the container's or machine's memory (GOMEMLIMIT, when set, wins)")
-	if err := fs.Parse(args); err != nil {
+	cfg, memLimit, err := serveConfig(args, log)
+	if err != nil {
 		return err
 	}
-	limit, limitFrom, err := applyMemoryLimit(*memLimit)
+	limit, limitFrom, err := applyMemoryLimit(memLimit)
 	if err != nil {
 		return err
 	}
 	log.Info("memory limit", "bytes", limit, "from", limitFrom)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	cfg := app.Config{Addr: *addr, DataDir: *data, Seed: *seed, Logger: log, Web: webFS()}
-	if *origins != "" {
-		cfg.AllowedOrigins = strings.Split(*origins, ",")
-	}
 	a, err := app.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Plansync is running at http://%s (data in %s)\n", a.Addr(), *data)
-	var adm *adminServer
-	if *adminAddr != "" {
-		if adm, err = startAdmin(*adminAddr, a.Store, log); err != nil {
-			_ = a.Close(context.Background())
-			return err
-		}
-		fmt.Fprintf(stdout, "Admin listener at http://%s (backup: plansync backup --from http://%s --out FILE)\n", adm.Addr(), adm.Addr())
+	fmt.Fprintf(stdout, "Plansync is running at %s (data in %s)\n", a.BaseURL(), cfg.DataDir)
+	if ad := a.AdminAddr(); ad != "" {
+		fmt.Fprintf(stdout, "Admin listener at http://%s, token in %s (backup: plansync backup --from http://%s --token-file %s --out FILE)\n", ad, a.AdminTokenFile(), ad, a.AdminTokenFile())
+	}
+	if cfg.AdminSocket != "" {
+		fmt.Fprintf(stdout, "Admin socket at %s (backup: plansync backup --from unix:%s --out FILE)\n", cfg.AdminSocket, cfg.AdminSocket)
 	}
 	if d := a.Demo; d != nil {
 		fmt.Fprintf(stdout, "Demo school %s (demo only: everyone knows this password)\n", d.School)
@@ -138,9 +131,6 @@ func serve(args []string, stdout io.Writer, log *slog.Logger) error {
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if adm != nil {
-		_ = adm.Close(sctx)
-	}
 	return a.Close(sctx)
 }
 
@@ -283,4 +273,46 @@ func admin(what string, args []string, stdout io.Writer, log *slog.Logger) error
 		fmt.Fprintf(stdout, "token %s\n", tok)
 	}
 	return nil
+}
+
+// serveConfig reads serve's flags into the server's config, and returns the
+// --memory-limit flag's value.
+func serveConfig(args []string, log *slog.Logger) (app.Config, string, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", env("PLANSYNC_ADDR", "127.0.0.1:8080"), "listen address (env PLANSYNC_ADDR)")
+	data := fs.String("data", env("PLANSYNC_DATA", "./data"), "badger data folder (env PLANSYNC_DATA)")
+	seed := fs.Bool("seed", false, "create the demo school and plans on first start, and print the demo token")
+	origins := fs.String("origins", env("PLANSYNC_ORIGINS", ""), "extra browser origins allowed to sync, comma-separated")
+	adminAddr := fs.String("admin-addr", env("PLANSYNC_ADMIN_ADDR", ""), "loopback address of the admin listener (backups, /metrics, health detail; asks for the admin token); off when empty (env PLANSYNC_ADMIN_ADDR)")
+	adminToken := fs.String("admin-token-file", env("PLANSYNC_ADMIN_TOKEN_FILE", ""), "file holding the admin listener's token (mode 0600; created when missing); default: a fresh token in DATA/admin-token at every start (env PLANSYNC_ADMIN_TOKEN_FILE)")
+	adminSocket := fs.String("admin-socket", env("PLANSYNC_ADMIN_SOCKET", ""), "unix socket of the admin listener (mode 0600, no token); off when empty (env PLANSYNC_ADMIN_SOCKET)")
+	proxies := fs.String("trusted-proxies", env("PLANSYNC_TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For names the client, as CIDR blocks or addresses, comma-separated; none when empty (env PLANSYNC_TRUSTED_PROXIES)")
+	tlsCert := fs.String("tls-cert", env("PLANSYNC_TLS_CERT", ""), "PEM certificate (chain) file: serve HTTPS with HSTS; needs --tls-key (env PLANSYNC_TLS_CERT)")
+	tlsKey := fs.String("tls-key", env("PLANSYNC_TLS_KEY", ""), "PEM private key file of --tls-cert (env PLANSYNC_TLS_KEY)")
+	spaceQuota := fs.String("space-quota", env("PLANSYNC_SPACE_QUOTA", ""), "log bytes one space may hold, e.g. 256MiB, or off; default store.DefaultSpaceQuota (env PLANSYNC_SPACE_QUOTA)")
+	userQuota := fs.String("user-quota", env("PLANSYNC_USER_QUOTA", ""), "log bytes one person's changes may add, e.g. 64MiB, or off; default store.DefaultUserQuota (env PLANSYNC_USER_QUOTA)")
+	memLimit := fs.String("memory-limit", "", "soft memory limit of the Go runtime, e.g. 2GiB, or off; default 70% of the container's or machine's memory (GOMEMLIMIT, when set, wins)")
+	if err := fs.Parse(args); err != nil {
+		return app.Config{}, "", err
+	}
+	trusted, err := clientaddr.ParsePrefixes(*proxies)
+	if err != nil {
+		return app.Config{}, "", err
+	}
+	sq, err := parseQuota("space-quota", *spaceQuota)
+	if err != nil {
+		return app.Config{}, "", err
+	}
+	uq, err := parseQuota("user-quota", *userQuota)
+	if err != nil {
+		return app.Config{}, "", err
+	}
+	cfg := app.Config{Addr: *addr, DataDir: *data, Seed: *seed, Logger: log, Web: webFS(), TrustedProxies: trusted,
+		AdminAddr: *adminAddr, AdminTokenFile: *adminToken, AdminSocket: *adminSocket,
+		TLSCert: *tlsCert, TLSKey: *tlsKey,
+		Store: store.Options{SpaceQuota: sq, UserQuota: uq}}
+	if *origins != "" {
+		cfg.AllowedOrigins = strings.Split(*origins, ",")
+	}
+	return cfg, *memLimit, nil
 }

@@ -61,28 +61,16 @@ func defaultMemoryLimit(cgroupMax, meminfo string) int64 {
 	return max(total/100*memoryLimitShare, minMemoryLimit)
 }
 
-// parseMemoryLimit reads a size: bytes, or a number with KiB, MiB, GiB
-// (or KB, MB, GB, taken as the same powers of two), or "off" for none.
+// parseMemoryLimit reads a size (see parseSize), or "off" for none.
 func parseMemoryLimit(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	if strings.EqualFold(s, "off") {
+	if strings.EqualFold(strings.TrimSpace(s), "off") {
 		return math.MaxInt64, nil
 	}
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"B", 1}} {
-		if strings.HasSuffix(strings.ToUpper(s), strings.ToUpper(u.suffix)) {
-			s, mult = strings.TrimSpace(s[:len(s)-len(u.suffix)]), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 || n > math.MaxInt64/mult {
+	n, ok := parseSize(s)
+	if !ok {
 		return 0, fmt.Errorf("memory limit %q: want a size such as 2GiB or 512MiB, or off", s)
 	}
-	return n * mult, nil
+	return n, nil
 }
 
 // applyMemoryLimit sets the runtime's memory limit: GOMEMLIMIT, when set,
