@@ -168,13 +168,27 @@ func TestFullTmpfsBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	adminListen, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
 	base := "http://" + listen
 	var srv *serverProc
 	start := func() {
 		t.Helper()
-		if srv, err = startServe(ctx, bin, data, listen); err != nil {
+		if srv, err = startServe(ctx, bin, data, listen, "--admin-addr", adminListen); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// adminHealth is the admin listener's health detail, with the token
+	// the server wrote at its start.
+	adminHealth := func() reply {
+		t.Helper()
+		tok, err := app.ReadAdminToken(filepath.Join(data, app.AdminTokenFileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return call(t, "GET", "http://"+adminListen+app.HealthPath, tok, nil)
 	}
 	defer func() {
 		if srv != nil {
@@ -273,6 +287,9 @@ func TestFullTmpfsBinary(t *testing.T) {
 		if r := call(t, "GET", base+"/healthz", "", nil); r.status != http.StatusServiceUnavailable {
 			t.Errorf("/healthz %s: %s, want 503", when, r)
 		}
+		if r := adminHealth(); r.status != http.StatusServiceUnavailable || !bytes.Contains(r.body, []byte("reserve")) {
+			t.Errorf("admin health %s: %s, want 503 saying why", when, r)
+		}
 		if r := call(t, "GET", base+"/api/me", parent.Token, nil); r.status != http.StatusOK {
 			t.Errorf("a read %s: %s", when, r)
 		}
@@ -280,6 +297,11 @@ func TestFullTmpfsBinary(t *testing.T) {
 		case <-srv.done:
 			t.Fatalf("server exited %s (%v):\n%s", when, srv.err, srv.stderr)
 		default:
+		}
+		for _, line := range strings.Split(srv.stderr.String(), "\n") {
+			if strings.Contains(line, `"msg":"store: `) {
+				t.Logf("%s: %s", when, line)
+			}
 		}
 	}
 	full("with the disk full")
@@ -322,8 +344,9 @@ func TestFullTmpfsBinary(t *testing.T) {
 	if r := call(t, "POST", base+"/api/invites/claim", "", api.ClaimRequest{Code: inv.Code, Name: "Second parent", Device: "test"}); r.status != http.StatusOK {
 		t.Errorf("claim after space returned: %s", r)
 	}
-	if r := call(t, "POST", base+"/api/invites", teacherToken, api.InviteRequest{Space: student}); r.status != http.StatusCreated {
-		t.Errorf("invite after space returned: %s", r)
+	r = call(t, "POST", base+"/api/invites", teacherToken, api.InviteRequest{Space: student})
+	if err := json.Unmarshal(r.body, &inv); r.status != http.StatusCreated || err != nil {
+		t.Fatalf("invite after space returned: %s %v", r, err)
 	}
 	if r := call(t, "GET", base+"/api/me", parent.Token, nil); r.status != http.StatusOK {
 		t.Errorf("the session of the claim made before the disk filled: %s", r)
@@ -342,6 +365,23 @@ func TestFullTmpfsBinary(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("reader sees %v after space returned", View(rd.Get(key)))
 		}
+	}
+
+	// The disk fills again and the server is killed, so nothing releases
+	// the ballast: it starts at 0 bytes free, read-only, and serves reads.
+	filler = fillDisk(t, mnt)
+	srv.kill()
+	srv = nil
+	start()
+	full("after a kill and a restart at 0 bytes free")
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	stopClean(t, srv, "read-only at 0 bytes free")
+	srv = nil
+	start()
+	if r := call(t, "POST", base+"/api/login", "", login); r.status != http.StatusOK {
+		t.Errorf("login after the second full disk: %s", r)
 	}
 	stopClean(t, srv, "after space returned")
 	srv = nil

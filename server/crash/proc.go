@@ -107,10 +107,10 @@ const servingLine = "Plansync is running at "
 
 // startServe runs `plansync serve --seed` (the seeded demo, as an operator
 // would try it) on dataDir listening on listen, and waits until it says it
-// is running. Its stdout is kept in p.stdout for the demo's logins and
-// invite code.
-func startServe(ctx context.Context, bin, dataDir, listen string) (*serverProc, error) {
-	cmd := exec.Command(bin, "serve", "--seed", "--addr", listen, "--data", dataDir)
+// is running; args are more flags. Its stdout is kept in p.stdout for the
+// demo's logins and invite code.
+func startServe(ctx context.Context, bin, dataDir, listen string, args ...string) (*serverProc, error) {
+	cmd := exec.Command(bin, append([]string{"serve", "--seed", "--addr", listen, "--data", dataDir}, args...)...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "PLANSYNC_") {
 			cmd.Env = append(cmd.Env, kv)

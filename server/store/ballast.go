@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 )
@@ -19,6 +20,13 @@ const ballastName = "plansync-ballast"
 // first when the disk is below the reserve, so the flush has room: one
 // table per memtable that may exist (the active one and one waiting).
 func ballastSize(o Options) int64 { return int64(o.NumMemtables) * o.MemTableSize }
+
+// minReplayFreeBytes is the least free space Open needs on a disk below
+// the reserve. Replaying a memtable log reads it through mmap up to the
+// first empty entry, and on tmpfs a read of a hole allocates a page, so
+// replay needs a few pages per log (NumMemtables of them); 1 MiB is far
+// more, and far less than anything a server runs on.
+const minReplayFreeBytes = 1 << 20 // bytes
 
 // makeBallast creates the ballast when it is missing and the disk has room
 // for it above the reserve (a ballast that took the disk below the reserve
@@ -58,9 +66,27 @@ func (s *Store) releaseBallast() bool {
 	if free, err := s.opts.FreeSpace(); err == nil && free >= s.opts.MinFreeBytes {
 		return false
 	}
-	err := os.Remove(filepath.Join(s.dir, ballastName))
+	return removeBallast(s.dir, s.log)
+}
+
+// removeBallast deletes the ballast in dir and reports whether there was
+// one.
+func removeBallast(dir string, log *slog.Logger) bool {
+	err := os.Remove(filepath.Join(dir, ballastName))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		s.log.Error("store: cannot release the shutdown ballast on a full disk", "err", err)
+		log.Error("store: cannot release the shutdown ballast on a full disk", "err", err)
 	}
 	return err == nil
+}
+
+// memLogBytes is what badger's memtable logs in dir hold on disk (their
+// allocated blocks, not their sparse length): about what flushing them
+// after a crash writes.
+func memLogBytes(dir string) int64 {
+	names, _ := filepath.Glob(filepath.Join(dir, "*.mem"))
+	var n int64
+	for _, name := range names {
+		n += allocatedBytes(name)
+	}
+	return n
 }

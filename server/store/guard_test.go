@@ -205,33 +205,51 @@ func TestCloseOnFullTmpfs(t *testing.T) {
 	if err := s.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Create(filepath.Join(mnt, "filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, chunk := range []int{1 << 20, 4 << 10} {
-		buf := make([]byte, chunk)
-		for range tmpfsSize / chunk {
-			if _, err := f.Write(buf); err != nil {
-				break
-			}
-		}
-	}
-	f.Close()
-	if free, err := freeBytes(dir); err != nil || free != 0 {
-		t.Fatalf("%d bytes free after filling (%v)", free, err)
-	}
+	fillTo0(t, mnt, "filler")
 	if err := s.Close(); err != nil {
 		t.Fatalf("closing on a disk with 0 bytes free: %v", err)
 	}
 	if s, err = Open(dir, opts); err != nil {
 		t.Fatalf("reopening on the full disk: %v", err)
 	}
-	defer s.Close()
 	if !s.guard.readOnly {
 		t.Error("reopened read-write below the reserve")
 	}
 	if got, err := s.User(ctx, u.ID); err != nil || got.Name != u.Name {
 		t.Fatalf("the write flushed at Close: %v %v", got, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// No ballast left and the disk full to the last byte again: replaying
+	// badger's log could fault, so Open refuses, clearly.
+	fillTo0(t, mnt, "filler2")
+	if s, err := Open(dir, opts); !errors.Is(err, server.ErrUnavailable) {
+		if err == nil {
+			s.Close()
+		}
+		t.Fatalf("opening at 0 bytes free without a ballast: %v, want ErrUnavailable", err)
+	}
+}
+
+// fillTo0 writes a file named name under mnt until its file system has
+// not one byte free.
+func fillTo0(t *testing.T, mnt, name string) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(mnt, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, chunk := range []int{1 << 20, 4 << 10} {
+		buf := make([]byte, chunk)
+		for range tmpfsSize / chunk { // bounded: the disk is smaller
+			if _, err := f.Write(buf); err != nil {
+				break
+			}
+		}
+	}
+	if free, err := freeBytes(mnt); err != nil || free != 0 {
+		t.Fatalf("%d bytes free after filling (%v)", free, err)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -113,16 +114,52 @@ func Open(dir string, opts Options) (*Store, error) {
 	// and every write is refused (server.ErrUnavailable) until a restart
 	// with space opens it read-write again. A directory that does not
 	// exist yet cannot be opened read-only and is opened as usual.
+	//
+	// Even read-only, badger replays its memtable logs through mmap, and on
+	// tmpfs reading a hole of those sparse files allocates a page: at 0
+	// bytes free that is SIGBUS too. So the ballast goes first (the last
+	// run was killed before its Close could release it), and with less
+	// than minReplayFreeBytes left Open refuses, clearly, rather than crash.
+	// A run that was killed also leaves a log badger must truncate, which
+	// it cannot read-only; that one is opened read-write when the disk has
+	// room to flush what the logs hold, and the guard refuses writes as
+	// usual until space returns.
 	bo := badgerOptions(dir, opts)
 	readOnly := false
-	if free, ferr := opts.FreeSpace(); ferr == nil && free < opts.MinFreeBytes {
+	var free uint64
+	var ferr error
+	if free, ferr = opts.FreeSpace(); ferr == nil && free < opts.MinFreeBytes {
 		if _, serr := os.Stat(filepath.Join(dir, "MANIFEST")); serr == nil {
 			readOnly = true
-			bo = bo.WithReadOnly(true)
-			opts.Logger.Warn("store: disk below the reserve at start; opening read-only, refusing writes until restarted with space", "free_bytes", free, "min_free_bytes", opts.MinFreeBytes)
+			if removeBallast(dir, opts.Logger) {
+				opts.Logger.Warn("store: disk below the reserve at start; released the ballast so that badger can replay its log")
+				free, ferr = opts.FreeSpace()
+			}
+			if ferr == nil && free < minReplayFreeBytes {
+				m.unregister()
+				return nil, fmt.Errorf("store: opening %s: %d bytes free on its disk, fewer than the %d that replaying its log needs; free some space and start again: %w", dir, free, minReplayFreeBytes, server.ErrUnavailable)
+			}
 		}
 	}
-	db, err := badger.Open(bo)
+	var db *badger.DB
+	if readOnly {
+		db, err = badger.Open(bo.WithReadOnly(true))
+		// badger does not wrap its errors: only the text says so.
+		if err != nil && strings.Contains(err.Error(), badger.ErrTruncateNeeded.Error()) {
+			need := uint64(memLogBytes(dir)) + minReplayFreeBytes
+			if ferr == nil && free < need {
+				m.unregister()
+				return nil, fmt.Errorf("store: opening %s: its log needs replaying after a crash, which needs %d bytes free, and the disk has %d; free some space and start again: %w", dir, need, free, server.ErrUnavailable)
+			}
+			opts.Logger.Warn("store: disk below the reserve at start after a crash; replaying the log read-write, refusing writes until space returns", "free_bytes", free, "min_free_bytes", opts.MinFreeBytes)
+			readOnly = false
+			db, err = badger.Open(bo)
+		} else if err == nil {
+			opts.Logger.Warn("store: disk below the reserve at start; opening read-only, refusing writes until restarted with space", "free_bytes", free, "min_free_bytes", opts.MinFreeBytes)
+		}
+	} else {
+		db, err = badger.Open(bo)
+	}
 	if err != nil {
 		m.unregister()
 		return nil, fmt.Errorf("store: opening %s: %w", dir, err)
