@@ -107,62 +107,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: registering metrics: %w", err)
 	}
-	// Below the reserve at start-up, badger is opened read-only: a
-	// read-write open may replay its log into a fresh memtable and create
-	// mmapped files, and on a full tmpfs touching an unbacked page of those
-	// is SIGBUS. Read-only, it maps nothing for writing, reads are served
-	// and every write is refused (server.ErrUnavailable) until a restart
-	// with space opens it read-write again. A directory that does not
-	// exist yet cannot be opened read-only and is opened as usual.
-	//
-	// Even read-only, badger replays its memtable logs through mmap, and on
-	// tmpfs reading a hole of those sparse files allocates a page: at 0
-	// bytes free that is SIGBUS too. So the ballast goes first (the last
-	// run was killed before its Close could release it), and with less
-	// than minReplayFreeBytes left Open refuses, clearly, rather than crash.
-	// A run that was killed also leaves a log badger must truncate, which
-	// it cannot read-only; that one is opened read-write when the disk has
-	// room to flush what the logs hold, and the guard refuses writes as
-	// usual until space returns.
-	bo := badgerOptions(dir, opts)
-	readOnly := false
-	var free uint64
-	var ferr error
-	if free, ferr = opts.FreeSpace(); ferr == nil && free < opts.MinFreeBytes {
-		if _, serr := os.Stat(filepath.Join(dir, "MANIFEST")); serr == nil {
-			readOnly = true
-			if removeBallast(dir, opts.Logger) {
-				opts.Logger.Warn("store: disk below the reserve at start; released the ballast so that badger can replay its log")
-				free, ferr = opts.FreeSpace()
-			}
-			if ferr == nil && free < minReplayFreeBytes {
-				m.unregister()
-				return nil, fmt.Errorf("store: opening %s: %d bytes free on its disk, fewer than the %d that replaying its log needs; free some space and start again: %w", dir, free, minReplayFreeBytes, server.ErrUnavailable)
-			}
-		}
-	}
-	var db *badger.DB
-	if readOnly {
-		db, err = badger.Open(bo.WithReadOnly(true))
-		// badger does not wrap its errors: only the text says so.
-		if err != nil && strings.Contains(err.Error(), badger.ErrTruncateNeeded.Error()) {
-			need := uint64(memLogBytes(dir)) + minReplayFreeBytes
-			if ferr == nil && free < need {
-				m.unregister()
-				return nil, fmt.Errorf("store: opening %s: its log needs replaying after a crash, which needs %d bytes free, and the disk has %d; free some space and start again: %w", dir, need, free, server.ErrUnavailable)
-			}
-			opts.Logger.Warn("store: disk below the reserve at start after a crash; replaying the log read-write, refusing writes until space returns", "free_bytes", free, "min_free_bytes", opts.MinFreeBytes)
-			readOnly = false
-			db, err = badger.Open(bo)
-		} else if err == nil {
-			opts.Logger.Warn("store: disk below the reserve at start; opening read-only, refusing writes until restarted with space", "free_bytes", free, "min_free_bytes", opts.MinFreeBytes)
-		}
-	} else {
-		db, err = badger.Open(bo)
-	}
+	db, readOnly, err := openBadger(dir, opts)
 	if err != nil {
 		m.unregister()
-		return nil, fmt.Errorf("store: opening %s: %w", dir, err)
+		return nil, err
 	}
 	s := &Store{
 		dir:      dir,
@@ -190,6 +138,67 @@ func Open(dir string, opts Options) (*Store, error) {
 	s.wg.Add(1)
 	go s.runCommitter()
 	return s, nil
+}
+
+// openBadger opens badger in dir, read-only when the disk is below the
+// reserve, and reports which.
+func openBadger(dir string, opts Options) (*badger.DB, bool, error) {
+	// Below the reserve at start-up, badger is opened read-only: a
+	// read-write open may replay its log into a fresh memtable and create
+	// mmapped files, and on a full tmpfs touching an unbacked page of those
+	// is SIGBUS. Read-only, it maps nothing for writing, reads are served
+	// and every write is refused (server.ErrUnavailable) until a restart
+	// with space opens it read-write again. A directory that does not
+	// exist yet cannot be opened read-only and is opened as usual.
+	//
+	// Even read-only, badger replays its memtable logs through mmap, and on
+	// tmpfs reading a hole of those sparse files allocates a page: at 0
+	// bytes free that is SIGBUS too. So the ballast goes first (the last
+	// run was killed before its Close could release it), and with less
+	// than minReplayFreeBytes left Open refuses, clearly, rather than crash.
+	// A run that was killed also leaves a log badger must truncate, which
+	// it cannot read-only; that one is opened read-write when the disk has
+	// room to flush what the logs hold, and the guard refuses writes as
+	// usual until space returns.
+	bo := badgerOptions(dir, opts)
+	readOnly := false
+	var free uint64
+	var ferr error
+	var err error
+	if free, ferr = opts.FreeSpace(); ferr == nil && free < opts.MinFreeBytes {
+		if _, serr := os.Stat(filepath.Join(dir, "MANIFEST")); serr == nil {
+			readOnly = true
+			if removeBallast(dir, opts.Logger) {
+				opts.Logger.Warn("store: disk below the reserve at start; released the ballast so that badger can replay its log")
+				free, ferr = opts.FreeSpace()
+			}
+			if ferr == nil && free < minReplayFreeBytes {
+				return nil, false, fmt.Errorf("store: opening %s: %d bytes free on its disk, fewer than the %d that replaying its log needs; free some space and start again: %w", dir, free, minReplayFreeBytes, server.ErrUnavailable)
+			}
+		}
+	}
+	var db *badger.DB
+	if readOnly {
+		db, err = badger.Open(bo.WithReadOnly(true))
+		// badger does not wrap its errors: only the text says so.
+		if err != nil && strings.Contains(err.Error(), badger.ErrTruncateNeeded.Error()) {
+			need := uint64(memLogBytes(dir)) + minReplayFreeBytes
+			if ferr == nil && free < need {
+				return nil, false, fmt.Errorf("store: opening %s: its log needs replaying after a crash, which needs %d bytes free, and the disk has %d; free some space and start again: %w", dir, need, free, server.ErrUnavailable)
+			}
+			opts.Logger.Warn("store: disk below the reserve at start after a crash; replaying the log read-write, refusing writes until space returns", "free_bytes", free, "min_free_bytes", opts.MinFreeBytes)
+			readOnly = false
+			db, err = badger.Open(bo)
+		} else if err == nil {
+			opts.Logger.Warn("store: disk below the reserve at start; opening read-only, refusing writes until restarted with space", "free_bytes", free, "min_free_bytes", opts.MinFreeBytes)
+		}
+	} else {
+		db, err = badger.Open(bo)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("store: opening %s: %w", dir, err)
+	}
+	return db, readOnly, nil
 }
 
 // OnCommit sets the function that receives every durable group, in commit
