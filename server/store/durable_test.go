@@ -81,3 +81,55 @@ func TestCatchUpReadsOnlyDurable(t *testing.T) {
 		t.Errorf("fan-out ran %d times after the fsync, want 1", published.Load())
 	}
 }
+
+// TestCatchUpStopsBeforeUnsyncedChange: a record synced at seq 1 is
+// changed again by a group stopped inside its fsync. Catch-up must neither
+// send the new state nor skip the record's old entry as superseded (the
+// group's fan-out is an op the device applies to its copy, which it would
+// then lack): the page ends before the entry, and after the fsync the
+// record comes whole.
+func TestCatchUpStopsBeforeUnsyncedChange(t *testing.T) {
+	var armed atomic.Bool
+	inSync, proceed := make(chan struct{}), make(chan struct{})
+	s, _ := openTest(t, Options{Logger: slog.New(slog.DiscardHandler)})
+	s.syncHook = func() error {
+		if armed.CompareAndSwap(true, false) {
+			close(inSync)
+			<-proceed
+		}
+		return s.db.Sync()
+	}
+	ctx := context.Background()
+	w := newWriter()
+	space, id := newID(), newID()
+	commit(t, s, w.op(space, "notes", id, map[string]any{"text": "v1"}))
+	armed.Store(true)
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Commit(ctx, []record.Op{w.op(space, "notes", id, map[string]any{"text": "v2"})})
+		done <- err
+	}()
+	select {
+	case <-inSync:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the committer never reached the fsync")
+	}
+	p, err := s.Changes(ctx, space, 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.To != 0 || p.More || len(p.Records) != 0 {
+		t.Errorf("catch-up during the fsync: to %d more %v %d records, want an empty page to 0", p.To, p.More, len(p.Records))
+	}
+	close(proceed)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	p, err = s.Changes(ctx, space, 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.To != 2 || len(p.Records) != 1 || p.Records[0].Value("text") != "v2" {
+		t.Errorf("catch-up after the fsync: to %d, %d records, want v2 at 2", p.To, len(p.Records))
+	}
+}

@@ -47,6 +47,7 @@ func (s *Store) Changes(ctx context.Context, space uuid.UUID, after uint64, maxB
 		defer it.Close()
 		size := 0
 		scanned := 0
+		stopped := false
 		for it.Seek(logKey(space, after+1)); it.ValidForPrefix(opts.Prefix) && scanned < MaxPageScan; it.Next() {
 			if scanned%256 == 0 {
 				if err := ctx.Err(); err != nil {
@@ -77,6 +78,16 @@ func (s *Store) Changes(ctx context.Context, space uuid.UUID, after uint64, maxB
 				p.To = seq
 				continue
 			}
+			if rec.Seq > head {
+				// Changed again by a group not yet fsynced, whose state
+				// may not go out. Skipping this entry would leave the
+				// device without the state that group's fan-out (an op to
+				// apply to its copy) builds on, so the page ends before
+				// it, with More unset: that fan-out starts past the page,
+				// which sends the device back here once it is durable.
+				stopped = true
+				break
+			}
 			if rec.Seq > seq {
 				p.To = seq // superseded: sent at its later position
 				continue
@@ -88,7 +99,7 @@ func (s *Store) Changes(ctx context.Context, space uuid.UUID, after uint64, maxB
 			p.Records = append(p.Records, rec)
 			p.To = seq
 		}
-		p.More = p.To < head
+		p.More = p.To < head && !stopped
 		return nil
 	})
 	if err != nil {
