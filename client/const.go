@@ -44,6 +44,31 @@ const (
 	// MaxRejections is how many refused edits the engine remembers for the
 	// UI (Rejections); older ones are dropped first.
 	MaxRejections = 100
+	// MaxJournalOps and MaxJournalBytes bound the journal of acked ops
+	// (Store.AckPending), oldest dropped first. The journal is what a
+	// device sends again when the server comes back from a backup taken
+	// before those ops (a new incarnation). The server does not tell
+	// clients when its backups run, so instead of trimming at a backup
+	// point the journal keeps the device's most recent acked edits: 10,000
+	// ops is weeks of one person's typing (a teacher's busy week is a few
+	// hundred), and 2 MiB of encoded ops stays cheap to load on a phone and
+	// fits one badger transaction (diskstore's Rebase). An op dropped from
+	// the journal is lost only if a restore reaches back past it.
+	MaxJournalOps   = 10_000
+	MaxJournalBytes = 2 << 20
+	// SkewTolerance is how far the device's clock may differ from the
+	// server's (Welcome.ServerTime) before the engine corrects the clock
+	// it stamps edits with. Below it the difference is network delay and
+	// ordinary drift, which the HLC absorbs; above it a wrong device clock
+	// would make this device's edits win or lose against others' unfairly,
+	// and past hlc.MaxDrift the server refuses them (clock_ahead).
+	SkewTolerance = time.Minute
+	// maxRestamps bounds how often one connection restamps one op after
+	// clock_ahead or clock_reused. One restamp is the normal case (two with
+	// a reused clock behind a far-ahead one); a server that keeps refusing
+	// is broken, and the connection ends (backoff) rather than spinning.
+	// The op stays in the outbox either way.
+	maxRestamps = 4
 	// inboundQueue is how many decoded frames the connection's reader may
 	// hold for the engine before it waits: enough to keep reading while a
 	// page is written to the store, little enough to bound memory.

@@ -12,8 +12,13 @@
 //
 // An edit is durable in the Store's outbox before Put returns ("saved on this
 // device"), and leaves it only when the server has acknowledged it durably or
-// refused it. Resending after a lost ack is safe: applying an op twice
-// changes nothing on the server.
+// refused it for good. Resending after a lost ack is safe: the server
+// answers an op it already applied with "already applied". An acked edit
+// moves to a bounded journal, which is sent again if the server comes back
+// from a backup (a new incarnation in Welcome). Refusals that are about the
+// device rather than the edit (a clock far off, a reused clock, a device id
+// another session holds) are repaired here, by restamping, and the edit is
+// sent again: see recover.go.
 //
 // One goroutine, started by Open and stopped by Close, owns the connection:
 // it dials through a Transport, says Hello with a cursor per space, applies

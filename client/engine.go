@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/plansync/plansync/shared/hlc"
@@ -39,7 +40,8 @@ type Options struct {
 	Token string
 	// Logger receives diagnostics; nil discards them.
 	Logger Logger
-	// Now reads the wall clock for the HLC; nil is time.Now.
+	// Now reads the device's wall clock; nil is time.Now. The HLC reads it
+	// corrected by the skew measured against the server (Meta.Skew).
 	Now func() time.Time
 	// BackoffBase and BackoffMax shape reconnect delays (DefaultBackoffBase,
 	// DefaultBackoffMax when zero).
@@ -84,7 +86,9 @@ type SyncState struct {
 	Status Status
 	// Reason is set with StatusStopped: protocol.CodeUnauthorized (sign in
 	// again, then SetToken), protocol.CodeUpgradeRequired (reload the app),
-	// or CodeUserChanged.
+	// protocol.CodeDeviceLimit (the account holds too many device ids in
+	// live sessions: sign out on a device no longer used, then SetToken),
+	// or CodeUserChanged. The outbox is kept in every case.
 	Reason protocol.Code
 	// Pending is the number of edits in the outbox.
 	Pending int
@@ -104,13 +108,20 @@ type Rejection struct {
 	Code    protocol.Code
 	Message string
 	At      time.Time
+	// Held says the edit was not refused for good: the server could not
+	// take it now (protocol.CodeQuota, protocol.CodeUnreadable), so it
+	// stays in the outbox and is sent again on the next connection.
+	Held bool
 }
 
 // Engine is a device's sync engine; see the package comment.
 //
 // Invariants (under mu): view[k] is server[k] with byKey[k] applied in
-// order; outbox is in LocalSeq order, which is also HLC order and the order
-// ops reach the server; cursors[s] never passes what the Store holds.
+// order; outbox is in LocalSeq order, which is also the order ops reach
+// the server and their HLC order, except that an op restamped after
+// clock_reused sorts after the ops that follow it (a later op on its
+// record is then refused in turn and restamped after it, recover.go);
+// cursors[s] never passes what the Store holds.
 type Engine struct {
 	opts  Options
 	store Store
@@ -148,6 +159,14 @@ type Engine struct {
 	stateWait  chan struct{} // closed and replaced on every state change
 	rejections []Rejection
 	pushLimit  int // ops per push; lowered when the server refuses a batch as a whole
+	// journal mirrors the Store's journal of acked ops (LocalSeq and
+	// encoded size, oldest first), to trim it to MaxJournalOps and
+	// MaxJournalBytes without reading it back. Owned by the sync loop.
+	journal      []journalEntry
+	journalBytes int
+
+	// skew is Meta.Skew (milliseconds), read by now on every timestamp.
+	skew atomic.Int64
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -176,10 +195,9 @@ func New(opts Options) *Engine {
 	if opts.Rand == nil {
 		opts.Rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	}
-	return &Engine{
+	e := &Engine{
 		opts:      opts,
 		store:     opts.Store,
-		now:       opts.Now,
 		kick:      make(chan struct{}, 1),
 		token:     opts.Token,
 		online:    !opts.Offline,
@@ -187,6 +205,14 @@ func New(opts Options) *Engine {
 		stateWait: make(chan struct{}),
 		pushLimit: MaxOpsPerPush,
 	}
+	e.now = func() time.Time { return opts.Now().Add(time.Duration(e.skew.Load()) * time.Millisecond) }
+	return e
+}
+
+// journalEntry is one op of the journal, as the engine counts it.
+type journalEntry struct {
+	localSeq uint64
+	size     int
 }
 
 func (e *Engine) logf(format string, v ...any) {
@@ -228,6 +254,8 @@ func (e *Engine) Open(ctx context.Context) error {
 
 	e.mu.Lock()
 	e.meta = *snap.Meta
+	e.skew.Store(e.meta.Skew)
+	e.setJournalLocked(snap.Journal)
 	e.server = make(map[record.Key]*record.Record, len(snap.Records))
 	e.view = make(map[record.Key]*record.Record, len(snap.Records))
 	e.byKey = make(map[record.Key][]*PendingOp)
@@ -377,7 +405,8 @@ func (e *Engine) State() SyncState {
 	return e.state
 }
 
-// Device returns this device's id (valid after Open).
+// Device returns this device's id (valid after Open). It changes when the
+// server says another session holds it (device_taken, see recover.go).
 func (e *Engine) Device() uuid.UUID {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -599,4 +600,76 @@ func normalize(t *testing.T, recs map[record.Key]*record.Record) map[record.Key]
 		out[k] = n
 	}
 	return out
+}
+
+// TestHeldOpStaysAndIsResentOnNextConnection: an op refused with
+// quota_exceeded is not refused for good: it stays in the outbox (and the
+// store), is not resent in a loop on the same connection, and applies on
+// the next connection once the server takes it.
+func TestHeldOpStaysAndIsResentOnNextConnection(t *testing.T) {
+	w := newWorld(t, "lee")
+	var full atomic.Bool
+	full.Store(true)
+	w.srv.Refuse = func(op *record.Op) (protocol.Code, string) {
+		if full.Load() {
+			return protocol.CodeQuota, "the plan is over its storage quota"
+		}
+		return "", ""
+	}
+	store := memstore.New()
+	e := w.engine("lee", store)
+	ev := subscribe(e)
+	id, err := e.Create(ctx, w.space, "goals", map[string]any{"title": "read"})
+	must(t, err)
+	got := ev.waitFor(t, "held", func(ev client.Event) bool { _, ok := ev.(client.Rejected); return ok }).(client.Rejected)
+	if got.Code != protocol.CodeQuota || !got.Held {
+		t.Fatalf("event %+v, want a held quota_exceeded", got)
+	}
+	if p := e.Pending(); len(p) != 1 {
+		t.Fatalf("pending %d, want the held op", len(p))
+	}
+	snap, err := store.Load(ctx)
+	must(t, err)
+	if len(snap.Outbox) != 1 {
+		t.Fatal("held op left the stored outbox")
+	}
+	pushes := w.srv.Pushes()
+	time.Sleep(50 * time.Millisecond)
+	if w.srv.Pushes() != pushes {
+		t.Fatal("held op is resent on the same connection")
+	}
+	// Held again on the next connection: Rejections keeps one entry.
+	w.srv.DropAll()
+	ev.waitFor(t, "held again", func(ev client.Event) bool { r, ok := ev.(client.Rejected); return ok && r.Held })
+	if rs := e.Rejections(); len(rs) != 1 || !rs[0].Held {
+		t.Fatalf("rejections %+v, want the one held edit", rs)
+	}
+	full.Store(false)
+	w.srv.DropAll()
+	waitSynced(t, e)
+	if e.Get(w.key(id)).Value("title") != "read" || len(w.srv.Records(w.space)) != 1 {
+		t.Fatal("held op did not apply on the next connection")
+	}
+	if rs := e.Rejections(); len(rs) != 0 {
+		t.Fatalf("rejections %+v after the held edit applied", rs)
+	}
+}
+
+// TestEndlessClockRefusalsNeverDropTheEdit: a server that refuses an op
+// for its clock however often it is restamped ends the connection after
+// maxRestamps (backoff, not a spin), and the edit stays in the outbox.
+func TestEndlessClockRefusalsNeverDropTheEdit(t *testing.T) {
+	w := newWorld(t, "lee")
+	w.srv.Refuse = func(op *record.Op) (protocol.Code, string) {
+		return protocol.CodeClockReused, "always"
+	}
+	e := w.engine("lee", memstore.New())
+	_, err := e.Create(ctx, w.space, "goals", map[string]any{"title": "read"})
+	must(t, err)
+	first := e.Pending()[0].Op.HLC
+	eventually(t, "a connection given up", func() bool { return strings.Contains(e.State().LastError, "refused with clock_reused") })
+	p := e.Pending()
+	if len(p) != 1 || p[0].Op.HLC == first || len(e.Rejections()) != 0 {
+		t.Fatalf("pending %+v (first clock %v), rejections %+v", p, first, e.Rejections())
+	}
 }

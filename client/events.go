@@ -28,11 +28,16 @@ type StateChanged struct{ State SyncState }
 
 // Rejected says the server refused an edit. The op has left the outbox; the
 // UI shows the person what was not saved and why (Code), since retrying the
-// same op would be refused again.
+// same op would be refused again. With Held the op stays in the outbox
+// instead (see Rejection.Held): the UI says it is not on the server yet.
+//
+// Refusals for the device's clock or id (clock_ahead, clock_reused,
+// device_taken) raise no event: the engine restamps and resends by itself.
 type Rejected struct {
 	Op      record.Op
 	Code    protocol.Code
 	Message string
+	Held    bool
 }
 
 func (RecordChanged) isEvent()    {}

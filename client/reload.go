@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
+	"github.com/plansync/plansync/shared/hlc"
 	"github.com/plansync/plansync/shared/record"
 )
 
@@ -59,14 +61,28 @@ func (e *Engine) reloadLocked(ctx context.Context) error {
 	}
 
 	e.mu.Lock()
-	if snap.Meta.Device != e.meta.Device {
+	if snap.Meta.Device != e.meta.Device && snap.Meta.Replaced != e.meta.Device {
+		// A new id that does not say it replaced ours: the store was
+		// wiped and opened afresh (see Engine.Open).
 		e.mu.Unlock()
 		return ErrStoreReset
 	}
 	// Metadata: the leader's Welcome names the user and the spaces.
 	m := *snap.Meta
+	e.skew.Store(m.Skew) // the leader's measurement
+	if limit := driftLimit(hlc.New(e.now().UnixMilli(), 0)); e.clock.Last() > limit && m.LastHLC <= limit &&
+		!slices.ContainsFunc(snap.Outbox, func(p PendingOp) bool { return p.Op.HLC > limit }) {
+		// The leader found this device's clock far ahead and started its
+		// HLC over, restamping the outbox (recover.go): so does this tab,
+		// or each of its edits would be refused and restamped in turn.
+		// Not while an op stamped far ahead waits: an edit made now would
+		// precede it in clock but follow it in the outbox. The outbox's
+		// clocks are observed below.
+		e.clock = hlc.NewClock(e.now, m.LastHLC)
+	}
 	m.LastHLC = max(m.LastHLC, e.clock.Last())
 	e.meta = m
+	e.setJournalLocked(snap.Journal)
 	touched := make(map[record.Key]bool, len(e.view))
 	for k := range e.view {
 		touched[k] = true
@@ -104,7 +120,7 @@ func (e *Engine) reloadLocked(ctx context.Context) error {
 	e.byKey = make(map[record.Key][]*PendingOp)
 	for i := range outbox {
 		p := have[outbox[i].LocalSeq]
-		if p == nil {
+		if p == nil || !sameStamps(&p.Op, &outbox[i].Op) { // new, or restamped (recover.go)
 			p = &outbox[i]
 			e.clock.Observe(p.Op.HLC) // this device's own, from another tab
 		}
@@ -126,6 +142,21 @@ func (e *Engine) reloadLocked(ctx context.Context) error {
 	e.mu.Unlock()
 	e.hub.publish(evs...)
 	return nil
+}
+
+// sameStamps reports whether two versions of one outbox op carry the same
+// clock, device and write bases: whether the sync loop restamped it.
+func sameStamps(a, b *record.Op) bool {
+	if a.HLC != b.HLC || a.Node != b.Node || len(a.Writes) != len(b.Writes) {
+		return false
+	}
+	for i := range a.Writes {
+		x, y := a.Writes[i].Base, b.Writes[i].Base
+		if (x == nil) != (y == nil) || x != nil && *x != *y {
+			return false
+		}
+	}
+	return true
 }
 
 func keyLess(a, b record.Key) bool {

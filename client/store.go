@@ -41,6 +41,30 @@ type Store interface {
 	ApplyChanges(ctx context.Context, space uuid.UUID, cursor uint64, records []*record.Record) error
 	// RemovePending drops ops from the outbox; unknown numbers are ignored.
 	RemovePending(ctx context.Context, localSeqs []uint64) error
+	// UpdatePending replaces outbox entries by their LocalSeq (restamped
+	// with a new clock or device) and, when meta is not nil, the metadata,
+	// in one atomic write where the store can: after a crash the device id
+	// in Meta and the ops that name it agree. A store that must split a big
+	// update (diskstore) writes the metadata last, with the last ops; a
+	// crash in between leaves some ops restamped under the old metadata,
+	// which the engine repairs by itself (the old id is refused again, a
+	// clock still ahead is restamped again). An op whose LocalSeq is no
+	// longer in the outbox is not added back.
+	UpdatePending(ctx context.Context, ops []PendingOp, meta *Meta) error
+	// AckPending moves acknowledged ops from the outbox into the journal
+	// of acked ops (see Engine and MaxJournalOps) and drops the journal
+	// entries trim names, in one atomic write. Numbers it does not hold
+	// are ignored.
+	AckPending(ctx context.Context, acked []JournalOp, trim []uint64) error
+	// Rebase is for a server restored from a backup (a new incarnation):
+	// it drops the server's state (records and cursors), moves every
+	// journal entry back into the outbox under its LocalSeq, to be sent
+	// again, and saves m (with the new incarnation). Moving the journal and
+	// saving m are one atomic write; dropping the server's state may come
+	// first, apart (a device's records may exceed one transaction): a
+	// crash in between leaves the old incarnation in the metadata, and the
+	// engine rebases again on the next Welcome.
+	Rebase(ctx context.Context, m Meta) error
 	// SaveMeta replaces the metadata.
 	SaveMeta(ctx context.Context, m Meta) error
 	// Reset erases everything, for sign-out or a store found half wiped.
@@ -65,6 +89,20 @@ type Meta struct {
 	// Spaces are the spaces of the last Welcome, so the app can list them
 	// offline.
 	Spaces []protocol.SpaceInfo `msgpack:"s,omitempty"`
+	// Incarnation is the server database's id in the last Welcome
+	// (protocol.Welcome.Incarnation); a different one means the server was
+	// restored from a backup. Nil before the first Welcome that named one.
+	Incarnation uuid.UUID `msgpack:"i,omitempty"`
+	// Skew is the server's clock minus this device's, in milliseconds, as
+	// last measured (Welcome.ServerTime, clock_ahead refusals): the HLC
+	// reads the device's clock corrected by it, so a device whose clock is
+	// years off still stamps edits the server takes, even offline.
+	Skew int64 `msgpack:"k,omitempty"`
+	// Replaced is the device id this one replaced when the server said
+	// another session held it (device_taken), so that the app's other tabs
+	// on the store (Engine.Reload) follow the change instead of taking the
+	// new id for a wiped store.
+	Replaced uuid.UUID `msgpack:"r,omitempty"`
 }
 
 // PendingOp is an edit in the outbox. LocalSeq orders the outbox; it is the
@@ -74,12 +112,23 @@ type PendingOp struct {
 	Op       record.Op `msgpack:"o"`
 }
 
+// JournalOp is an op the server acknowledged, kept after it left the
+// outbox so that it can be sent again if the server is restored from a
+// backup taken before it (see Store.Rebase). Seq is the space sequence
+// number the server acked it at.
+type JournalOp struct {
+	LocalSeq uint64    `msgpack:"q"`
+	Seq      uint64    `msgpack:"s"`
+	Op       record.Op `msgpack:"o"`
+}
+
 // Snapshot is the whole of a Store.
 type Snapshot struct {
 	Meta    *Meta                         // nil when the store is empty
 	Records map[record.Key]*record.Record // server state, by key
 	Outbox  []PendingOp                   // in LocalSeq order
 	Cursors map[uuid.UUID]uint64          // per space
+	Journal []JournalOp                   // acked ops, in LocalSeq order
 }
 
 // storedFormat versions the encodings below. Decoders accept every version
@@ -89,6 +138,11 @@ const storedFormat = 1
 type storedPending struct {
 	Format uint8 `msgpack:"f"`
 	PendingOp
+}
+
+type storedJournal struct {
+	Format uint8 `msgpack:"f"`
+	JournalOp
 }
 
 type storedMeta struct {
@@ -124,10 +178,51 @@ func (s *storedPending) DecodeWire(r *wire.Reader) error {
 	})
 }
 
-// EncodeWire writes {f, d, u, h, s?}.
+// EncodeWire writes {f, q, s, o}.
+func (s *storedJournal) EncodeWire(w *wire.Writer) {
+	w.MapLen(4)
+	w.String("f")
+	w.Uint(uint64(s.Format))
+	w.String("q")
+	w.Uint(s.LocalSeq)
+	w.String("s")
+	w.Uint(s.Seq)
+	w.String("o")
+	s.Op.EncodeWire(w)
+}
+
+// DecodeWire reads what EncodeWire writes.
+func (s *storedJournal) DecodeWire(r *wire.Reader) error {
+	return r.Map(func(k string) (err error) {
+		switch k {
+		case "f":
+			s.Format, err = r.Uint8()
+		case "q":
+			s.LocalSeq, err = r.Uint()
+		case "s":
+			s.Seq, err = r.Uint()
+		case "o":
+			err = s.Op.DecodeWire(r)
+		default:
+			err = r.Skip()
+		}
+		return err
+	})
+}
+
+// EncodeWire writes {f, d, u, h, s?, i?, k?, r?}.
 func (s *storedMeta) EncodeWire(w *wire.Writer) {
 	n := 4
 	if len(s.Spaces) > 0 {
+		n++
+	}
+	if s.Incarnation != uuid.Nil {
+		n++
+	}
+	if s.Skew != 0 {
+		n++
+	}
+	if s.Replaced != uuid.Nil {
 		n++
 	}
 	w.MapLen(n)
@@ -142,6 +237,18 @@ func (s *storedMeta) EncodeWire(w *wire.Writer) {
 	if len(s.Spaces) > 0 {
 		w.String("s")
 		wire.WriteArray(w, s.Spaces)
+	}
+	if s.Incarnation != uuid.Nil {
+		w.String("i")
+		s.Incarnation.EncodeWire(w)
+	}
+	if s.Skew != 0 {
+		w.String("k")
+		w.Int(s.Skew)
+	}
+	if s.Replaced != uuid.Nil {
+		w.String("r")
+		s.Replaced.EncodeWire(w)
 	}
 }
 
@@ -159,6 +266,12 @@ func (s *storedMeta) DecodeWire(r *wire.Reader) error {
 			err = s.LastHLC.DecodeWire(r)
 		case "s":
 			err = wire.ReadArray(r, &s.Spaces)
+		case "i":
+			err = s.Incarnation.DecodeWire(r)
+		case "k":
+			s.Skew, err = r.Int()
+		case "r":
+			err = s.Replaced.DecodeWire(r)
 		default:
 			err = r.Skip()
 		}
@@ -189,6 +302,27 @@ func UnmarshalPending(b []byte) (PendingOp, error) {
 		return PendingOp{}, fmt.Errorf("client: pending op: %w", err)
 	}
 	return s.PendingOp, nil
+}
+
+// MarshalJournal encodes a journal entry for a Store that keeps bytes.
+func MarshalJournal(j JournalOp) ([]byte, error) {
+	return wire.Marshal(&storedJournal{Format: storedFormat, JournalOp: j})
+}
+
+// UnmarshalJournal decodes MarshalJournal's bytes, normalizing the op as
+// UnmarshalPending does.
+func UnmarshalJournal(b []byte) (JournalOp, error) {
+	var s storedJournal
+	if err := wire.Unmarshal(b, &s); err != nil {
+		return JournalOp{}, fmt.Errorf("client: journal op: %w", err)
+	}
+	if s.Format == 0 || s.Format > storedFormat {
+		return JournalOp{}, ErrStoredFormat
+	}
+	if err := s.Op.Normalize(); err != nil {
+		return JournalOp{}, fmt.Errorf("client: journal op: %w", err)
+	}
+	return s.JournalOp, nil
 }
 
 // MarshalMeta encodes Meta for a Store that keeps bytes.

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/plansync/plansync/shared/hlc"
 	"github.com/plansync/plansync/shared/protocol"
 	"github.com/plansync/plansync/shared/record"
 	"github.com/plansync/plansync/shared/uuid"
@@ -51,8 +52,19 @@ func (e *Engine) run(ctx context.Context) {
 			bo.reset()
 		}
 		var pe *protocol.Error
+		if errors.As(err, &pe) && pe.Code == protocol.CodeDeviceTaken {
+			// Another session holds our device id: take a new one and
+			// reconnect (after the backoff, so that a server answering
+			// every id this way is not hammered).
+			if derr := e.newDevice(ctx); derr != nil {
+				e.logf("taking a new device id: %v", derr)
+			}
+		}
 		if errors.As(err, &pe) && !protocol.StatusOf(pe.Code).Retry &&
-			(pe.Code == protocol.CodeUnauthorized || pe.Code == protocol.CodeUpgradeRequired) {
+			(pe.Code == protocol.CodeUnauthorized || pe.Code == protocol.CodeUpgradeRequired || pe.Code == protocol.CodeDeviceLimit) {
+			// Retrying cannot help until the person acts (signs in again,
+			// reloads the app, signs out on a device no longer used):
+			// stop, and say why. The outbox is kept.
 			e.mu.Lock()
 			e.stopReason = pe.Code
 			e.mu.Unlock()
@@ -122,7 +134,11 @@ type session struct {
 	// sent holds the LocalSeqs pushed on this connection and not yet
 	// settled. A set, not a high-water mark: Reload can bring in ops of
 	// another tab numbered below ones already pushed.
-	sent      map[uint64]bool
+	sent     map[uint64]bool
+	restamps map[uint64]int // LocalSeq → restamps on this connection (maxRestamps)
+	// stale holds LocalSeqs in flight with a clock since replaced: pump
+	// sends nothing past the first of them until its ack frees it.
+	stale     map[uint64]bool
 	nextBatch uint64
 	inflight  []batch
 	healthy   bool
@@ -150,6 +166,7 @@ func (e *Engine) session(ctx context.Context) (healthy bool, err error) {
 		lastRecv: time.Now(),
 		start:    time.Now(),
 		sent:     map[uint64]bool{},
+		stale:    map[uint64]bool{},
 	}
 	done := make(chan struct{}, 2)
 	defer func() {
@@ -343,6 +360,7 @@ func (e *Engine) welcome(ctx context.Context, s *session, w *protocol.Welcome) e
 		e.cursors = make(map[uuid.UUID]uint64)
 		e.heads = make(map[uuid.UUID]uint64)
 		e.more = make(map[uuid.UUID]bool)
+		e.journal, e.journalBytes = nil, 0
 		var evs []Event
 		for k := range e.view {
 			evs = append(evs, e.relayLocked(k)...)
@@ -353,12 +371,39 @@ func (e *Engine) welcome(ctx context.Context, s *session, w *protocol.Welcome) e
 		// The Hello carried the old user's cursors: reconnect with none.
 		return errors.New("signed in as another user; resyncing")
 	}
+	if w.Incarnation != uuid.Nil && e.meta.Incarnation != uuid.Nil && w.Incarnation != e.meta.Incarnation {
+		// A restored database: our cursors and records describe the old
+		// one, and the acked edits of ours it lost are in the journal.
+		e.mu.Unlock()
+		if err := e.rebase(ctx, w.Incarnation); err != nil {
+			return err
+		}
+		return errRestored
+	}
+	if w.Incarnation != uuid.Nil {
+		e.meta.Incarnation = w.Incarnation
+	}
 	e.meta.User = w.User
 	e.meta.Spaces = slices.Clone(w.Spaces)
-	e.meta.LastHLC = e.clock.Last()
 	for _, sp := range w.Spaces {
 		e.heads[sp.ID] = max(e.heads[sp.ID], sp.Head)
 	}
+	var serverNow hlc.Timestamp
+	if w.ServerTime > 0 {
+		serverNow = hlc.New(w.ServerTime, 0)
+		e.measureSkewLocked(serverNow)
+	}
+	e.mu.Unlock()
+	if serverNow != 0 {
+		// Edits stamped by a clock far ahead (made offline, or before the
+		// skew was known) would all be refused: restamp them before the
+		// first push, in order, so none is overtaken by a newer edit.
+		if _, err := e.restampAhead(ctx, serverNow, nil); err != nil {
+			return err
+		}
+	}
+	e.mu.Lock()
+	e.meta.LastHLC = e.clock.Last()
 	m := e.meta
 	e.mu.Unlock()
 	if err := e.store.SaveMeta(ctx, m); err != nil {
@@ -451,7 +496,13 @@ func (e *Engine) deriveOwnLocked(space uuid.UUID, o protocol.Own) (*record.Recor
 		if p.Op.HLC != o.HLC {
 			continue
 		}
-		r, out, err := record.Apply(base, &p.Op)
+		// The server stamped the op with this connection's device and
+		// user: an op made before the first Welcome names no user, and
+		// one another tab made while the device id changed names the old
+		// id.
+		op := p.Op
+		op.Node, op.Author = e.meta.Device, e.meta.User
+		r, out, err := record.Apply(base, &op)
 		if err != nil || !out.Changed {
 			break
 		}
@@ -491,6 +542,9 @@ func (e *Engine) pump(s *session) error {
 		var ops []PendingOp
 		size := 0
 		for _, p := range e.outbox {
+			if s.stale[p.LocalSeq] {
+				break // see ack: a restamped op goes out before anything after it
+			}
 			if s.sent[p.LocalSeq] {
 				continue
 			}
@@ -530,6 +584,18 @@ func (e *Engine) pump(s *session) error {
 	return nil
 }
 
+// inFlight returns the LocalSeqs of the pushes awaiting their ack (at most
+// PushWindow pushes of MaxOpsPerPush ops).
+func (s *session) inFlight() map[uint64]bool {
+	m := map[uint64]bool{}
+	for _, b := range s.inflight {
+		for _, p := range b.ops {
+			m[p.LocalSeq] = true
+		}
+	}
+	return m
+}
+
 // takeBatch removes and returns the in-flight batch id.
 func (s *session) takeBatch(id uint64) (batch, bool) {
 	for i, b := range s.inflight {
@@ -537,6 +603,7 @@ func (s *session) takeBatch(id uint64) (batch, bool) {
 			s.inflight = slices.Delete(s.inflight, i, i+1)
 			for _, p := range b.ops {
 				delete(s.sent, p.LocalSeq)
+				delete(s.stale, p.LocalSeq)
 			}
 			return b, true
 		}
@@ -545,8 +612,9 @@ func (s *session) takeBatch(id uint64) (batch, bool) {
 }
 
 // ack settles a push: accepted ops are in server state already (the server
-// sends their Changes before the Ack), refused ones become Rejections; both
-// leave the outbox.
+// sends their Changes before the Ack) and move to the journal; refused ones
+// become Rejections; both leave the outbox. Ops refused for their clock
+// (clock_ahead, clock_reused) stay: they are restamped and sent again.
 func (e *Engine) ack(ctx context.Context, s *session, a *protocol.Ack) error {
 	b, ok := s.takeBatch(a.Batch)
 	if !ok {
@@ -555,22 +623,98 @@ func (e *Engine) ack(ctx context.Context, s *session, a *protocol.Ack) error {
 	if len(a.Results) != len(b.ops) {
 		return fmt.Errorf("%w: ack of %d results for %d ops", errProtocol, len(a.Results), len(b.ops))
 	}
-	var refused []Rejection
+	var (
+		acked   []JournalOp
+		removed []uint64
+		refused []Rejection
+		held    []Rejection
+		// LocalSeq → the clock it was sent with, and the server's hint
+		ahead, reused = map[uint64]hlc.Timestamp{}, map[uint64]hlc.Timestamp{}
+		hints         = map[uint64]hlc.Timestamp{}
+		serverNow     hlc.Timestamp
+		broken        error // a server that keeps refusing a clock
+	)
 	for i, r := range a.Results {
-		if r.Code != "" {
-			refused = append(refused, Rejection{Op: b.ops[i].Op, Code: r.Code, Message: r.Message, At: e.now()})
+		p := b.ops[i]
+		switch r.Code {
+		case "":
+		case protocol.CodeClockAhead, protocol.CodeClockReused:
+			if s.restamps == nil {
+				s.restamps = map[uint64]int{}
+			}
+			s.restamps[p.LocalSeq]++
+			if s.restamps[p.LocalSeq] > maxRestamps {
+				// Settle the rest of the ack first, then end the
+				// connection; the op stays in the outbox.
+				broken = fmt.Errorf("%w: edit %d refused with %s %d times", errProtocol, p.LocalSeq, r.Code, maxRestamps+1)
+				continue
+			}
+			if r.Code == protocol.CodeClockAhead {
+				ahead[p.LocalSeq] = p.Op.HLC
+				serverNow = max(serverNow, r.Clock)
+			} else {
+				reused[p.LocalSeq] = p.Op.HLC
+				hints[p.LocalSeq] = r.Clock
+			}
+			continue
+		case protocol.CodeQuota, protocol.CodeUnreadable:
+			// Not the edit's fault, and perhaps not for long (space freed,
+			// record repaired): it stays in the outbox, and is sent again
+			// on the next connection rather than on this one, in a loop.
+			s.sent[p.LocalSeq] = true
+			held = append(held, Rejection{Op: p.Op, Code: r.Code, Message: r.Message, At: e.now(), Held: true})
+			continue
+		default:
+			refused = append(refused, Rejection{Op: p.Op, Code: r.Code, Message: r.Message, At: e.now()})
+			removed = append(removed, p.LocalSeq)
 			continue
 		}
+		acked = append(acked, JournalOp{LocalSeq: p.LocalSeq, Seq: r.Seq, Op: p.Op})
 		e.mu.Lock()
-		sp := b.ops[i].Op.Space
+		sp := p.Op.Space
 		e.heads[sp] = max(e.heads[sp], r.Seq)
 		e.mu.Unlock()
 		if e.opts.OnAck != nil {
-			e.opts.OnAck(b.ops[i].Op, r.Seq)
+			e.opts.OnAck(p.Op, r.Seq)
 		}
 	}
-	if err := e.settle(ctx, b.ops, refused); err != nil {
+	if err := e.settle(ctx, acked, removed, refused); err != nil {
 		return err
+	}
+	if len(held) > 0 {
+		e.mu.Lock()
+		evs := e.rejectLocked(held)
+		e.mu.Unlock()
+		e.hub.publish(evs...)
+	}
+	if broken != nil {
+		return broken
+	}
+	if len(ahead) > 0 {
+		if serverNow == 0 { // an older server sends no clock: trust the refusal
+			serverNow = hlc.New(e.now().UnixMilli(), 0)
+		}
+		seqs, err := e.restampAhead(ctx, serverNow, ahead)
+		if err != nil {
+			return err
+		}
+		// Restamped ops still in flight carry their old clocks there and
+		// will come back refused. Until each is resent, nothing after it
+		// may go out: a newer edit would reach the server first, and the
+		// restamped one would then be older than what it holds.
+		if len(seqs) > 0 {
+			flying := s.inFlight()
+			for _, q := range seqs {
+				if flying[q] {
+					s.stale[q] = true
+				}
+			}
+		}
+	}
+	if len(reused) > 0 {
+		if _, err := e.restampReused(ctx, reused, hints); err != nil {
+			return err
+		}
 	}
 	return e.pump(s)
 }
@@ -591,25 +735,43 @@ func (e *Engine) batchError(ctx context.Context, s *session, m *protocol.Error) 
 		return fmt.Errorf("%w: %v", errBatchLimit, m)
 	}
 	rej := []Rejection{{Op: b.ops[0].Op, Code: m.Code, Message: m.Message, At: e.now()}}
-	if err := e.settle(ctx, b.ops, rej); err != nil {
+	if err := e.settle(ctx, nil, []uint64{b.ops[0].LocalSeq}, rej); err != nil {
 		return err
 	}
 	return e.pump(s)
 }
 
-// settle removes ops from the outbox, durably then in memory, and records
-// the refused ones.
-func (e *Engine) settle(ctx context.Context, ops []PendingOp, refused []Rejection) error {
-	seqs := make([]uint64, len(ops))
-	gone := make(map[uint64]bool, len(ops))
-	for i, p := range ops {
-		seqs[i] = p.LocalSeq
-		gone[p.LocalSeq] = true
+// settle removes ops from the outbox, durably then in memory: acked ones
+// into the journal (trimmed to its bounds), refused ones (removed) with
+// their Rejections.
+func (e *Engine) settle(ctx context.Context, acked []JournalOp, removed []uint64, refused []Rejection) error {
+	gone := make(map[uint64]bool, len(acked)+len(removed))
+	for _, j := range acked {
+		gone[j.LocalSeq] = true
+	}
+	for _, q := range removed {
+		gone[q] = true
+	}
+	if len(gone) == 0 {
+		return nil
 	}
 	e.applyMu.Lock() // store, then memory, as one step for Reload
 	defer e.applyMu.Unlock()
-	if err := e.store.RemovePending(ctx, seqs); err != nil {
-		return fmt.Errorf("client: remove acked edits: %w", err)
+	if len(acked) > 0 {
+		e.mu.Lock()
+		journal, jbytes, trim := e.planJournalLocked(acked)
+		e.mu.Unlock()
+		if err := e.store.AckPending(ctx, acked, trim); err != nil {
+			return fmt.Errorf("client: remove acked edits: %w", err)
+		}
+		e.mu.Lock()
+		e.journal, e.journalBytes = journal, jbytes
+		e.mu.Unlock()
+	}
+	if len(removed) > 0 {
+		if err := e.store.RemovePending(ctx, removed); err != nil {
+			return fmt.Errorf("client: remove refused edits: %w", err)
+		}
 	}
 	e.mu.Lock()
 	keys := map[record.Key]bool{}
@@ -628,16 +790,37 @@ func (e *Engine) settle(ctx context.Context, ops []PendingOp, refused []Rejectio
 		}
 		evs = append(evs, e.relayLocked(k)...)
 	}
-	for _, r := range refused {
-		e.logf("server refused edit of %v: %s %s", r.Op.Key(), r.Code, r.Message)
-		evs = append(evs, Rejected{Op: r.Op, Code: r.Code, Message: r.Message})
-	}
-	e.rejections = append(e.rejections, refused...)
-	if over := len(e.rejections) - MaxRejections; over > 0 {
-		e.rejections = slices.Delete(e.rejections, 0, over)
-	}
+	// A held edit that has now applied is no longer "not on the server".
+	e.rejections = slices.DeleteFunc(e.rejections, func(o Rejection) bool {
+		return o.Held && slices.ContainsFunc(acked, func(j JournalOp) bool { return sameOp(&o.Op, &j.Op) })
+	})
+	evs = append(evs, e.rejectLocked(refused)...)
 	evs = append(evs, e.setStateLocked("", "")...)
 	e.mu.Unlock()
 	e.hub.publish(evs...)
 	return nil
 }
+
+// rejectLocked records refused (or held) edits for Rejections and returns
+// their events. Caller holds mu.
+func (e *Engine) rejectLocked(refused []Rejection) []Event {
+	var evs []Event
+	for _, r := range refused {
+		if r.Held {
+			// Held again on a later connection: one entry, the latest.
+			e.rejections = slices.DeleteFunc(e.rejections, func(o Rejection) bool { return o.Held && sameOp(&o.Op, &r.Op) })
+			e.logf("server holds back edit of %v, kept for the next connection: %s %s", r.Op.Key(), r.Code, r.Message)
+		} else {
+			e.logf("server refused edit of %v: %s %s", r.Op.Key(), r.Code, r.Message)
+		}
+		evs = append(evs, Rejected{Op: r.Op, Code: r.Code, Message: r.Message, Held: r.Held})
+	}
+	e.rejections = append(e.rejections, refused...)
+	if over := len(e.rejections) - MaxRejections; over > 0 {
+		e.rejections = slices.Delete(e.rejections, 0, over)
+	}
+	return evs
+}
+
+// sameOp reports whether a and b are one outbox op as stamped.
+func sameOp(a, b *record.Op) bool { return a.HLC == b.HLC && a.Key() == b.Key() }

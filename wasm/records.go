@@ -95,6 +95,7 @@ func eventJS(ev client.Event, signedIn bool) map[string]any {
 	case client.Rejected:
 		m := keyJS(ev.Op.Key())
 		m["type"], m["code"], m["message"] = "rejected", string(ev.Code), ev.Message
+		m["held"] = ev.Held
 		fields := make([]any, len(ev.Op.Writes))
 		for i, w := range ev.Op.Writes {
 			fields[i] = w.Name

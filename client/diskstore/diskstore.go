@@ -33,10 +33,11 @@ const (
 
 // Key prefixes, one key space per kind.
 const (
-	prefixMeta   = 'm' // 'm' → client.MarshalMeta
-	prefixRecord = 'r' // 'r' space(16) id(16) collection → record.Marshal
-	prefixOutbox = 'o' // 'o' big-endian LocalSeq(8) → client.MarshalPending
-	prefixCursor = 'c' // 'c' space(16) → big-endian seq(8)
+	prefixMeta    = 'm' // 'm' → client.MarshalMeta
+	prefixRecord  = 'r' // 'r' space(16) id(16) collection → record.Marshal
+	prefixOutbox  = 'o' // 'o' big-endian LocalSeq(8) → client.MarshalPending
+	prefixCursor  = 'c' // 'c' space(16) → big-endian seq(8)
+	prefixJournal = 'j' // 'j' big-endian LocalSeq(8) → client.MarshalJournal
 )
 
 // Store is a client.Store in a badger directory.
@@ -89,6 +90,10 @@ func outboxKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{prefixOutbox}, seq)
 }
 
+func journalKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{prefixJournal}, seq)
+}
+
 func cursorKey(space uuid.UUID) []byte {
 	return append([]byte{prefixCursor}, space[:]...)
 }
@@ -125,6 +130,12 @@ func (s *Store) Load(ctx context.Context) (*client.Snapshot, error) {
 					return err
 				}
 				snap.Outbox = append(snap.Outbox, p) // keys sort by LocalSeq
+			case k[0] == prefixJournal:
+				j, err := client.UnmarshalJournal(v)
+				if err != nil {
+					return err
+				}
+				snap.Journal = append(snap.Journal, j) // keys sort by LocalSeq
 			case k[0] == prefixCursor && len(k) == 17 && len(v) == 8:
 				snap.Cursors[uuid.UUID(k[1:])] = binary.BigEndian.Uint64(v)
 			default:
@@ -225,6 +236,191 @@ func (s *Store) RemovePending(ctx context.Context, seqs []uint64) error {
 		}
 	}
 	return wb.Flush()
+}
+
+// UpdatePending implements client.Store: one transaction when it fits,
+// so the ops and the device id in the metadata agree after a crash. An
+// update bigger than one transaction (a restamp of a big offline outbox)
+// commits in pieces, ops first and the metadata with the last piece; a
+// crash in between leaves some ops restamped under the old metadata, which
+// the engine repairs by itself (the old device id is refused again, a clock
+// still ahead is restamped again at the next Welcome).
+func (s *Store) UpdatePending(ctx context.Context, ops []client.PendingOp, meta *client.Meta) error {
+	var mb []byte
+	if meta != nil {
+		b, err := client.MarshalMeta(*meta)
+		if err != nil {
+			return err
+		}
+		mb = b
+	}
+	txn := s.db.NewTransaction(true)
+	defer func() { txn.Discard() }()
+	set := func(k, v []byte) error {
+		err := txn.Set(k, v)
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			if err := txn.Commit(); err != nil {
+				return err
+			}
+			txn = s.db.NewTransaction(true)
+			err = txn.Set(k, v)
+		}
+		return err
+	}
+	for _, p := range ops {
+		k := outboxKey(p.LocalSeq)
+		if _, err := txn.Get(k); errors.Is(err, badger.ErrKeyNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		b, err := client.MarshalPending(p)
+		if err != nil {
+			return err
+		}
+		if err := set(k, b); err != nil {
+			return err
+		}
+	}
+	if mb != nil {
+		if err := set([]byte{prefixMeta}, mb); err != nil {
+			return err
+		}
+	}
+	return txn.Commit()
+}
+
+// AckPending implements client.Store. One ack carries at most a push (500
+// ops), and trimming drops as many: one transaction.
+func (s *Store) AckPending(ctx context.Context, acked []client.JournalOp, trim []uint64) error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		for _, j := range acked {
+			k := outboxKey(j.LocalSeq)
+			if _, err := txn.Get(k); errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			b, err := client.MarshalJournal(j)
+			if err != nil {
+				return err
+			}
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+			if err := txn.Set(journalKey(j.LocalSeq), b); err != nil {
+				return err
+			}
+		}
+		for _, q := range trim {
+			if err := txn.Delete(journalKey(q)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Rebase implements client.Store in steps. First the records and cursors
+// go, in as many batches as they need (a device may hold more records
+// than one badger transaction takes); a crash then leaves the old
+// incarnation in the metadata, so the engine rebases again on the next
+// Welcome. Then each journal entry moves to the outbox in a transaction
+// that deletes it from the journal, so none is lost or doubled; a journal
+// too big for one transaction moves in several, and the metadata goes with
+// the last: a crash before it leaves the rest of the journal to move at
+// the next Welcome.
+func (s *Store) Rebase(ctx context.Context, m client.Meta) error {
+	mb, err := client.MarshalMeta(m)
+	if err != nil {
+		return err
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	var moves []client.JournalOp
+	err = s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			switch k := it.Item().Key(); k[0] {
+			case prefixRecord, prefixCursor:
+				if err := wb.Delete(it.Item().KeyCopy(nil)); err != nil {
+					return err
+				}
+			case prefixJournal:
+				v, err := it.Item().ValueCopy(nil)
+				if err != nil {
+					return err
+				}
+				j, err := client.UnmarshalJournal(v)
+				if err != nil {
+					return err
+				}
+				moves = append(moves, j)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := wb.Flush(); err != nil {
+		return err
+	}
+	txn := s.db.NewTransaction(true)
+	defer func() { txn.Discard() }()
+	for start := 0; start < len(moves); {
+		n, err := moveJournal(txn, moves[start:])
+		if err != nil {
+			return err
+		}
+		start += n
+		if start < len(moves) {
+			if err := txn.Commit(); err != nil {
+				return err
+			}
+			txn = s.db.NewTransaction(true)
+		}
+	}
+	if err := txn.Set([]byte{prefixMeta}, mb); errors.Is(err, badger.ErrTxnTooBig) {
+		if err := txn.Commit(); err != nil {
+			return err
+		}
+		txn = s.db.NewTransaction(true)
+		if err := txn.Set([]byte{prefixMeta}, mb); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	return txn.Commit()
+}
+
+// moveJournal moves entries of js from the journal to the outbox in txn
+// until it is full, and returns how many it moved. Each entry's outbox
+// write goes before its journal delete, so a full transaction never drops
+// an entry: at worst the one it stopped at is in both until the next
+// transaction moves it again.
+func moveJournal(txn *badger.Txn, js []client.JournalOp) (int, error) {
+	for i, j := range js {
+		b, err := client.MarshalPending(client.PendingOp{LocalSeq: j.LocalSeq, Op: j.Op})
+		if err != nil {
+			return i, err
+		}
+		err = txn.Set(outboxKey(j.LocalSeq), b)
+		if err == nil {
+			err = txn.Delete(journalKey(j.LocalSeq))
+		}
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			if i == 0 {
+				return 0, err // one entry bigger than a transaction
+			}
+			return i, nil
+		} else if err != nil {
+			return i, err
+		}
+	}
+	return len(js), nil
 }
 
 // SaveMeta implements client.Store.

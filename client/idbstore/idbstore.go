@@ -12,6 +12,7 @@
 //	outbox   LocalSeq (a number, so keys sort numerically) -> client.MarshalPending bytes
 //	cursors  space id -> cursor (a number)
 //	meta     "meta" -> client.MarshalMeta bytes; "seq" -> highest LocalSeq allocated (a number)
+//	journal  LocalSeq (a number) -> client.MarshalJournal bytes: acked ops kept for a restored server
 //	app      name -> string: the app's own small values (SetValue), such as
 //	         the session token, which Reset leaves alone
 //
@@ -57,14 +58,17 @@ const (
 	// DefaultName is the database name when Options.Name is empty.
 	DefaultName = "plansync"
 	// schemaVersion is the IndexedDB version of the layout above; a new
-	// layout bumps it and migrates in upgrade.
-	schemaVersion = 1
+	// layout bumps it and migrates in upgrade. 2 added the journal store
+	// (upgrade creates the stores a database lacks, so 1 needs nothing
+	// else).
+	schemaVersion = 2
 
 	storeRecords = "records"
 	storeOutbox  = "outbox"
 	storeCursors = "cursors"
 	storeMeta    = "meta"
 	storeApp     = "app"
+	storeJournal = "journal"
 	metaKey      = "meta"
 	// seqKeyName (in meta) is the highest outbox LocalSeq allocated, so a
 	// number is never reused, even after its entry left the outbox.
@@ -77,7 +81,7 @@ const (
 )
 
 // dataStores are the client.Store's; Load reads and Reset clears them.
-var dataStores = []string{storeRecords, storeOutbox, storeCursors, storeMeta}
+var dataStores = []string{storeRecords, storeOutbox, storeCursors, storeMeta, storeJournal}
 
 var allStores = append(dataStores[:len(dataStores):len(dataStores)], storeApp)
 
@@ -343,8 +347,8 @@ func (s *Store) Load(ctx context.Context) (*client.Snapshot, error) {
 		return nil, err
 	}
 	var (
-		recs, ops [][]byte
-		cursors   = map[uuid.UUID]uint64{}
+		recs, ops, jops [][]byte
+		cursors         = map[uuid.UUID]uint64{}
 		// walkErr is set by the cursor handlers on the event loop, and
 		// read only after the transaction has ended.
 		walkErr error
@@ -423,6 +427,9 @@ func (s *Store) Load(ctx context.Context) (*client.Snapshot, error) {
 	if err == nil {
 		err = read(storeCursors, cursorEntry, true)
 	}
+	if err == nil {
+		err = read(storeJournal, bytesInto(&jops), false)
+	}
 	if err != nil {
 		return nil, s.fail(t, err)
 	}
@@ -468,6 +475,13 @@ func (s *Store) Load(ctx context.Context) (*client.Snapshot, error) {
 			return nil, err
 		}
 		snap.Outbox = append(snap.Outbox, p)
+	}
+	for _, b := range jops { // keyed by LocalSeq too: in order
+		j, err := client.UnmarshalJournal(b)
+		if err != nil {
+			return nil, err
+		}
+		snap.Journal = append(snap.Journal, j)
 	}
 	return snap, nil
 }
@@ -616,6 +630,186 @@ func (s *Store) RemovePending(ctx context.Context, seqs []uint64) error {
 	return s.finish(ctx, t)
 }
 
+// UpdatePending implements client.Store: one strict transaction over the
+// outbox and meta. A cursor walks the outbox and replaces, from its own
+// success handler, each entry that has a replacement, so an entry removed
+// meanwhile is not written back (see the package comment on handlers).
+func (s *Store) UpdatePending(ctx context.Context, ops []client.PendingOp, meta *client.Meta) error {
+	repl := make(map[uint64][]byte, len(ops))
+	for _, p := range ops {
+		b, err := client.MarshalPending(p)
+		if err != nil {
+			return err
+		}
+		repl[p.LocalSeq] = b
+	}
+	var mb []byte
+	if meta != nil {
+		b, err := client.MarshalMeta(*meta)
+		if err != nil {
+			return err
+		}
+		mb = b
+	}
+	t, err := s.begin(readWrite, durabilityStrict, storeOutbox, storeMeta)
+	if err != nil {
+		return err
+	}
+	var walkErr error
+	outbox, err := t.store(storeOutbox)
+	if err == nil {
+		err = t.walk(outbox, func(k, _ js.Value) error {
+			if k.Type() != js.TypeNumber {
+				return nil
+			}
+			if b, ok := repl[uint64(k.Float())]; ok {
+				_, err := call(outbox, "put", bytesToJS(b), k)
+				return err
+			}
+			return nil
+		}, &walkErr)
+	}
+	if err == nil && mb != nil {
+		var ms js.Value
+		if ms, err = t.store(storeMeta); err == nil {
+			_, err = call(ms, "put", bytesToJS(mb), metaKey)
+		}
+	}
+	if err != nil {
+		return s.fail(t, err)
+	}
+	return s.finishWalk(ctx, t, &walkErr)
+}
+
+// finishWalk is finish for a transaction whose handlers may have failed.
+func (s *Store) finishWalk(ctx context.Context, t *txn, walkErr *error) error {
+	if err := s.finish(ctx, t); err != nil {
+		if *walkErr != nil && ctx.Err() == nil {
+			return s.translate(*walkErr)
+		}
+		return err
+	}
+	if *walkErr != nil {
+		return s.translate(*walkErr)
+	}
+	return nil
+}
+
+// AckPending implements client.Store: one transaction over the outbox and
+// the journal; a cursor over the outbox moves each acked entry it finds.
+func (s *Store) AckPending(ctx context.Context, acked []client.JournalOp, trim []uint64) error {
+	enc := make(map[uint64][]byte, len(acked))
+	for _, j := range acked {
+		b, err := client.MarshalJournal(j)
+		if err != nil {
+			return err
+		}
+		enc[j.LocalSeq] = b
+	}
+	t, err := s.begin(readWrite, durabilityDefault, storeOutbox, storeJournal)
+	if err != nil {
+		return err
+	}
+	var walkErr error
+	outbox, err := t.store(storeOutbox)
+	var journal js.Value
+	if err == nil {
+		journal, err = t.store(storeJournal)
+	}
+	for _, q := range trim {
+		if err != nil {
+			break
+		}
+		if q <= maxSafeInteger {
+			_, err = call(journal, "delete", float64(q))
+		}
+	}
+	if err == nil && len(enc) > 0 {
+		err = t.walk(outbox, func(k, _ js.Value) error {
+			if k.Type() != js.TypeNumber {
+				return nil
+			}
+			b, ok := enc[uint64(k.Float())]
+			if !ok {
+				return nil
+			}
+			if _, err := call(outbox, "delete", k); err != nil {
+				return err
+			}
+			_, err := call(journal, "put", bytesToJS(b), k)
+			return err
+		}, &walkErr)
+	}
+	if err != nil {
+		return s.fail(t, err)
+	}
+	return s.finishWalk(ctx, t, &walkErr)
+}
+
+// Rebase implements client.Store: one strict transaction clears records
+// and cursors, walks the journal moving each entry into the outbox, and
+// saves the metadata.
+func (s *Store) Rebase(ctx context.Context, m client.Meta) error {
+	mb, err := client.MarshalMeta(m)
+	if err != nil {
+		return err
+	}
+	t, err := s.begin(readWrite, durabilityStrict, storeRecords, storeCursors, storeOutbox, storeJournal, storeMeta)
+	if err != nil {
+		return err
+	}
+	var walkErr error
+	for _, name := range []string{storeRecords, storeCursors} {
+		var os js.Value
+		if os, err = t.store(name); err == nil {
+			_, err = call(os, "clear")
+		}
+		if err != nil {
+			return s.fail(t, err)
+		}
+	}
+	outbox, err := t.store(storeOutbox)
+	var journal, meta js.Value
+	if err == nil {
+		journal, err = t.store(storeJournal)
+	}
+	if err == nil {
+		meta, err = t.store(storeMeta)
+	}
+	if err == nil {
+		_, err = call(meta, "put", bytesToJS(mb), metaKey)
+	}
+	if err == nil {
+		err = t.walk(journal, func(k, v js.Value) error {
+			b, err := bytesFromJS(v)
+			if err != nil {
+				return err
+			}
+			j, err := client.UnmarshalJournal(b)
+			if err != nil {
+				return err
+			}
+			pb, err := client.MarshalPending(client.PendingOp{LocalSeq: j.LocalSeq, Op: j.Op})
+			if err != nil {
+				return err
+			}
+			key, err := seqKey(j.LocalSeq)
+			if err != nil {
+				return err
+			}
+			if _, err := call(outbox, "put", bytesToJS(pb), key); err != nil {
+				return err
+			}
+			_, err = call(journal, "delete", k)
+			return err
+		}, &walkErr)
+	}
+	if err != nil {
+		return s.fail(t, err)
+	}
+	return s.finishWalk(ctx, t, &walkErr)
+}
+
 // SaveMeta implements client.Store. Strict: the device id in it must not
 // fall back to an older one after a crash.
 func (s *Store) SaveMeta(ctx context.Context, m client.Meta) error {
@@ -646,7 +840,7 @@ func (s *Store) put(ctx context.Context, store, key string, v js.Value) error {
 	return s.finish(ctx, t)
 }
 
-// Reset implements client.Store: the four data stores cleared in one
+// Reset implements client.Store: the data stores cleared in one
 // transaction. What SetValue kept stays: the engine resets the store when
 // another account signs in on the device, and the new account's token
 // must survive that.

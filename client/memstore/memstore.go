@@ -32,6 +32,7 @@ type Store struct {
 	records map[record.Key][]byte
 	outbox  map[uint64][]byte
 	cursors map[uuid.UUID]uint64
+	journal map[uint64][]byte
 	seq     uint64 // highest LocalSeq allocated since the last Reset
 }
 
@@ -49,6 +50,7 @@ func (s *Store) wipe() {
 	s.records = map[record.Key][]byte{}
 	s.outbox = map[uint64][]byte{}
 	s.cursors = map[uuid.UUID]uint64{}
+	s.journal = map[uint64][]byte{}
 	s.seq = 0
 }
 
@@ -94,6 +96,14 @@ func (s *Store) Load(ctx context.Context) (*client.Snapshot, error) {
 		snap.Outbox = append(snap.Outbox, p)
 	}
 	sortOutbox(snap.Outbox)
+	for _, b := range s.journal {
+		j, err := client.UnmarshalJournal(b)
+		if err != nil {
+			return nil, err
+		}
+		snap.Journal = append(snap.Journal, j)
+	}
+	slices.SortFunc(snap.Journal, func(a, b client.JournalOp) int { return cmp.Compare(a.LocalSeq, b.LocalSeq) })
 	for sp, c := range s.cursors {
 		snap.Cursors[sp] = c
 	}
@@ -156,6 +166,103 @@ func (s *Store) RemovePending(ctx context.Context, seqs []uint64) error {
 	for _, q := range seqs {
 		delete(s.outbox, q)
 	}
+	return nil
+}
+
+// UpdatePending implements client.Store.
+func (s *Store) UpdatePending(ctx context.Context, ops []client.PendingOp, meta *client.Meta) error {
+	enc := make([][]byte, len(ops))
+	for i, p := range ops {
+		b, err := client.MarshalPending(p)
+		if err != nil {
+			return err
+		}
+		enc[i] = b
+	}
+	var mb []byte
+	if meta != nil {
+		b, err := client.MarshalMeta(*meta)
+		if err != nil {
+			return err
+		}
+		mb = b
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	for i, p := range ops {
+		if _, ok := s.outbox[p.LocalSeq]; ok {
+			s.outbox[p.LocalSeq] = enc[i]
+		}
+	}
+	if mb != nil {
+		s.meta = mb
+	}
+	return nil
+}
+
+// AckPending implements client.Store.
+func (s *Store) AckPending(ctx context.Context, acked []client.JournalOp, trim []uint64) error {
+	enc := make([][]byte, len(acked))
+	for i, j := range acked {
+		b, err := client.MarshalJournal(j)
+		if err != nil {
+			return err
+		}
+		enc[i] = b
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	for i, j := range acked {
+		if _, ok := s.outbox[j.LocalSeq]; !ok {
+			continue // not ours any more (Reset since): journal nothing
+		}
+		delete(s.outbox, j.LocalSeq)
+		s.journal[j.LocalSeq] = enc[i]
+	}
+	for _, q := range trim {
+		delete(s.journal, q)
+	}
+	return nil
+}
+
+// Rebase implements client.Store.
+func (s *Store) Rebase(ctx context.Context, m client.Meta) error {
+	mb, err := client.MarshalMeta(m)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	re := make(map[uint64][]byte, len(s.journal))
+	for q, b := range s.journal {
+		j, err := client.UnmarshalJournal(b)
+		if err != nil {
+			return err
+		}
+		pb, err := client.MarshalPending(client.PendingOp{LocalSeq: j.LocalSeq, Op: j.Op})
+		if err != nil {
+			return err
+		}
+		re[q] = pb
+	}
+	for q, b := range re {
+		if _, ok := s.outbox[q]; !ok {
+			s.outbox[q] = b
+		}
+	}
+	s.journal = map[uint64][]byte{}
+	s.records = map[record.Key][]byte{}
+	s.cursors = map[uuid.UUID]uint64{}
+	s.meta = mb
 	return nil
 }
 

@@ -31,6 +31,136 @@ func Run(t *testing.T, o Opener) {
 	t.Run("ApplyChangesReplaces", func(t *testing.T) { testReplace(t, o) })
 	t.Run("Reset", func(t *testing.T) { testReset(t, o) })
 	t.Run("AllocatesSeq", func(t *testing.T) { testAllocate(t, o) })
+	t.Run("UpdatePending", func(t *testing.T) { testUpdate(t, o) })
+	t.Run("AckPendingJournals", func(t *testing.T) { testAck(t, o) })
+	t.Run("RebaseResendsJournal", func(t *testing.T) { testRebase(t, o) })
+}
+
+func outboxSeqs(snap *client.Snapshot) []uint64 {
+	var got []uint64
+	for _, p := range snap.Outbox {
+		got = append(got, p.LocalSeq)
+	}
+	return got
+}
+
+func journalSeqs(snap *client.Snapshot) []uint64 {
+	var got []uint64
+	for _, j := range snap.Journal {
+		got = append(got, j.LocalSeq)
+	}
+	return got
+}
+
+// testUpdate: restamped ops replace their entries, an op no longer in the
+// outbox is not brought back, and the metadata goes with them.
+func testUpdate(t *testing.T, o Opener) {
+	ctx := context.Background()
+	s := o.Open(t)
+	must(t, s.SaveMeta(ctx, client.Meta{Device: device, User: user}))
+	for q := uint64(1); q <= 3; q++ {
+		must(t, addPending(ctx, s, sampleOp(byte(q), q)))
+	}
+	must(t, s.RemovePending(ctx, []uint64{2}))
+	newDev := id(0xee)
+	var ups []client.PendingOp
+	for q := uint64(1); q <= 3; q++ {
+		p := sampleOp(byte(q), q)
+		p.Op.Node = newDev
+		p.Op.HLC += 1000
+		ups = append(ups, p)
+	}
+	meta := client.Meta{Device: newDev, User: user, Incarnation: id(0x77), Skew: -6_311_390_400_000, Replaced: device}
+	must(t, s.UpdatePending(ctx, ups, &meta))
+	s = o.Reopen(t, s)
+	defer s.Close()
+	snap := load(t, s)
+	if want := []client.PendingOp{ups[0], ups[2]}; !reflect.DeepEqual(snap.Outbox, want) {
+		t.Fatalf("outbox after update:\n got %#v\nwant %#v", snap.Outbox, want)
+	}
+	if snap.Meta == nil || !reflect.DeepEqual(*snap.Meta, meta) {
+		t.Fatalf("meta: got %+v, want %+v", snap.Meta, meta)
+	}
+	// Without metadata only the ops change.
+	ups[0].Op.HLC++
+	must(t, s.UpdatePending(ctx, ups[:1], nil))
+	snap = load(t, s)
+	if snap.Outbox[0].Op.HLC != ups[0].Op.HLC || !reflect.DeepEqual(*snap.Meta, meta) {
+		t.Fatalf("after op-only update: %+v %+v", snap.Outbox[0], snap.Meta)
+	}
+}
+
+// testAck: acked ops move from the outbox to the journal, trim drops
+// journal entries, unknown numbers are ignored, and it all survives a
+// reopen; Reset empties the journal.
+func testAck(t *testing.T, o Opener) {
+	ctx := context.Background()
+	s := o.Open(t)
+	must(t, s.SaveMeta(ctx, client.Meta{Device: device}))
+	for _, q := range []uint64{1, 2, 3, 256, 300} {
+		must(t, addPending(ctx, s, sampleOp(byte(q), q)))
+	}
+	j := func(q, seq uint64) client.JournalOp {
+		p := sampleOp(byte(q), q)
+		return client.JournalOp{LocalSeq: q, Seq: seq, Op: p.Op}
+	}
+	must(t, s.AckPending(ctx, []client.JournalOp{j(1, 10), j(256, 11), j(2, 12)}, nil))
+	must(t, s.AckPending(ctx, []client.JournalOp{j(3, 13), j(999, 14)}, []uint64{1, 4242}))
+	s = o.Reopen(t, s)
+	snap := load(t, s)
+	if got, want := outboxSeqs(snap), []uint64{300}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("outbox %v, want %v", got, want)
+	}
+	if want := []client.JournalOp{j(2, 12), j(3, 13), j(256, 11)}; !reflect.DeepEqual(snap.Journal, want) {
+		t.Fatalf("journal:\n got %#v\nwant %#v", snap.Journal, want)
+	}
+	must(t, s.Reset(ctx))
+	snap = load(t, s)
+	s.Close()
+	if len(snap.Journal) != 0 {
+		t.Fatalf("journal after reset: %v", journalSeqs(snap))
+	}
+}
+
+// testRebase: the server's state goes, the journal comes back into the
+// outbox in LocalSeq order among the unacked ops, the metadata is saved.
+func testRebase(t *testing.T, o Opener) {
+	ctx := context.Background()
+	s := o.Open(t)
+	must(t, s.SaveMeta(ctx, client.Meta{Device: device, User: user, Incarnation: id(0x01)}))
+	must(t, s.ApplyChanges(ctx, space, 7, []*record.Record{sampleRecord(1, 3, "a"), sampleRecord(2, 7, "b")}))
+	must(t, s.ApplyChanges(ctx, space2, 2, nil))
+	for q := uint64(1); q <= 5; q++ {
+		must(t, addPending(ctx, s, sampleOp(byte(q), q)))
+	}
+	must(t, s.AckPending(ctx, []client.JournalOp{
+		{LocalSeq: 1, Seq: 4, Op: sampleOp(1, 1).Op},
+		{LocalSeq: 3, Seq: 5, Op: sampleOp(3, 3).Op},
+	}, nil))
+	meta := client.Meta{Device: device, User: user, Incarnation: id(0x02)}
+	must(t, s.Rebase(ctx, meta))
+	s = o.Reopen(t, s)
+	defer s.Close()
+	snap := load(t, s)
+	if len(snap.Records) != 0 || len(snap.Cursors) != 0 || len(snap.Journal) != 0 {
+		t.Fatalf("after rebase: %d records, cursors %v, journal %v", len(snap.Records), snap.Cursors, journalSeqs(snap))
+	}
+	var want []client.PendingOp
+	for q := uint64(1); q <= 5; q++ {
+		want = append(want, sampleOp(byte(q), q))
+	}
+	if !reflect.DeepEqual(snap.Outbox, want) {
+		t.Fatalf("outbox after rebase: %v, want 1..5 as added", outboxSeqs(snap))
+	}
+	if snap.Meta == nil || !reflect.DeepEqual(*snap.Meta, meta) {
+		t.Fatalf("meta: got %+v, want %+v", snap.Meta, meta)
+	}
+	// A new number is still above every one held.
+	q, err := s.AddPending(ctx, sampleOp(9, 0))
+	must(t, err)
+	if q <= 5 {
+		t.Fatalf("allocated %d after rebase", q)
+	}
 }
 
 var (

@@ -147,6 +147,14 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	ho.Logger = cfg.Logger
 	ho.Registry = a.Registry
 	ho.AllowedOrigins = cfg.AllowedOrigins
+	if ho.Security == nil {
+		ho.Security = a.Events
+	}
+	if ho.ClientAddr == nil {
+		// The same client key as the API's rate limits: the peer, or the
+		// forwarded address when the peer is a trusted proxy.
+		ho.ClientAddr = a.Clients.Key
+	}
 	if ho.Rules == nil {
 		// Roles decide every op and every record sent (server/access).
 		ho.Rules = access.Rules{Records: st}

@@ -17,6 +17,10 @@ import (
 // than any sequence of benchmark runs against one server uses.
 const benchDevicesPerUser = 1 << 20
 
+// benchConns is every connection cap in bench mode: more sockets than
+// the machine running a benchmark can open.
+const benchConns = 1 << 20
+
 // BenchReady is the first line bench mode prints on stdout.
 type BenchReady struct {
 	Ready    bool              `json:"ready"`
@@ -38,6 +42,16 @@ func OpenBench(ctx context.Context, dataDir, listen string, cfg Config, out io.W
 		// bench server would meet the per-user device bound, which guards
 		// against members minting ids, not against a benchmark.
 		cfg.Hub.MaxDevicesPerUser = benchDevicesPerUser
+	}
+	// The load generator opens its sockets from one address as a few
+	// users (benchauth.Users): the caps guard a school against strangers
+	// and runaway tabs, not against a benchmark, so they are raised far
+	// above any load it generates (the process cap too: bench mode
+	// measures how many sockets one server holds).
+	for _, n := range []*int{&cfg.Hub.MaxConns, &cfg.Hub.MaxConnsPerAddr, &cfg.Hub.MaxConnsPerUser, &cfg.Hub.MaxConnsPerSession} {
+		if *n == 0 {
+			*n = benchConns
+		}
 	}
 	// Benchmarks measure the sync path, so runs of any length must not meet
 	// the storage quotas, which bound people, not benchmarks.

@@ -111,11 +111,14 @@ func vmRSSMB() float64 {
 // and the peak must stay under the bound the queue limits promise.
 func Memory(ctx context.Context, dir string, clients int, rng *rand.Rand, logf Logf) (res MemoryResult, err error) {
 	res = MemoryResult{Scenario: "memory", Clients: clients, PendingBoundPerCon: memMaxPendingBytes}
-	// Every socket is user 0 with a device id of its own: the per-user
-	// device bound is raised to fit them, since what is measured is the
-	// cost of a socket, not of a person.
+	// Every socket is user 0's one session, from one address, with a
+	// device id of its own: the per-user device bound and the connection
+	// caps are raised to fit them, since what is measured is the cost of a
+	// socket, not of a person.
+	capped := clients + 8 // the writer, and room for sockets still closing
 	opts := hub.Options{MaxPendingBytes: memMaxPendingBytes, SendQueueFrames: memSendQueueFrames, WriteWait: 5 * time.Second,
-		MaxDevicesPerUser: clients + 1}
+		MaxDevicesPerUser: clients + 1, MaxConns: max(capped, hub.DefaultMaxConns), MaxConnsPerAddr: capped,
+		MaxConnsPerUser: capped, MaxConnsPerSession: capped}
 
 	phase := func(name string, read bool) (peak float64, goroutines int, changes, cut int, err error) {
 		w, err := NewWorld(ctx, fmt.Sprintf("%s/%s", dir, name), Config{Users: 2, Hub: opts, Rand: rng})

@@ -41,19 +41,53 @@ type sub struct {
 // queued: the client must see a pushed op's effect before its ack, or it
 // would drop the op from its view and briefly show stale state.
 type pendingAck struct {
-	frame []byte
+	frame *frame
 	need  map[uuid.UUID]uint64
+}
+
+// frame is one encoded server frame, shared by every connection it is
+// queued for. refs counts the queues holding it, so that Hub.queued counts
+// its bytes once however many members wait for it.
+type frame struct {
+	b    []byte
+	refs atomic.Int32
+}
+
+func newFrame(b []byte) *frame { return &frame{b: b} }
+
+func newFrames(bs [][]byte) []*frame {
+	fs := make([]*frame, len(bs))
+	for i, b := range bs {
+		fs[i] = newFrame(b)
+	}
+	return fs
+}
+
+// testHook, when set (by tests only), is called at one point of each kind
+// of per-connection work with the kind and the peer's address, so that a
+// test can make that work panic for one connection.
+var testHook atomic.Pointer[func(kind, remote string)]
+
+func (c *conn) hook(kind string) {
+	if f := testHook.Load(); f != nil {
+		(*f)(kind, c.remote)
+	}
 }
 
 type conn struct {
 	h      *Hub
 	ws     *websocket.Conn
 	log    *slog.Logger
+	remote string // the peer's address
+	addr   string // the client address the caps count (Options.ClientAddr)
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	send         chan []byte
+	send         chan *frame
 	pendingBytes atomic.Int64
+	busySince    atomic.Int64 // unix nanoseconds when the queue last went from empty to not
+	sendMu       sync.Mutex   // orders enqueue against closeSend
+	sendClosed   bool         // set by closeSend under sendMu: the writer is gone, queue nothing
 	pushes       chan *protocol.Push
 	wake         chan struct{}
 	drained      chan struct{} // kicked by the writer when the queue has room for catch-up
@@ -75,19 +109,25 @@ type conn struct {
 	session [32]byte
 	subs    map[uuid.UUID]*sub
 
+	// Guarded by h.mu: set by subscribe, undone by remove.
+	subscribed bool
+	expiry     *time.Timer // closes the connection when its session expires
+
 	mu   sync.Mutex // guards sub.sent/live/dirty and acks
 	acks []pendingAck
 }
 
-func newConn(h *Hub, ws *websocket.Conn, remote string) *conn {
+func newConn(h *Hub, ws *websocket.Conn, remote, addr string) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &conn{
 		h:          h,
 		ws:         ws,
 		log:        h.log.With("remote", remote),
+		remote:     remote,
+		addr:       addr,
 		ctx:        ctx,
 		cancel:     cancel,
-		send:       make(chan []byte, h.opts.SendQueueFrames),
+		send:       make(chan *frame, h.opts.SendQueueFrames),
 		pushes:     make(chan *protocol.Push, h.opts.PushQueue),
 		wake:       make(chan struct{}, 1),
 		drained:    make(chan struct{}, 1),
@@ -151,46 +191,113 @@ func (c *conn) extendRead(d time.Duration) error {
 }
 
 // enqueue queues a frame for the writer without blocking. Over the queue's
-// bounds the client is a slow consumer and is disconnected; it resumes from
-// its cursor, so nothing is lost.
-func (c *conn) enqueue(b []byte) bool {
-	if c.pendingBytes.Add(int64(len(b))) > int64(c.h.opts.MaxPendingBytes) {
-		return c.slowConsumer(len(b))
+// bounds, or holding queuedCutFloor bytes while the process is over
+// MaxQueuedBytes, the client is a slow consumer and is disconnected; it
+// resumes from its cursor, so nothing is lost. Once the writer has gone
+// (closeSend), nothing is queued: bytes queued then would never be
+// written, and never given back to the process-wide count.
+func (c *conn) enqueue(f *frame) bool {
+	n := int64(len(f.b))
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	if c.sendClosed {
+		return false
 	}
+	held := c.pendingBytes.Load()
+	if held+n > int64(c.h.opts.MaxPendingBytes) || c.behind(held, n) {
+		return c.slowConsumer()
+	}
+	c.hold(f)
 	select {
-	case c.send <- b:
+	case c.send <- f:
 		return true
 	default:
-		return c.slowConsumer(len(b))
+		c.unhold(f)
+		return c.slowConsumer()
 	}
 }
 
-// slowConsumer takes back the n bytes enqueue counted for a frame it did
-// not queue and disconnects the client; it returns false for enqueue.
-func (c *conn) slowConsumer(n int) bool {
-	c.pendingBytes.Add(-int64(n))
+// enqueueBytes queues a frame of this connection alone.
+func (c *conn) enqueueBytes(b []byte) bool { return c.enqueue(newFrame(b)) }
+
+// behind reports whether, with the process over MaxQueuedBytes, c is one
+// of the connections to cut: it holds queuedCutFloor bytes and its queue
+// has not been empty for queuedCutAge. A reader keeping up empties its
+// queue after each burst, so it is never cut for the backlog of others.
+func (c *conn) behind(held, n int64) bool {
+	return c.h.queued.Load()+n > c.h.opts.MaxQueuedBytes && held >= queuedCutFloor &&
+		time.Since(time.Unix(0, c.busySince.Load())) >= queuedCutAge
+}
+
+// hold counts f's bytes as queued to c, and to the process when no other
+// queue holds f already; unhold gives them back.
+func (c *conn) hold(f *frame) {
+	n := int64(len(f.b))
+	if c.pendingBytes.Add(n) == n {
+		c.busySince.Store(time.Now().UnixNano())
+	}
+	if f.refs.Add(1) == 1 {
+		c.h.queued.Add(n)
+	}
+}
+
+func (c *conn) unhold(f *frame) {
+	n := int64(len(f.b))
+	c.pendingBytes.Add(-n)
+	if f.refs.Add(-1) == 0 {
+		c.h.queued.Add(-n)
+	}
+}
+
+// closeSend is the writer's last step: from now on nothing is queued, and
+// what is queued and will not be written is given back.
+func (c *conn) closeSend() {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	c.sendClosed = true
+	for {
+		select {
+		case f := <-c.send:
+			c.unhold(f)
+		default:
+			return
+		}
+	}
+}
+
+// slowConsumer disconnects the client; it returns false for enqueue.
+func (c *conn) slowConsumer() bool {
 	c.fail(protocol.CodeSlowConsumer, "too many changes waiting to be read: reconnect to resume")
 	return false
+}
+
+// recovered, deferred by each per-connection goroutine after its other
+// defers (so it runs first), turns a panic in its work into the end of
+// this connection alone: a bug
+// reached by one client's input must cost that client its connection, not
+// every family and school on the server theirs.
+func (c *conn) recovered(kind string) {
+	if r := recover(); r != nil {
+		c.log.Error("panic in a connection's work", "work", kind, "panic", r, "stack", string(debug.Stack()))
+		c.fail(protocol.CodeInternal, "something went wrong on the server; try again later")
+	}
 }
 
 func (c *conn) readLoop() {
 	defer c.h.wg.Done()
 	defer close(c.pushes)
-	defer func() {
-		// A bug reached by one client's input must cost that client its
-		// connection, not every family and school on the server theirs.
-		if r := recover(); r != nil {
-			c.log.Error("panic while reading a connection", "panic", r, "stack", string(debug.Stack()))
-			c.fail(protocol.CodeInternal, "something went wrong on the server; try again later")
-		}
-	}()
-	// Until hello, only a small uncompressed Hello is read (DecodeHello).
+	defer c.recovered("reader")
+	// Until hello, only a small uncompressed Hello is read (DecodeHello),
+	// and the read deadline is the hello deadline, which nothing moves.
 	c.ws.SetReadLimit(protocol.MaxHelloFrameBytes)
-	_ = c.extendRead(c.h.opts.HelloWait)
+	_ = c.extendRead(c.h.opts.HelloDeadline)
+	helloDone := false
 	c.ws.SetPongHandler(func(string) error {
+		if !helloDone {
+			return nil
+		}
 		return c.extendRead(c.h.opts.PongWait)
 	})
-	helloDone := false
 	// throttled is how long pushes have been held for the rate limit,
 	// less the time the client then left the reader idle. Each push waits
 	// only for its own token (1/rate), so one push's delay alone never
@@ -222,7 +329,9 @@ func (c *conn) readLoop() {
 			c.fail(protocol.CodeBadFrame, "frames are binary msgpack")
 			return
 		}
-		_ = c.extendRead(c.h.opts.PongWait)
+		if helloDone {
+			_ = c.extendRead(c.h.opts.PongWait)
+		}
 		var m protocol.Message
 		if helloDone {
 			m, err = protocol.DecodeClient(b)
@@ -235,13 +344,13 @@ func (c *conn) readLoop() {
 			var pe *protocol.Error
 			if errors.As(err, &pe) && pe.Code == protocol.CodeTooLarge && pe.Batch != 0 {
 				// A push over MaxOpsPerPush, refused from its header.
-				c.enqueue(protocol.MustEncode(pe))
+				c.enqueueBytes(protocol.MustEncode(pe))
 				continue
 			}
 			if errors.As(err, &pe) && pe.Code == protocol.CodeUnknownType {
 				// A newer client may speak types we do not: say so, carry on.
 				c.h.m.framesIn.WithLabelValues("unknown").Inc()
-				c.enqueue(protocol.MustEncode(pe))
+				c.enqueueBytes(protocol.MustEncode(pe))
 				continue
 			}
 			c.h.m.framesIn.WithLabelValues("bad").Inc()
@@ -253,6 +362,7 @@ func (c *conn) readLoop() {
 			return
 		}
 		c.h.m.framesIn.WithLabelValues(string(m.Type())).Inc()
+		c.hook("reader")
 		switch m := m.(type) {
 		case *protocol.Hello:
 			if helloDone {
@@ -264,6 +374,7 @@ func (c *conn) readLoop() {
 			}
 			helloDone = true
 			c.ws.SetReadLimit(protocol.MaxFrameBytes)
+			_ = c.extendRead(c.h.opts.PongWait)
 		case *protocol.Push:
 			if !helloDone {
 				c.fail(protocol.CodeBadRequest, "push before hello")
@@ -279,6 +390,7 @@ func (c *conn) readLoop() {
 			d := r.Delay()
 			if throttled += d; throttled > c.h.opts.MaxRateDelay {
 				r.Cancel()
+				c.h.opts.Security.Event(secevent.RateLimited, "client", c.addr, "user", c.user, "device", c.client, "limit", "push")
 				c.fail(protocol.CodeRateLimited, "too many pushes: slow down and reconnect")
 				return
 			} else if d > 0 {
@@ -295,10 +407,10 @@ func (c *conn) readLoop() {
 				return
 			}
 		case *protocol.Ping:
-			c.enqueue(protocol.MustEncode(&protocol.Pong{Time: m.Time}))
+			c.enqueueBytes(protocol.MustEncode(&protocol.Pong{Time: m.Time}))
 		case *protocol.Pong:
 		default:
-			c.enqueue(protocol.MustEncode(protocol.Errorf(protocol.CodeBadRequest, fmt.Sprintf("%s is not sent by clients", m.Type()))))
+			c.enqueueBytes(protocol.MustEncode(protocol.Errorf(protocol.CodeBadRequest, fmt.Sprintf("%s is not sent by clients", m.Type()))))
 		}
 	}
 }
@@ -343,6 +455,13 @@ func (c *conn) hello(m *protocol.Hello) bool {
 		} else {
 			c.internal("user", err)
 		}
+		return false
+	}
+	// Checked again, for good, when the connection is registered; this
+	// early look spares a socket over its caps the device binding and
+	// the reads below.
+	if why := c.h.overCap(sess.User, hash); why != "" {
+		c.refuseCap(why, sess.User)
 		return false
 	}
 	switch err := st.BindDevice(ctx, m.Client, sess, c.h.opts.MaxDevicesPerUser); {
@@ -418,8 +537,30 @@ func (c *conn) hello(m *protocol.Hello) bool {
 	}
 	c.user, c.client, c.session, c.subs = user.ID, m.Client, hash, subs
 	c.log = c.log.With("user", user.ID, "client", m.Client)
-	c.h.subscribe(c)
-	if !c.enqueue(protocol.MustEncode(welcome)) {
+	c.hook("hello")
+	switch why := c.h.subscribe(c, sess.Expires); why {
+	case "":
+	case "gone":
+		return false
+	case "expired":
+		c.fail(protocol.CodeUnauthorized, "not signed in, or the session has ended: sign in again")
+		return false
+	default:
+		c.refuseCap(why, user.ID)
+		return false
+	}
+	// A session revoked since it was read above had no socket here for
+	// CloseSession to close: look again, now that it would find this one
+	// (revocation deletes the session, then closes its sockets).
+	if _, err := st.Session(ctx, hash); err != nil {
+		if errors.Is(err, server.ErrNotFound) {
+			c.fail(protocol.CodeUnauthorized, "not signed in, or the session has ended: sign in again")
+		} else {
+			c.internal("session lookup", err)
+		}
+		return false
+	}
+	if !c.enqueueBytes(protocol.MustEncode(welcome)) {
 		return false
 	}
 	c.mu.Lock()
@@ -455,6 +596,13 @@ func (c *conn) bindLate() bool {
 		c.internal("device binding", err)
 	}
 	return false
+}
+
+// refuseCap ends a connection that met the user or session cap.
+func (c *conn) refuseCap(why string, user uuid.UUID) {
+	c.h.m.disconnects.WithLabelValues(string(protocol.CodeTooManyConns)).Inc()
+	c.h.opts.Security.Event(secevent.ConnectionRefused, "client", c.addr, "user", user, "cap", why)
+	c.fail(protocol.CodeTooManyConns, "too many connections "+capWhat[why]+": close some tabs or devices, or try again later")
 }
 
 // MaxWelcomeMembers bounds the members named per space in Welcome; a plan
@@ -501,9 +649,10 @@ func (c *conn) poke() {
 
 // offer is called by fan-out with a committed change (from, to] of s's
 // space, encoded as frames. It must not block.
-func (c *conn) offer(from, to uint64, s *sub, frames [][]byte) {
+func (c *conn) offer(from, to uint64, s *sub, frames []*frame) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.hook("offer")
 	switch {
 	case s.live && s.sent == from:
 		for _, f := range frames {
@@ -539,6 +688,7 @@ func (c *conn) flushAcks() {
 
 func (c *conn) catchUpLoop() {
 	defer c.h.wg.Done()
+	defer c.recovered("catch-up")
 	for {
 		select {
 		case <-c.wake:
@@ -560,14 +710,10 @@ func (c *conn) catchUpLoop() {
 // marks it live.
 func (c *conn) catchUp(s *sub) error {
 	for {
-		c.mu.Lock()
-		if s.live || !s.dirty {
-			c.mu.Unlock()
+		from, ok := c.startCatchUp(s)
+		if !ok {
 			return nil
 		}
-		s.dirty = false
-		from := s.sent
-		c.mu.Unlock()
 		for {
 			ctx, cancel := context.WithTimeout(c.ctx, storeTimeout)
 			page, err := c.h.opts.Store.Changes(ctx, s.space.ID, from, c.h.opts.PageBytes)
@@ -576,30 +722,54 @@ func (c *conn) catchUp(s *sub) error {
 				return err
 			}
 			recs := filter(c.h.opts.Rules, s.role, s.space, page.Records)
-			c.mu.Lock()
-			if page.To > s.sent {
-				frame := protocol.MustEncode(&protocol.Changes{Space: s.space.ID, From: s.sent, To: page.To, Records: recs, More: page.More})
-				if !c.enqueue(frame) {
-					c.mu.Unlock()
-					return nil
-				}
-				s.sent = page.To
-				c.flushAcks()
+			next, more, ok := c.sendPage(s, &page, recs)
+			if !ok {
+				return nil
 			}
-			from = s.sent
-			if !page.More {
-				if !s.dirty {
-					s.live = true
-				}
-				c.mu.Unlock()
+			if !more {
 				break
 			}
-			c.mu.Unlock()
+			from = next
 			if !c.waitForRoom() {
 				return nil
 			}
 		}
 	}
+}
+
+// startCatchUp claims s's dirty mark; false when s needs no catch-up. Each
+// step under c.mu is a function that unlocks in a defer: a panic in the
+// middle of one (recovered by catchUpLoop) must not leave c.mu locked, or
+// the fan-out goroutine would wait on this connection for good.
+func (c *conn) startCatchUp(s *sub) (from uint64, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s.live || !s.dirty {
+		return 0, false
+	}
+	s.dirty = false
+	return s.sent, true
+}
+
+// sendPage queues a page read from the store and, after the last page,
+// marks s live. It returns where the next page starts, whether there is
+// one, and false when the connection is ending.
+func (c *conn) sendPage(s *sub, page *server.Page, recs []*record.Record) (next uint64, more, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hook("catch-up")
+	if page.To > s.sent {
+		f := protocol.MustEncode(&protocol.Changes{Space: s.space.ID, From: s.sent, To: page.To, Records: recs, More: page.More})
+		if !c.enqueueBytes(f) {
+			return 0, false, false
+		}
+		s.sent = page.To
+		c.flushAcks()
+	}
+	if !page.More && !s.dirty {
+		s.live = true
+	}
+	return s.sent, page.More, true
 }
 
 // catchUpShare is the part of the send queue's bounds that catch-up pages
@@ -635,6 +805,14 @@ func (c *conn) waitForRoom() bool {
 func (c *conn) pushLoop() {
 	defer c.h.wg.Done()
 	defer close(c.pusherDone)
+	defer func() {
+		// After a panic (recovered below, first), drain so the reader
+		// never blocks on a full queue; it stops once the writer, told by
+		// fail, closes the socket.
+		for range c.pushes {
+		}
+	}()
+	defer c.recovered("pusher")
 	for p := range c.pushes {
 		batch := []*protocol.Push{p}
 		n := len(p.Ops)
@@ -652,10 +830,7 @@ func (c *conn) pushLoop() {
 			}
 		}
 		if !c.commit(batch) {
-			// Drain so the reader never blocks on a full queue.
-			for range c.pushes {
-			}
-			return
+			return // the deferred drain keeps the reader from blocking
 		}
 	}
 }
@@ -663,21 +838,34 @@ func (c *conn) pushLoop() {
 // commit checks, commits and acks a run of pushes. It reports false when the
 // connection must stop.
 func (c *conn) commit(batch []*protocol.Push) bool {
+	c.hook("pusher")
 	results := make([][]protocol.Result, len(batch))
 	var ops []record.Op
 	type slot struct{ push, op int }
 	var slots []slot
 	for i, p := range batch {
 		results[i] = make([]protocol.Result, len(p.Ops))
+		forbidden := 0
+		var space uuid.UUID
 		for j := range p.Ops {
 			op := &p.Ops[j]
 			if perr := c.check(op); perr != nil {
 				results[i][j] = protocol.Result{Code: perr.Code, Message: perr.Message}
 				c.h.m.ops.WithLabelValues(string(perr.Code)).Inc()
+				if perr.Code == protocol.CodeForbidden {
+					if forbidden++; forbidden == 1 {
+						space = op.Space
+					}
+				}
 				continue
 			}
 			ops = append(ops, *op)
 			slots = append(slots, slot{i, j})
+		}
+		if forbidden > 0 {
+			// One event per push, not per op: a push of 500 forbidden ops
+			// is one attempt.
+			c.h.opts.Security.Event(secevent.ForbiddenOp, "client", c.addr, "user", c.user, "device", c.client, "space", space, "ops", forbidden)
 		}
 	}
 	if len(ops) > 0 {
@@ -719,7 +907,7 @@ func (c *conn) commit(batch []*protocol.Push) bool {
 				need[p.Ops[j].Space] = r.Seq
 			}
 		}
-		c.acks = append(c.acks, pendingAck{frame: protocol.MustEncode(&protocol.Ack{Batch: p.Batch, Results: results[i]}), need: need})
+		c.acks = append(c.acks, pendingAck{frame: newFrame(protocol.MustEncode(&protocol.Ack{Batch: p.Batch, Results: results[i]})), need: need})
 	}
 	c.flushAcks()
 	return true
@@ -773,9 +961,19 @@ func (c *conn) writeLoop() {
 	defer c.h.wg.Done()
 	defer c.h.remove(c)
 	defer c.cancel()
+	defer c.closeSend()
 	defer c.ws.Close()
 	ping := time.NewTicker(c.h.opts.PingPeriod)
 	defer ping.Stop()
+	defer func() {
+		// As recovered, and the writer says why itself: no one else will.
+		// (c.log is the reader's to replace at hello: not read here.)
+		if r := recover(); r != nil {
+			c.h.log.Error("panic in a connection's work", "work", "writer", "remote", c.remote, "panic", r, "stack", string(debug.Stack()))
+			c.fail(protocol.CodeInternal, "something went wrong on the server; try again later")
+			c.closeFailed()
+		}
+	}()
 	for {
 		select {
 		case b := <-c.send:
@@ -834,8 +1032,10 @@ func (c *conn) closeFailed() {
 	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.failClose, c.failReason), time.Now().Add(c.h.opts.WriteWait))
 }
 
-func (c *conn) write(b []byte) bool {
-	c.pendingBytes.Add(-int64(len(b)))
+func (c *conn) write(f *frame) bool {
+	c.unhold(f)
+	b := f.b
+	c.hook("writer")
 	if c.roomForCatchUp() {
 		select {
 		case c.drained <- struct{}{}:

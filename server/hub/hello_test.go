@@ -136,10 +136,10 @@ func TestHelloRefusals(t *testing.T) {
 	})
 }
 
-func TestHelloWait(t *testing.T) {
+func TestHelloDeadline(t *testing.T) {
 	t.Parallel()
 	const helloWait = 300 * time.Millisecond
-	e := newEnv(t, hub.Options{HelloWait: helloWait})
+	e := newEnv(t, hub.Options{HelloDeadline: helloWait})
 	u, tok := e.user("Ana")
 	e.space("Room", server.KindGeneral, u)
 

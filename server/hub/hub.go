@@ -16,25 +16,36 @@
 // keep busy.
 //
 // Memory: each connection's send queue is bounded (frames and bytes, see
-// limits.go), and there is no separate bound across connections, because
-// the queues mostly share their bytes: a live change is encoded once per
-// space and role and the same frame sits in every member's queue, while
-// the per-connection part, catch-up pages, is paced to a quarter of the
-// queue's bounds. The 1,000-client soak (make soak) measures the whole.
+// limits.go), and so is the sum across connections (MaxQueuedBytes). The
+// queues mostly share their bytes: a live change is encoded once per space
+// and role and the same frame sits in every member's queue, so the sum
+// counts each frame once (frame.refs), while the per-connection part,
+// catch-up pages, is paced to a quarter of the queue's bounds. The
+// 1,000-client soak (make soak) measures the whole.
+//
+// Sockets are capped per process and per client address before the
+// upgrade (HTTP 429), and per user and per session after hello
+// (too_many_connections). Every per-connection goroutine recovers its own
+// panics: a bug one client reaches costs that client its connection.
 package hub
 
 import (
 	"cmp"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/server/clientaddr"
 	"github.com/plansync/plansync/server/secevent"
 	"github.com/plansync/plansync/shared/protocol"
 	"github.com/plansync/plansync/shared/record"
@@ -60,10 +71,12 @@ type Options struct {
 	AllowedOrigins []string
 	Now            func() time.Time
 
-	WriteWait       time.Duration
-	PongWait        time.Duration
-	PingPeriod      time.Duration
-	HelloWait       time.Duration
+	WriteWait  time.Duration
+	PongWait   time.Duration
+	PingPeriod time.Duration
+	// HelloDeadline is the total time a socket has to say hello
+	// (DefaultHelloDeadline); nothing the client sends extends it.
+	HelloDeadline   time.Duration
 	Heartbeat       time.Duration
 	SendQueueFrames int
 	MaxPendingBytes int
@@ -76,6 +89,23 @@ type Options struct {
 	// MaxDevicesPerUser bounds the device ids one user holds in live
 	// sessions (DefaultMaxDevicesPerUser).
 	MaxDevicesPerUser int
+
+	// MaxConns, MaxConnsPerAddr, MaxConnsPerUser and MaxConnsPerSession
+	// cap concurrent sockets (DefaultMaxConns...). The first two are
+	// checked before the upgrade (HTTP 429 with Retry-After), the others
+	// at hello (too_many_connections).
+	MaxConns           int
+	MaxConnsPerAddr    int
+	MaxConnsPerUser    int
+	MaxConnsPerSession int
+	// MaxQueuedBytes bounds the bytes queued for writing across all
+	// connections (DefaultMaxQueuedBytes).
+	MaxQueuedBytes int64
+	// ClientAddr names the client a request comes from, for the
+	// per-address cap and security events. Nil means the peer address's
+	// host, an IPv6 address grouped by its /64 (DefaultClientAddr); behind
+	// a reverse proxy, plug in one that trusts its forwarding header.
+	ClientAddr func(*http.Request) string
 }
 
 func (o *Options) setDefaults() {
@@ -95,7 +125,7 @@ func (o *Options) setDefaults() {
 		// Ping below PongWait, so a live peer always answers in time.
 		o.PingPeriod = o.PongWait * 9 / 10
 	}
-	def(&o.HelloWait, DefaultHelloWait)
+	def(&o.HelloDeadline, DefaultHelloDeadline)
 	def(&o.Heartbeat, DefaultHeartbeat)
 	def(&o.MaxRateDelay, DefaultMaxRateDelay)
 	defInt(&o.SendQueueFrames, DefaultSendQueueFrames)
@@ -105,6 +135,16 @@ func (o *Options) setDefaults() {
 	defInt(&o.PushQueue, DefaultPushQueue)
 	defInt(&o.MaxCommitOps, DefaultMaxCommitOps)
 	defInt(&o.MaxDevicesPerUser, DefaultMaxDevicesPerUser)
+	defInt(&o.MaxConns, DefaultMaxConns)
+	defInt(&o.MaxConnsPerAddr, DefaultMaxConnsPerAddr)
+	defInt(&o.MaxConnsPerUser, DefaultMaxConnsPerUser)
+	defInt(&o.MaxConnsPerSession, DefaultMaxConnsPerSession)
+	if o.MaxQueuedBytes == 0 {
+		o.MaxQueuedBytes = DefaultMaxQueuedBytes
+	}
+	if o.ClientAddr == nil {
+		o.ClientAddr = DefaultClientAddr
+	}
 	if o.PushRate == 0 {
 		o.PushRate = DefaultPushRate
 	}
@@ -135,6 +175,11 @@ type Hub struct {
 	conns     map[*conn]struct{}
 	bySpace   map[uuid.UUID]map[*conn]struct{}
 	bySession map[[32]byte]map[*conn]struct{}
+	byUser    map[uuid.UUID]int // signed-in sockets per user
+	open      int               // sockets, counting those in their handshake
+	byAddr    map[string]int    // open, per client address
+
+	queued atomic.Int64 // bytes of the frames queued to any connection, each counted once
 
 	wg sync.WaitGroup // every connection goroutine
 
@@ -154,6 +199,14 @@ func New(opts Options) *Hub {
 		conns:     map[*conn]struct{}{},
 		bySpace:   map[uuid.UUID]map[*conn]struct{}{},
 		bySession: map[[32]byte]map[*conn]struct{}{},
+		byUser:    map[uuid.UUID]int{},
+		byAddr:    map[string]int{},
+	}
+	if opts.Registry != nil {
+		opts.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "plansync_hub_queued_bytes",
+			Help: "Bytes queued for writing across connections, each shared frame counted once (bound: MaxQueuedBytes).",
+		}, func() float64 { return float64(h.queued.Load()) }))
 	}
 	h.upgrader = websocket.Upgrader{
 		ReadBufferSize:    4096,
@@ -181,6 +234,18 @@ func (h *Hub) publish(batches []server.Committed) {
 	case <-h.fanDone:
 	}
 }
+
+// DefaultClientAddr is the default Options.ClientAddr: the peer address,
+// keyed as server/clientaddr keys it for rate limits (an IPv6 address by
+// its /64, which one household or school line holds whole, so rotating
+// through it gains nothing), believing no forwarding header.
+func DefaultClientAddr(r *http.Request) string { return noProxies.Key(r) }
+
+var noProxies = clientaddr.New(nil)
+
+// QueuedBytes returns the bytes queued for writing across connections,
+// each shared frame counted once.
+func (h *Hub) QueuedBytes() int64 { return h.queued.Load() }
 
 // fanOutLoop offers groups to connections in commit order.
 func (h *Hub) fanOutLoop() {
@@ -229,14 +294,27 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
+	addr := h.opts.ClientAddr(r)
+	if which := h.reserve(addr); which != "" {
+		h.m.disconnects.WithLabelValues(string(protocol.CodeTooManyConns)).Inc()
+		h.opts.Security.Event(secevent.ConnectionRefused, "client", addr, "cap", which)
+		w.Header().Set("Retry-After", strconv.Itoa(int(ConnRetryAfter/time.Second)))
+		http.Error(w, string(protocol.CodeTooManyConns)+": too many connections "+capWhat[which]+"; try again later", protocol.StatusOf(protocol.CodeTooManyConns).HTTP)
+		return
+	}
 	ws, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		h.release(addr)
 		return // the upgrader has answered the request
 	}
-	c := newConn(h, ws, r.RemoteAddr)
+	if f := testUpgraded.Load(); f != nil {
+		(*f)(r, ws.UnderlyingConn())
+	}
+	c := newConn(h, ws, r.RemoteAddr, addr)
 	h.mu.Lock()
 	if h.closing {
 		h.mu.Unlock()
+		h.release(addr)
 		_ = ws.Close()
 		return
 	}
@@ -245,6 +323,48 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 	h.m.connections.Inc()
 	c.start()
+}
+
+// testUpgraded, when set (by tests only), is given each upgraded
+// request's socket, so that a test can shrink its kernel buffers.
+var testUpgraded atomic.Pointer[func(*http.Request, net.Conn)]
+
+// capWhat says, for a refusal's message, which cap was met.
+var capWhat = map[string]string{
+	"process": "on this server",
+	"address": "from your network address",
+	"user":    "for this account",
+	"session": "for this sign-in",
+}
+
+// reserve takes a slot of the process and address caps for a socket about
+// to be upgraded; it returns the cap met ("" when the slot is taken).
+func (h *Hub) reserve(addr string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.open >= h.opts.MaxConns:
+		return "process"
+	case h.byAddr[addr] >= h.opts.MaxConnsPerAddr:
+		return "address"
+	}
+	h.open++
+	h.byAddr[addr]++
+	return ""
+}
+
+// release gives back a slot reserve took.
+func (h *Hub) release(addr string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.releaseLocked(addr)
+}
+
+func (h *Hub) releaseLocked(addr string) {
+	h.open--
+	if h.byAddr[addr]--; h.byAddr[addr] <= 0 {
+		delete(h.byAddr, addr)
+	}
 }
 
 // Close stops taking connections, lets every connection commit the pushes
@@ -292,10 +412,47 @@ func (h *Hub) Connections() int {
 	return len(h.conns)
 }
 
-// subscribe registers c for its spaces and session once hello succeeds.
-func (h *Hub) subscribe(c *conn) {
+// overCap returns the cap ("user", "session") a new connection of user
+// and session would exceed, "" for none.
+func (h *Hub) overCap(user uuid.UUID, session [32]byte) string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.overCapLocked(user, session)
+}
+
+func (h *Hub) overCapLocked(user uuid.UUID, session [32]byte) string {
+	switch {
+	case h.byUser[user] >= h.opts.MaxConnsPerUser:
+		return "user"
+	case len(h.bySession[session]) >= h.opts.MaxConnsPerSession:
+		return "session"
+	}
+	return ""
+}
+
+// subscribe registers c for its spaces, user and session once hello
+// succeeds, and arms the close at the session's expiry. It returns the cap
+// met ("user", "session"), or "gone" when c has ended meanwhile (its
+// writer has removed it, and registering it now would keep it in the maps
+// for good), or "expired"; "" when c is registered.
+func (h *Hub) subscribe(c *conn, expires time.Time) string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if _, ok := h.conns[c]; !ok {
+		return "gone"
+	}
+	if why := h.overCapLocked(c.user, c.session); why != "" {
+		return why
+	}
+	left := expires.Sub(h.opts.Now())
+	if left <= 0 {
+		return "expired"
+	}
+	c.expiry = time.AfterFunc(left, func() {
+		c.fail(protocol.CodeUnauthorized, "the session has expired: sign in again")
+	})
+	c.subscribed = true
+	h.byUser[c.user]++
 	for id := range c.subs {
 		m := h.bySpace[id]
 		if m == nil {
@@ -310,6 +467,7 @@ func (h *Hub) subscribe(c *conn) {
 		h.bySession[c.session] = m
 	}
 	m[c] = struct{}{}
+	return ""
 }
 
 func (h *Hub) remove(c *conn) {
@@ -319,6 +477,15 @@ func (h *Hub) remove(c *conn) {
 		return
 	}
 	delete(h.conns, c)
+	h.releaseLocked(c.addr)
+	if !c.subscribed {
+		h.m.connections.Dec()
+		return
+	}
+	c.expiry.Stop()
+	if h.byUser[c.user]--; h.byUser[c.user] <= 0 {
+		delete(h.byUser, c.user)
+	}
 	for id := range c.subs {
 		if m := h.bySpace[id]; m != nil {
 			delete(m, c)
@@ -365,21 +532,35 @@ func (h *Hub) fanOut(batches []server.Committed) {
 				writers[op.Node] = true
 			}
 		}
-		frames := map[server.Role][][]byte{}
+		frames := map[server.Role][]*frame{}
 		for _, c := range subs {
-			sub := c.subs[cm.Space]
-			if writers[c.client] {
-				c.offer(cm.From, cm.To, sub, h.encodeFor(cm, sub, c.client))
-				continue
-			}
-			fs, ok := frames[sub.role]
-			if !ok {
-				fs = h.encodeFor(cm, sub, uuid.Nil)
-				frames[sub.role] = fs
-			}
-			c.offer(cm.From, cm.To, sub, fs)
+			h.offerTo(c, cm, writers, frames)
 		}
 	}
+}
+
+// offerTo encodes (or reuses) cm's frames for c and offers them. A panic
+// here, a bug in encoding or in the rules' filter, ends c alone (it
+// resumes from its cursor), not the fan-out goroutine, which every
+// connection depends on.
+func (h *Hub) offerTo(c *conn, cm *server.Committed, writers map[uuid.UUID]bool, frames map[server.Role][]*frame) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("panic while fanning out to a connection", "panic", r, "stack", string(debug.Stack()))
+			c.fail(protocol.CodeInternal, "something went wrong on the server; try again later")
+		}
+	}()
+	sub := c.subs[cm.Space]
+	if writers[c.client] {
+		c.offer(cm.From, cm.To, sub, newFrames(h.encodeFor(cm, sub, c.client)))
+		return
+	}
+	fs, ok := frames[sub.role]
+	if !ok {
+		fs = newFrames(h.encodeFor(cm, sub, uuid.Nil))
+		frames[sub.role] = fs
+	}
+	c.offer(cm.From, cm.To, sub, fs)
 }
 
 // encodeFor encodes a committed change as the member sub sees it, for the

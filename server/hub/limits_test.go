@@ -56,13 +56,15 @@ func TestSlowConsumer(t *testing.T) {
 	t.Parallel()
 	// A write may block far longer than the test runs: only the queue's
 	// bounds can drop the slow client in time.
+	smallServerBuffers(t)
 	e := newEnv(t, hub.Options{SendQueueFrames: 16, MaxPendingBytes: 512 << 10, PageBytes: 64 << 10, WriteWait: time.Minute})
 	ana, atok := e.user("Ana")
 	bob, btok := e.user("Bob")
 	sam, stok := e.user("Sam")
 	sp := e.space("Room", server.KindGeneral, ana, bob, sam)
 
-	slow := e.connect("sam (slow)", stok)
+	slow := e.dial("sam (slow)", http.Header{smallBuffers: {"1"}})
+	slow.hello(stok)
 	b := e.connect("bob", btok)
 	a := e.connect("ana", atok)
 
@@ -73,7 +75,9 @@ func TestSlowConsumer(t *testing.T) {
 		_, _ = rand.Read(p)
 		return p
 	}
-	// Filling the kernel's socket buffers takes a few MB, slow under -race.
+	// The kernel's socket buffers are small on the slow socket's side
+	// (smallServerBuffers); filling them would otherwise take a few MB,
+	// slow under -race.
 	deadline := time.Now().Add(3 * waitFor)
 	for e.a.Hub.Connections() == 3 {
 		if time.Now().After(deadline) || len(ids) > 2000 {

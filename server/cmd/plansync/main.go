@@ -291,6 +291,7 @@ func serveConfig(args []string, log *slog.Logger) (app.Config, string, error) {
 	tlsKey := fs.String("tls-key", env("PLANSYNC_TLS_KEY", ""), "PEM private key file of --tls-cert (env PLANSYNC_TLS_KEY)")
 	spaceQuota := fs.String("space-quota", env("PLANSYNC_SPACE_QUOTA", ""), "log bytes one space may hold, e.g. 256MiB, or off; default store.DefaultSpaceQuota (env PLANSYNC_SPACE_QUOTA)")
 	userQuota := fs.String("user-quota", env("PLANSYNC_USER_QUOTA", ""), "log bytes one person's changes may add, e.g. 64MiB, or off; default store.DefaultUserQuota (env PLANSYNC_USER_QUOTA)")
+	maxPerAddr := fs.Int("max-conns-per-addr", 0, "sync sockets allowed from one client address (an IPv6 /64); raise it for a school behind one NAT with more open tabs than that; 0 means the default, 512")
 	memLimit := fs.String("memory-limit", "", "soft memory limit of the Go runtime, e.g. 2GiB, or off; default 70% of the container's or machine's memory (GOMEMLIMIT, when set, wins)")
 	if err := fs.Parse(args); err != nil {
 		return app.Config{}, "", err
@@ -314,5 +315,9 @@ func serveConfig(args []string, log *slog.Logger) (app.Config, string, error) {
 	if *origins != "" {
 		cfg.AllowedOrigins = strings.Split(*origins, ",")
 	}
+	if *maxPerAddr < 0 {
+		return app.Config{}, "", fmt.Errorf("--max-conns-per-addr must be 0 (the default) or more, not %d", *maxPerAddr)
+	}
+	cfg.Hub.MaxConnsPerAddr = *maxPerAddr
 	return cfg, *memLimit, nil
 }

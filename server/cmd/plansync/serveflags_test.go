@@ -15,7 +15,7 @@ import (
 func TestServeFlags(t *testing.T) {
 	cfg, _, err := serveConfig([]string{"--data", t.TempDir(), "--space-quota", "4KiB", "--user-quota", "off",
 		"--trusted-proxies", "10.0.0.0/8, 192.168.1.2", "--tls-cert", "c.pem", "--tls-key", "k.pem",
-		"--admin-addr", "127.0.0.1:0", "--admin-token-file", "/tmp/x", "--admin-socket", "/tmp/s"}, quietLog())
+		"--admin-addr", "127.0.0.1:0", "--admin-token-file", "/tmp/x", "--admin-socket", "/tmp/s", "--max-conns-per-addr", "2000"}, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,13 +23,13 @@ func TestServeFlags(t *testing.T) {
 	if cfg.Store.SpaceQuota != 4<<10 || cfg.Store.UserQuota != -1 || len(cfg.TrustedProxies) != 2 ||
 		cfg.TrustedProxies[0] != want[0] || cfg.TrustedProxies[1] != want[1] ||
 		cfg.TLSCert != "c.pem" || cfg.TLSKey != "k.pem" || cfg.AdminAddr != "127.0.0.1:0" ||
-		cfg.AdminTokenFile != "/tmp/x" || cfg.AdminSocket != "/tmp/s" {
+		cfg.AdminTokenFile != "/tmp/x" || cfg.AdminSocket != "/tmp/s" || cfg.Hub.MaxConnsPerAddr != 2000 {
 		t.Fatalf("config %+v", cfg)
 	}
 	if cfg, _, err := serveConfig([]string{"--data", t.TempDir()}, quietLog()); err != nil || cfg.Store.SpaceQuota != 0 || cfg.Store.UserQuota != 0 {
 		t.Fatalf("default quotas %d %d (%v), want the store's defaults (0)", cfg.Store.SpaceQuota, cfg.Store.UserQuota, err)
 	}
-	for _, bad := range [][]string{{"--space-quota", "lots"}, {"--user-quota", "-5MiB"}, {"--trusted-proxies", "10.0.0.0/99"}} {
+	for _, bad := range [][]string{{"--space-quota", "lots"}, {"--user-quota", "-5MiB"}, {"--trusted-proxies", "10.0.0.0/99"}, {"--max-conns-per-addr", "-1"}} {
 		if _, _, err := serveConfig(append([]string{"--data", t.TempDir()}, bad...), quietLog()); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
