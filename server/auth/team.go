@@ -387,7 +387,10 @@ func (s *Service) seen(ctx context.Context, se *server.Session) {
 		return
 	}
 	if err := s.st.TouchSession(ctx, se.Hash, now); err != nil {
-		s.o.Logger.Warn("recording a session's last use", "err", err)
+		if !errors.Is(err, server.ErrUnavailable) {
+			// A full disk is logged by the store, once; not here per request.
+			s.o.Logger.Warn("recording a session's last use", "err", err)
+		}
 		return
 	}
 	se.LastSeen = now.UTC()
