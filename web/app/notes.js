@@ -5,7 +5,13 @@ import { t, formatTime } from './i18n.js';
 import * as c from './client.js';
 import { buildForm, enumLabel } from './forms.js';
 import { render, formClosed, toast } from './shell.js';
+import * as guard from './guard.js';
+import { mayCreate } from './access.js';
 import { card, addButton, byTime, textAttrs, who } from './views.js';
+
+// NEW_NOTE is what a new note starts as: an update, which claims nothing
+// (praise, a question or a concern is the writer's choice).
+const NEW_NOTE = { kind: 'update' };
 
 export async function notesTab(ctx) {
   const notes = byTime(await c.list(ctx.space, 'notes'));
@@ -22,13 +28,13 @@ export async function notesTab(ctx) {
         omit: ['author_name'],
         heading: [enumLabel('notes', 'kind', c.val(n, 'kind') || 'update'), ' · ', author],
         body: [h('p', { class: 'muted' }, formatTime(time)), h('p', { class: 'text', ...textAttrs('student', 'notes', 'text', n) }, c.val(n, 'text') || '')],
-        extra: replyButton(ctx, n, mine),
+        extra: mayCreate(ctx) ? replyButton(ctx, n, mine) : null,
       }),
       replies.length ? h('ol', { class: 'replies' }, replies.map(note)) : null);
   };
   return h('div', {}, h('p', { class: 'muted' }, t('notes.intro')),
     top.length === 0 ? h('p', { class: 'muted' }, t('notes.none')) : h('ol', { class: 'thread' }, top.map(note)),
-    addButton(ctx, t('notes.add'), { fixed: mine, omit: ['author_name'] }));
+    addButton(ctx, t('notes.add'), { fixed: mine, omit: ['author_name'], defaults: NEW_NOTE }));
 }
 
 function replyButton(ctx, n, mine) {
@@ -37,9 +43,9 @@ function replyButton(ctx, n, mine) {
   b.addEventListener('click', () => {
     const article = b.closest('article');
     const form = buildForm({
-      kind: 'student', collection: 'notes', record: null, fixed: { ...mine, reply_to: n.id }, omit: ['author_name'], submit: 'notes.sendReply',
+      kind: 'student', collection: 'notes', record: null, fixed: { ...mine, reply_to: n.id }, omit: ['author_name'], defaults: NEW_NOTE, submit: 'notes.sendReply',
       onSave: async (fields) => {
-        await c.put(ctx.space, 'notes', null, fields);
+        await guard.put(ctx, null, fields);
         toast(t('saved.device'));
         form.remove();
         render();

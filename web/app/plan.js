@@ -5,7 +5,7 @@ import { h } from './dom.js';
 import { t } from './i18n.js';
 import * as c from './client.js';
 import { collectionSchema, enumLabel } from './forms.js';
-import { spaceName, tabs, card, addButton, byTime, textAttrs, fieldsList } from './views.js';
+import { spaceInfo, tabs, mayRead, notReadable, card, addButton, byTime, textAttrs, fieldsList } from './views.js';
 import { goalsTab } from './goals.js';
 import { notesTab } from './notes.js';
 import { meetingsTab } from './meetings.js';
@@ -13,11 +13,17 @@ import { meetingsTab } from './meetings.js';
 export const STUDENT_TABS = ['about', 'goals', 'notes', 'meetings', 'family'];
 
 export async function studentScreen(space, tab) {
-  const name = await spaceName(space);
-  const ctx = (collection) => ({ kind: 'student', space, collection });
+  const sp = await spaceInfo(space);
+  const ctx = (collection) => ({ kind: 'student', space, collection, role: sp.role });
   const base = `#/s/${space}`;
+  // A tab shows a collection of the same name (goals also shows actions
+  // and check-ins on each goal's page).
+  const readable = (tb) => mayRead(ctx(tb));
   let content;
-  switch (tab) {
+  switch (readable(tab) ? tab : '') {
+    case '':
+      content = notReadable();
+      break;
     case 'about':
       content = await aboutTab(ctx('about'));
       break;
@@ -31,12 +37,12 @@ export async function studentScreen(space, tab) {
       content = await familyTab(ctx('family'));
       break;
     default:
-      content = await goalsTab(ctx('goals'), space);
+      content = await goalsTab(ctx('goals'));
   }
   return {
-    title: name || t('plan.title'),
+    title: sp.name || t('plan.title'),
     crumbs: [{ href: `${base}/${tab}`, label: t(`plan.${tab}`) }],
-    node: h('div', { class: 'plan', 'data-space': space }, tabs(base, STUDENT_TABS, tab, 'plan'),
+    node: h('div', { class: 'plan', 'data-space': space }, tabs(base, STUDENT_TABS, tab, 'plan', readable),
       h('section', { 'aria-labelledby': 'h-tab', class: 'tab' }, h('h2', { id: 'h-tab' }, t(`plan.${tab}`)), content)),
   };
 }
@@ -53,7 +59,6 @@ async function aboutTab(ctx) {
   return h('div', {}, h('p', { class: 'muted' }, t('about.intro')),
     recs.length === 0 ? h('p', { class: 'muted' }, t('about.none')) : groups, addButton(ctx, t('about.add')));
 }
-
 
 async function familyTab(ctx) {
   const recs = byTime(await c.list(ctx.space, 'family'));

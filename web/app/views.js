@@ -7,6 +7,8 @@ import { t, langName, formatTime, formatDate, isRTL } from './i18n.js';
 import * as c from './client.js';
 import { buildForm, collectionSchema, fieldLabel, enumLabel, errorText } from './forms.js';
 import { render, scheduleRender, formClosed, go, toast } from './shell.js';
+import { mayCreate, mayEdit, mayDelete, mayRead } from './access.js';
+import * as guard from './guard.js';
 
 // Records whose authors' names were asked of the server once.
 const askedNames = new Set();
@@ -17,15 +19,28 @@ export function field(label, input) {
   return h('div', { class: 'field' }, h('label', { for: input.id }, label), input);
 }
 
-export async function spaceName(space) {
+// spaceInfo is a space this person belongs to, {id, name, kind, role},
+// or one with no role (which may do nothing) when the device does not
+// know it.
+export async function spaceInfo(space) {
   const s = (await c.spaces()).find((x) => x.id === space);
-  return s ? s.name : '';
+  return s || { id: space, name: '', kind: '', role: '' };
 }
 
-export function tabs(base, list, current, prefix) {
+// tabs lists the sections of a space that the role may read (readable
+// says which); the list wraps onto a second line on a narrow screen, so
+// no tab hides off screen.
+export function tabs(base, list, current, prefix, readable = () => true) {
   return h('nav', { class: 'tabs', 'aria-label': t('nav.sections') },
-    h('ul', {}, list.map((tab) => h('li', {}, h('a', { href: `${base}/${tab}`, 'aria-current': tab === current ? 'page' : null }, t(`${prefix}.${tab}`))))));
+    h('ul', {}, list.filter(readable).map((tab) => h('li', {}, h('a', { href: `${base}/${tab}`, 'aria-current': tab === current ? 'page' : null }, t(`${prefix}.${tab}`))))));
 }
+
+// notReadable stands in for a section the role may not see.
+export function notReadable() {
+  return h('p', { class: 'notice' }, t('access.notForRole'));
+}
+
+export { mayRead };
 
 export function who(id) {
   const me = c.currentUser();
@@ -85,23 +100,25 @@ export function fieldsList(kind, collection, rec, names) {
 // card shows a record with its conflicts (where they happened), its
 // content, and edit / history / delete. A deleted record is shown only
 // while its delete crossed an edit (c.deleteInDoubt): then the conflict
-// panel decides, and it offers no edit or delete.
+// panel decides, and it offers no edit or delete. Edit and delete appear
+// only where the role table says the server would take them.
 export function card(ctx, rec, opts) {
   const { kind, space, collection } = ctx;
+  const level = opts.level || 3; // of the card's heading; its conflicts' are below it
   const body = h('div', { class: 'card-body' }, opts.body);
   const article = h('article', { class: 'card', 'data-id': rec.id, 'data-collection': collection, 'aria-label': opts.label || null },
-    opts.heading ? h('h3', {}, opts.heading) : null,
-    conflictPanel(ctx, rec),
+    opts.heading ? h(`h${level}`, {}, opts.heading) : null,
+    conflictPanel(ctx, rec, level + 1),
     body);
   const buttons = h('div', { class: 'actions' });
   if (opts.open) buttons.append(h('a', { href: opts.open, class: 'button secondary' }, t('card.open')));
-  if (opts.editable !== false && !rec.deleted) {
+  if (opts.editable !== false && !rec.deleted && mayEdit(ctx, rec)) {
     const edit = h('button', { type: 'button', class: 'secondary', 'data-action': 'edit' }, t('card.edit'));
     edit.addEventListener('click', () => {
       const form = buildForm({
         kind, collection, record: rec, omit: opts.omit, fixed: {},
         onSave: async (fields) => {
-          await c.put(space, collection, rec.id, fields);
+          await guard.put(ctx, rec, fields);
           toast(t('saved.device'));
           form.remove();
           body.hidden = false;
@@ -124,13 +141,13 @@ export function card(ctx, rec, opts) {
     buttons.append(edit);
   }
   buttons.append(h('a', { href: `#/h/${space}/${collection}/${rec.id}`, class: 'button secondary' }, t('card.history')));
-  if (opts.removable !== false && !rec.deleted) {
+  if (opts.removable !== false && !rec.deleted && mayDelete(ctx, rec)) {
     buttons.append(h('button', {
       type: 'button', class: 'secondary danger', 'data-action': 'delete',
       onclick: async () => {
         if (!window.confirm(t('card.confirmDelete'))) return;
         try {
-          await c.remove(space, collection, rec.id);
+          await guard.remove(ctx, rec);
           toast(t('saved.deleted'));
           if (opts.afterDelete) go(opts.afterDelete);
           else render();
@@ -154,11 +171,13 @@ const deletedField = { name: c.DELETED, type: 'bool' };
 // conflictPanel shows the versions of each field two people changed
 // without seeing each other, and lets the reader keep one, the other, or
 // a text they edit (which resolves the conflict for everyone).
-function conflictPanel(ctx, rec) {
+function conflictPanel(ctx, rec, level) {
   const fields = c.conflicted(rec);
   if (fields.length === 0) return null;
   const { kind, space, collection } = ctx;
   const schema = collectionSchema(kind, collection);
+  const hl = `h${Math.min(level, 6)}`;
+  const hf = `h${Math.min(level + 1, 6)}`;
   const authors = new Set();
   const groups = fields.map((name) => {
     const m = c.meta(rec, name);
@@ -184,22 +203,26 @@ function conflictPanel(ctx, rec) {
     title = t('conflict.same', { thing });
   }
   const panel = h('section', { class: 'conflict', role: 'group', 'aria-label': t('conflict.label') },
-    h('h4', {}, title),
+    h(hl, { class: 'conflict-title' }, title),
     h('p', {}, t('conflict.explain')));
   for (const g of groups) {
     const label = g.name === c.DELETED ? t('history.deleted') : fieldLabel(collection, g.name);
-    const box = h('div', { class: 'conflict-field', 'data-field': g.name }, h('h5', {}, label));
+    const box = h('div', { class: 'conflict-field', 'data-field': g.name }, h(hf, {}, label));
+    // Keeping a version writes the field (the delete field for a delete),
+    // which the role must be allowed to.
+    const mayKeep = g.name === c.DELETED ? mayDelete(ctx, rec) : mayEdit(ctx, rec);
+    if (!mayKeep) box.append(h('p', { class: 'muted' }, t('conflict.othersDecide')));
     g.versions.forEach((v, i) => {
       // A field the schema no longer lists is shown as it is.
       const shown = g.f ? formatValue(collection, g.name, g.f, v.value) : String(v.value ?? '');
       box.append(h('div', { class: 'version', 'data-version': i },
         h('p', { class: 'byline' }, t('conflict.by', { name: who(v.author), time: formatTime(v.time) })),
         h('div', { class: 'text', ...textAttrs(kind, collection, g.name, rec) }, shown === '' ? t('conflict.empty') : shown),
-        h('button', {
+        !mayKeep ? null : h('button', {
           type: 'button', 'data-action': 'keep', 'data-version': i,
           onclick: async () => {
             try {
-              await c.resolve(space, collection, rec.id, g.name, v.value ?? null);
+              await guard.resolve(ctx, rec, g.name, v.value ?? null);
               toast(t('saved.device'));
               render();
             } catch (err) {
@@ -208,7 +231,7 @@ function conflictPanel(ctx, rec) {
           },
         }, t('conflict.keep'))));
     });
-    if (g.f && g.f.type === 'string') {
+    if (mayKeep && g.f && g.f.type === 'string') {
       const edit = h('button', { type: 'button', class: 'secondary', 'data-action': 'merge' }, t('conflict.edit'));
       edit.addEventListener('click', () => {
         const area = h('textarea', { id: `merge-${rec.id}-${g.name}`, rows: 5, maxlength: g.f.maxLen || null, dir: 'auto', value: g.versions.map((v) => v.value || '').join('\n\n') });
@@ -219,7 +242,7 @@ function conflictPanel(ctx, rec) {
         form.addEventListener('submit', async (ev) => {
           ev.preventDefault();
           try {
-            await c.resolve(space, collection, rec.id, g.name, area.value);
+            await guard.resolve(ctx, rec, g.name, area.value);
             toast(t('saved.device'));
             form.remove();
             render();
@@ -238,15 +261,17 @@ function conflictPanel(ctx, rec) {
   return panel;
 }
 
-// addButton opens a form for a new record below itself.
+// addButton opens a form for a new record below itself; it is null where
+// the role may not add one.
 export function addButton(ctx, label, opts = {}) {
+  if (!mayCreate(ctx, opts.fixed || {})) return null;
   const wrap = h('div', { class: 'add' });
   const open = h('button', { type: 'button', 'data-action': 'add', 'data-collection': ctx.collection }, label);
   open.addEventListener('click', () => {
     const form = buildForm({
-      kind: ctx.kind, collection: ctx.collection, record: null, fixed: opts.fixed, omit: opts.omit, submit: 'form.add',
+      kind: ctx.kind, collection: ctx.collection, record: null, fixed: opts.fixed, omit: opts.omit, defaults: opts.defaults, submit: 'form.add',
       onSave: async (fields) => {
-        const id = await c.put(ctx.space, ctx.collection, null, fields);
+        const id = await guard.put(ctx, null, fields);
         toast(t('saved.device'));
         form.remove();
         open.hidden = false;

@@ -1,0 +1,205 @@
+package browser_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/server/app"
+)
+
+// axeVersion is the axe-core the tests inject (make browser installs it
+// under .tmp/node), pinned so a new rule cannot fail a build that did not
+// change.
+const axeVersion = "4.10.3"
+
+var (
+	axeOnce sync.Once
+	axeJS   string
+	axeErr  error
+)
+
+func axeSource(t *testing.T) string {
+	t.Helper()
+	axeOnce.Do(func() {
+		p := filepath.Join(repoRoot(t), ".tmp", "node", "node_modules", "axe-core", "axe.min.js")
+		var b []byte
+		b, axeErr = os.ReadFile(p)
+		if axeErr != nil {
+			axeErr = fmt.Errorf("axe-core %s is not installed (make browser, or npm install --prefix .tmp/node axe-core@%s): %w", axeVersion, axeVersion, axeErr)
+			return
+		}
+		axeJS = string(b)
+	})
+	if axeErr != nil {
+		t.Fatal(axeErr)
+	}
+	return axeJS
+}
+
+// axe runs axe-core on the page as it is and fails the step on any
+// violation, naming the rule and the elements.
+func (b *tab) axe(screen string) {
+	b.e.t.Helper()
+	if !eval[bool](b, `typeof window.axe === 'object'`) {
+		eval[chromedp.Void](b, axeSource(b.e.t)+"\n;undefined")
+	}
+	if v := eval[string](b, `axe.version`); v != axeVersion {
+		b.fatalf("axe-core %s injected, want %s", v, axeVersion)
+	}
+	got := eval[[]string](b, `axe.run(document).then(r => r.violations.map(v => v.id + ' (' + v.nodes.map(n => n.target.join(' ')).slice(0, 5).join(', ') + ')'))`)
+	if len(got) > 0 {
+		b.e.t.Errorf("%s: %s: axe-core finds %d violations: %v", b.name, screen, len(got), got)
+	}
+}
+
+// visit goes to a screen and waits for its heading.
+func (b *tab) visit(frag string) {
+	b.e.t.Helper()
+	b.goTo(frag)
+	b.waitFor("screen "+frag, fmt.Sprintf(`location.hash === %q && document.querySelector('#main h1') && !document.getElementById('loading')`, frag), stepTimeout)
+}
+
+// has counts the elements sel matches on the page.
+func (b *tab) has(sel string) int {
+	b.e.t.Helper()
+	return eval[int](b, fmt.Sprintf(`document.querySelectorAll(%q).length`, sel))
+}
+
+func (b *tab) join(code, name, passphrase string) {
+	b.e.t.Helper()
+	b.open("#/join")
+	b.waitFor("the join form", `document.querySelector('form#join')`, stepTimeout)
+	b.do(
+		chromedp.SendKeys(chromedp.CSS(`#join input[name=code]`), code),
+		chromedp.SendKeys(chromedp.CSS(`#join input[name=name]`), name),
+	)
+	if passphrase != "" {
+		b.do(chromedp.SendKeys(chromedp.CSS(`#join input[name=passphrase]`), passphrase))
+	}
+	b.click(`#join button[type=submit]`)
+	b.waitFor("the list of students", `document.querySelector('a.big-link[data-space]')`, syncTimeout)
+}
+
+// TestRoleScreens signs in a family member, a teacher, a support staff
+// member and the admin, and checks that each sees the controls the
+// server would accept from them and no others.
+func TestRoleScreens(t *testing.T) {
+	e := newEnv(t)
+	demo := e.app.Demo
+	student, school := findSpaces(t, e.app, demo.InviteStudent)
+	ctx := context.Background()
+	ortiz, err := e.app.Auth.AddStaff(ctx, school, "Ms. Ortiz", "ortiz", app.DemoPassword, server.RoleSupport)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.app.Store.PutMember(ctx, server.Member{Space: student, User: ortiz.ID, Role: server.RoleSupport}); err != nil {
+		t.Fatal(err)
+	}
+	s := student.String()
+	goals := "#/s/" + s + "/goals"
+	services := "#/school/" + school.String() + "/services"
+	addGoal := `#main button[data-action=add][data-collection=goals]`
+	deleteGoal := `#main article[data-collection=goals] button[data-action=delete]`
+	editGoal := `#main article[data-collection=goals] button[data-action=edit]`
+	addService := `#main button[data-action=add][data-collection=services]`
+	var goalID string
+
+	e.step("a teacher may add and delete goals, not services", func(t *testing.T) {
+		lee := e.newTab("lee")
+		lee.signIn(app.DemoTeacherLogin, app.DemoPassword)
+		lee.visit(goals)
+		lee.waitFor("the seeded goal", `document.querySelector('#main article[data-collection=goals]')`, syncTimeout)
+		goalID = eval[string](lee, `document.querySelector('#main article[data-collection=goals]').dataset.id`)
+		if lee.has(addGoal) != 1 || lee.has(deleteGoal) == 0 || lee.has(editGoal) == 0 {
+			t.Errorf("a teacher sees %d add-goal, %d delete-goal, %d edit-goal controls, want all of them", lee.has(addGoal), lee.has(deleteGoal), lee.has(editGoal))
+		}
+		lee.axe("goals")
+		lee.visit(services)
+		lee.waitFor("the seeded services", `document.querySelector('#main article[data-collection=services]')`, syncTimeout)
+		if n := lee.has(addService); n != 0 {
+			t.Errorf("a teacher sees %d add-service controls; the server refuses them", n)
+		}
+		lee.axe("services")
+	})
+
+	e.step("the admin may add a service", func(t *testing.T) {
+		park := e.newTab("park")
+		park.signIn(app.DemoAdminLogin, app.DemoPassword)
+		park.visit(services)
+		park.waitFor("the add-service control", `document.querySelector('`+addService+`')`, syncTimeout)
+	})
+
+	e.step("a family member sees only what the server takes from them", func(t *testing.T) {
+		fam := e.newTab("family")
+		fam.join(demo.InviteCode, "Rosa", "")
+		fam.visit(goals)
+		fam.waitFor("the seeded goal", `document.querySelector('#main article[data-collection=goals]')`, syncTimeout)
+		if n := fam.has(addGoal) + fam.has(deleteGoal) + fam.has(editGoal); n != 0 {
+			t.Errorf("a family member sees %d add/edit/delete goal controls; the server refuses them all", n)
+		}
+		fam.axe("goals")
+		if got := eval[[]string](fam, `[...document.querySelectorAll('.tabs a')].map(a => a.getAttribute('href').split('/').pop())`); strings.Join(got, ",") != "about,goals,notes,meetings,family" {
+			t.Errorf("a family member's tabs are %v", got)
+		}
+		fam.visit("#/s/" + s + "/goal/" + goalID)
+		// At home, yes; at school, no; a check-in, at home only.
+		if fam.has(`#main button[data-action=add][data-collection=actions]`) != 1 {
+			t.Errorf("a family member sees %d add-action controls, want 1 (at home)", fam.has(`#main button[data-action=add][data-collection=actions]`))
+		}
+		school := eval[int](fam, `[...document.querySelectorAll('#main article[data-collection=actions]')].filter(a => a.innerText.includes('paired reading') && a.querySelector('button[data-action=edit], button[data-action=delete]')).length`)
+		if school != 0 {
+			t.Error("a family member may edit the school's action")
+		}
+		fam.click(`#main button[data-action=add][data-collection=checkins]`)
+		fam.waitFor("the check-in form", `document.querySelector('form.record-form[data-collection=checkins]')`, stepTimeout)
+		if n := fam.has(`form.record-form[data-collection=checkins] [name=where]`); n != 0 {
+			t.Errorf("the family's check-in form offers a where (%d controls); it is at home", n)
+		}
+		fam.axe("goal with the check-in form open")
+		fam.fill(`form.record-form[data-collection=checkins]`, map[string]string{"what_happened": "Read two pages to her brother"})
+		fam.waitFor("the check-in saved", `!document.querySelector('form.record-form[data-collection=checkins]')`, stepTimeout)
+		fam.synced()
+		if n := fam.has(`#main article[data-collection=checkins]`); n != 1 {
+			t.Errorf("%d check-ins after the family added one and synced", n)
+		}
+		fam.visit("#/s/" + s + "/notes")
+		fam.click(`#main button[data-action=add][data-collection=notes]`)
+		fam.waitFor("the note form", `document.querySelector('form.record-form[data-collection=notes]')`, stepTimeout)
+		if k := eval[string](fam, `document.querySelector('form.record-form[data-collection=notes] [name=kind]').value`); k != "update" {
+			t.Errorf("a new note starts as %q, want update", k)
+		}
+		fam.axe("notes with the form open")
+		fam.visit(services)
+		fam.waitFor("the seeded services", `document.querySelector('#main article[data-collection=services]')`, syncTimeout)
+		if n := fam.has(addService) + fam.has(`#main article[data-collection=services] button[data-action=edit]`); n != 0 {
+			t.Errorf("a family member sees %d service controls", n)
+		}
+	})
+
+	e.step("support staff see what their role may read", func(t *testing.T) {
+		sup := e.newTab("ortiz")
+		sup.signIn("ortiz", app.DemoPassword)
+		sup.visit(goals)
+		sup.waitFor("the seeded goal", `document.querySelector('#main article[data-collection=goals]')`, syncTimeout)
+		if got := eval[[]string](sup, `[...document.querySelectorAll('.tabs a')].map(a => a.getAttribute('href').split('/').pop())`); strings.Join(got, ",") != "goals,notes,meetings,family" {
+			t.Errorf("support staff's tabs are %v, want no About (their role may not read it)", got)
+		}
+		if n := sup.has(addGoal) + sup.has(editGoal) + sup.has(deleteGoal); n != 0 {
+			t.Errorf("support staff see %d goal controls", n)
+		}
+		sup.visit("#/s/" + s + "/about")
+		sup.waitFor("a notice instead of an empty tab", `document.querySelector('#main .notice')`, stepTimeout)
+		sup.axe("about, not readable")
+		sup.visit("#/s/" + s + "/goal/" + goalID)
+		if sup.has(`#main button[data-action=add][data-collection=checkins]`) != 1 || sup.has(`#main button[data-action=add][data-collection=actions]`) != 0 {
+			t.Error("support staff may add check-ins and not actions")
+		}
+	})
+}
