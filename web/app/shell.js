@@ -32,11 +32,19 @@ export function forgetPath() {
 }
 
 
+// typing says whether someone is writing on the screen: a record's form
+// is open, or the sign-in or join form has something typed in it.
+// Rebuilding the screen then would throw their words away.
+function typing() {
+  if (document.querySelector('#main form.record-form')) return true;
+  return [...document.querySelectorAll('#main form.auth input')].some((el) => el.value !== '');
+}
+
 // scheduleRender rebuilds the screen soon, or once the open form closes.
 export function scheduleRender() {
   clearTimeout(renderTimer);
   renderTimer = setTimeout(() => {
-    if (document.querySelector('#main form.record-form')) {
+    if (typing()) {
       deferred = true;
       return;
     }
@@ -59,6 +67,11 @@ export function syncText(st) {
   const n = st.pending || 0;
   const waiting = n > 0 ? tn('sync.waiting', n) : '';
   switch (st.status) {
+    case 'signedOut':
+      // Nobody to sync for: the header says whether the network is
+      // there, not "offline" to someone signing in over a working one.
+      if (navigator.onLine !== false) return n > 0 ? `${t('sync.notSignedIn')} · ${waiting}` : t('sync.notSignedIn');
+      return n > 0 ? `${t('sync.offline')} · ${waiting}` : t('sync.offline');
     case 'synced':
       return n > 0 ? waiting : t('sync.saved');
     case 'syncing':
@@ -86,6 +99,10 @@ export function updateSync(st) {
   el.dataset.state = st.status;
   el.dataset.pending = String(st.pending || 0);
 }
+
+// The signed-out header follows the network.
+window.addEventListener('online', () => updateSync(lastState));
+window.addEventListener('offline', () => updateSync(lastState));
 
 let toastTimer = 0;
 export function toast(msg) {
@@ -121,7 +138,7 @@ export async function render() {
     view = { title: t('error.title'), node: h('p', { class: 'error', role: 'alert' }, errorText(err)) };
   }
   if (seq !== renderSeq) return;
-  if (route.path === lastPath && document.querySelector('#main form.record-form')) {
+  if (route.path === lastPath && typing()) {
     // Someone opened a form on this screen while it was being rebuilt (a
     // change from sync arrived as they started to edit): replacing the
     // screen now would throw away what they are typing. Keep it, and

@@ -5,6 +5,7 @@
 // below them in shell.js (the frame), views.js (records), forms.js,
 // dom.js and i18n.js.
 
+import { h } from './dom.js';
 import { t } from './i18n.js';
 import * as c from './client.js';
 import { errorText } from './forms.js';
@@ -17,13 +18,15 @@ import { goalScreen } from './goals.js';
 import { schoolScreen, SCHOOL_TABS } from './school.js';
 import { historyScreen } from './history.js';
 import { settingsScreen } from './settings.js';
+import * as notSaved from './notsaved.js';
 
 export { render };
 
 export async function start(api) {
   c.init(api);
   c.subscribe(onEvent);
-  setRouter(screen);
+  await notSaved.init();
+  setRouter(withNotSaved);
   updateSync(await c.state());
   window.addEventListener('hashchange', () => render());
   await render();
@@ -35,12 +38,33 @@ function onEvent(ev) {
       Promise.resolve(ev.state || c.state()).then(updateSync);
       break;
     case 'rejected':
-      toast(t('sync.rejected', { reason: errorText(ev.error || ev) }));
-      scheduleRender();
+      // A held edit stays on the device and is sent again; any other is
+      // undone, and its words are kept under "Not saved".
+      if (ev.held) {
+        toast(t('sync.rejected', { reason: errorText(ev.error || ev) }));
+        scheduleRender();
+        break;
+      }
+      notSaved.keep(ev).then((kept) => {
+        toast(kept ? t('notsaved.kept') : t('sync.rejected', { reason: errorText(ev.error || ev) }));
+        scheduleRender();
+      }).catch((err) => {
+        console.error('plansync: could not keep refused words', err);
+        toast(t('sync.rejected', { reason: errorText(ev.error || ev) }));
+      });
       break;
     default:
       scheduleRender();
   }
+}
+
+// withNotSaved puts the person's "Not saved" cards above every screen
+// they are signed in on, so the words wait where they will be seen.
+async function withNotSaved(parts) {
+  const view = await screen(parts);
+  const cards = c.signedIn() ? await notSaved.view() : null;
+  if (cards) view.node = h('div', {}, cards, view.node);
+  return view;
 }
 
 async function screen(parts) {
