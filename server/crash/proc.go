@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -25,8 +26,10 @@ const (
 	// stopWait bounds a clean shutdown after SIGTERM; past it the process
 	// is killed and the stop reported as failed.
 	stopWait = 30 * time.Second
-	// stderrTail is how much of the server's log is kept for reports.
-	stderrTail = 16 << 10 // bytes
+	// stderrTail is how much of the server's log is kept for reports:
+	// enough for a Go fatal error's dump of every goroutine, whose first
+	// lines (the fault and its stack) say what went wrong.
+	stderrTail = 1 << 20 // bytes // bytes
 )
 
 // ServerPackage is the import path of the server command the harness builds.
@@ -60,10 +63,11 @@ func FreePort() (string, error) {
 	return addr, ln.Close()
 }
 
-// serverProc is one run of `plansync bench-serve` as a child process.
+// serverProc is one run of the server binary as a child process.
 type serverProc struct {
 	cmd    *exec.Cmd
 	addr   string
+	stdout *tail // `serve` only: what it printed (demo logins, invite code)
 	stderr *tail
 	done   chan struct{} // closed when the process has exited
 	err    error         // Wait's result, set before done closes
@@ -87,24 +91,61 @@ func startServer(ctx context.Context, bin, dataDir, listen string, noSync bool) 
 	ready := make(chan string, 1)
 	p := &serverProc{cmd: cmd, stderr: &tail{max: stderrTail}, done: make(chan struct{})}
 	cmd.Stdout = &firstLine{ch: ready}
-	cmd.Stderr = p.stderr
-	if err := cmd.Start(); err != nil {
+	return p.start(ctx, ready, func(line string) error {
+		var r app.BenchReady
+		if err := json.Unmarshal([]byte(line), &r); err != nil || !r.Ready {
+			return fmt.Errorf("server's ready line %q: %v", line, err)
+		}
+		p.addr = r.Addr
+		return nil
+	})
+}
+
+// servingLine is how `plansync serve` starts its first line once it
+// listens.
+const servingLine = "Plansync is running at "
+
+// startServe runs `plansync serve --seed` (the seeded demo, as an operator
+// would try it) on dataDir listening on listen, and waits until it says it
+// is running; args are more flags. Its stdout is kept in p.stdout for the
+// demo's logins and invite code.
+func startServe(ctx context.Context, bin, dataDir, listen string, args ...string) (*serverProc, error) {
+	cmd := exec.Command(bin, append([]string{"serve", "--seed", "--addr", listen, "--data", dataDir}, args...)...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PLANSYNC_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	ready := make(chan string, 1)
+	p := &serverProc{cmd: cmd, addr: listen, stdout: &tail{max: stderrTail}, stderr: &tail{max: stderrTail}, done: make(chan struct{})}
+	cmd.Stdout = io.MultiWriter(p.stdout, &firstLine{ch: ready})
+	return p.start(ctx, ready, func(line string) error {
+		if !strings.HasPrefix(line, servingLine) {
+			return fmt.Errorf("server's first line %q, want it to start with %q", line, servingLine)
+		}
+		return nil
+	})
+}
+
+// start starts p.cmd and waits for its first stdout line on ready, which
+// ok checks, and returns p. On any failure the process is gone and p nil.
+func (p *serverProc) start(ctx context.Context, ready <-chan string, ok func(line string) error) (*serverProc, error) {
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting the server: %w", err)
 	}
 	go func() {
-		p.err = cmd.Wait()
+		p.err = p.cmd.Wait()
 		close(p.done)
 	}()
 	t := time.NewTimer(readyWait)
 	defer t.Stop()
 	select {
 	case line := <-ready:
-		var r app.BenchReady
-		if err := json.Unmarshal([]byte(line), &r); err != nil || !r.Ready {
+		if err := ok(line); err != nil {
 			p.kill()
-			return nil, fmt.Errorf("server's ready line %q: %v", line, err)
+			return nil, err
 		}
-		p.addr = r.Addr
 		return p, nil
 	case <-p.done:
 		return nil, fmt.Errorf("server exited at start (%v); log:\n%s", p.err, p.stderr)

@@ -1,8 +1,6 @@
 package faults
 
 import (
-	"bytes"
-	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
@@ -14,7 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/plansync/plansync/shared/protocol"
-	"github.com/plansync/plansync/shared/wire"
+	"github.com/plansync/plansync/shared/protocol/protocoltest"
 )
 
 // Amplification bounds (issue 11, point 3): what an unauthenticated socket
@@ -39,37 +37,28 @@ const (
 
 // amplifyFrame is the issue's frame: a push whose body, deflated to about
 // 20 KB, inflates to just under protocol.MaxInflatedBytes of minimal
-// elements (wire.MaxArrayLen ops, each a map of one key "w" holding an
-// array of empty maps), each empty map decoding to a record.Write.
+// elements (protocoltest.EmptyWrites).
 func amplifyFrame(t testing.TB) []byte {
 	t.Helper()
-	var body wire.Writer
-	room := protocol.MaxInflatedBytes - 64
-	body.MapLen(2)
-	body.String("b")
-	body.Uint(1)
-	body.String("o")
-	body.ArrayLen(wire.MaxArrayLen)
-	per := room/wire.MaxArrayLen - 8
-	for range wire.MaxArrayLen {
-		body.MapLen(1)
-		body.String("w")
-		body.ArrayLen(per)
-		for range per {
-			body.MapLen(0)
-		}
+	return bomb(t, "amplification", protocoltest.EmptyWrites)
+}
+
+// nilsFrame is a push within every count (MaxOpsPerPush ops of
+// MaxWritesPerOp writes) whose values are arrays of nils, just under the
+// inflate cap: what is left to an attacker once counts are checked from
+// headers. Each nil decodes to a 16-byte interface.
+func nilsFrame(t testing.TB) []byte {
+	t.Helper()
+	return bomb(t, "nils", protocoltest.OpsOf(protocoltest.Nils))
+}
+
+func bomb(t testing.TB, name string, fill protocoltest.Fill) []byte {
+	frame, inflated, err := protocoltest.BombFrame(fill)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var z bytes.Buffer
-	fw, _ := flate.NewWriter(&z, flate.BestCompression)
-	_, _ = fw.Write(body.Bytes())
-	_ = fw.Close()
-	var f wire.Writer
-	f.ArrayLen(3)
-	f.Uint(protocol.FrameVersion)
-	f.String(string(protocol.TPush))
-	f.Bin(z.Bytes())
-	t.Logf("amplification frame: %d bytes, body %d bytes inflated", len(f.Bytes()), len(body.Bytes()))
-	return bytes.Clone(f.Bytes())
+	t.Logf("%s frame: %d bytes, body %d bytes inflated", name, len(frame), inflated)
+	return frame
 }
 
 // sendBomb dials url, sends frame before any hello and returns how the
@@ -175,45 +164,6 @@ func TestAmplificationBeforeHello(t *testing.T) {
 			}
 		}
 	}
-}
-
-// nilsFrame is a push within every count (MaxOpsPerPush ops of
-// MaxWritesPerOp writes) whose values are arrays of nils, just under the
-// inflate cap: what is left to an attacker once counts are checked from
-// headers. Each nil decodes to a 16-byte interface.
-func nilsFrame(t testing.TB) []byte {
-	t.Helper()
-	const ops, writes = protocol.MaxOpsPerPush, 64
-	var body wire.Writer
-	per := (protocol.MaxInflatedBytes-64)/(ops*writes) - 8
-	body.MapLen(2)
-	body.String("b")
-	body.Uint(2)
-	body.String("o")
-	body.ArrayLen(ops)
-	for range ops {
-		body.MapLen(1)
-		body.String("w")
-		body.ArrayLen(writes)
-		for range writes {
-			body.MapLen(1)
-			body.String("v")
-			body.ArrayLen(per)
-			for range per {
-				body.Nil()
-			}
-		}
-	}
-	var z bytes.Buffer
-	fw, _ := flate.NewWriter(&z, flate.BestCompression)
-	_, _ = fw.Write(body.Bytes())
-	_ = fw.Close()
-	var f wire.Writer
-	f.ArrayLen(3)
-	f.Uint(protocol.FrameVersion)
-	f.String(string(protocol.TPush))
-	f.Bin(z.Bytes())
-	return bytes.Clone(f.Bytes())
 }
 
 // TestAmplificationAfterHello: a signed-in socket gets no further. The

@@ -13,7 +13,9 @@
 //
 // The scenarios are exported so that the soak command (cmd/faultsoak) runs
 // the same code as `go test`, repeatedly and with the 1,000-socket memory
-// figure that is too slow for the test suite. Hostile-client and
+// figure that is too slow for the test suite. Issue 11's attacks against
+// the seeded school (hostile.go) are exported for the same reason, run by
+// the hostile tests and by cmd/hostilesoak. The other hostile-client and
 // authentication tests live in the _test files only: they need the test's
 // raw socket client and assert on individual frames.
 //

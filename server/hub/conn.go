@@ -100,6 +100,9 @@ type conn struct {
 	limiter      *rate.Limiter
 	stopping     atomic.Bool // set by stopReading: read no more frames
 
+	// unbound is the session whose device binding waits for the store to
+	// take writes again (set by hello, cleared by bindLate; reader only).
+	unbound *server.Session
 	// Set once by hello, read-only after (except sub fields under mu).
 	user    uuid.UUID
 	client  uuid.UUID
@@ -377,6 +380,9 @@ func (c *conn) readLoop() {
 				c.fail(protocol.CodeBadRequest, "push before hello")
 				return
 			}
+			if !c.bindLate() {
+				return
+			}
 			if !released.IsZero() {
 				throttled = max(0, throttled-time.Since(released))
 			}
@@ -467,6 +473,10 @@ func (c *conn) hello(m *protocol.Hello) bool {
 		c.h.opts.Security.Event(secevent.DeviceRefused, "user", sess.User, "device", m.Client, "code", protocol.CodeDeviceLimit)
 		c.fail(protocol.CodeDeviceLimit, fmt.Sprintf("this account holds %d device ids already: sign out on a device you no longer use", c.h.opts.MaxDevicesPerUser))
 		return false
+	case errors.Is(err, server.ErrUnavailable):
+		// A new device on a full disk still reads; its first push binds
+		// it, or is refused like any write while the disk is full.
+		c.unbound = sess
 	case err != nil:
 		c.internal("device binding", err)
 		return false
@@ -488,7 +498,14 @@ func (c *conn) hello(m *protocol.Hello) bool {
 	if inc, ok := st.(interface {
 		Incarnation(context.Context) (uuid.UUID, error)
 	}); ok { // store.Store; a store without one sends none ("unknown")
-		if welcome.Incarnation, err = inc.Incarnation(ctx); err != nil {
+		welcome.Incarnation, err = inc.Incarnation(ctx)
+		switch {
+		case errors.Is(err, server.ErrUnavailable):
+			// Only a database that has none yet writes one: a first
+			// start on a full disk. The client retries unavailable.
+			c.fail(protocol.CodeUnavailable, "the server cannot save changes right now; try again later")
+			return false
+		case err != nil:
 			c.internal("incarnation", err)
 			return false
 		}
@@ -553,6 +570,32 @@ func (c *conn) hello(m *protocol.Hello) bool {
 	c.mu.Unlock()
 	c.poke()
 	return true
+}
+
+// bindLate binds the device of a connection that said hello while the
+// store could not write (a full disk), before its first push: no op is
+// committed under a device id that is not bound to its session. It
+// reports whether the connection may go on.
+func (c *conn) bindLate() bool {
+	if c.unbound == nil {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, storeTimeout)
+	defer cancel()
+	switch err := c.h.opts.Store.BindDevice(ctx, c.client, c.unbound, c.h.opts.MaxDevicesPerUser); {
+	case err == nil:
+		c.unbound = nil
+		return true
+	case errors.Is(err, server.ErrUnavailable):
+		c.fail(protocol.CodeUnavailable, "the server cannot save changes right now; they stay on your device and will be sent again")
+	case errors.Is(err, server.ErrDeviceTaken):
+		c.fail(protocol.CodeDeviceTaken, "this device id belongs to another session: pick a new one")
+	case errors.Is(err, server.ErrDeviceLimit):
+		c.fail(protocol.CodeDeviceLimit, fmt.Sprintf("this account holds %d device ids already: sign out on a device you no longer use", c.h.opts.MaxDevicesPerUser))
+	default:
+		c.internal("device binding", err)
+	}
+	return false
 }
 
 // refuseCap ends a connection that met the user or session cap.

@@ -17,19 +17,42 @@ const conflictRetries = 3
 
 // update runs fn in a read-write transaction, retrying on conflicts so that
 // a create racing another create of the same id reports ErrExists rather
-// than a badger error.
+// than a badger error. Every account write goes through it: it first
+// passes the free-space guard (server.ErrUnavailable, nothing written), and
+// after a successful commit it fsyncs before returning, so that a claim, a
+// revocation, an invite-failure count or a session is durable before it is
+// answered. DB.Sync per transaction rather than SyncWrites: SyncWrites
+// would also fsync every group commit's transactions one by one, which the
+// committer already does once per group; an account write is one
+// transaction, so the cost is one fsync either way, and a login's fsync is
+// small next to its password hashing.
 func (s *Store) update(fn func(txn *badger.Txn) error) error {
+	if err := s.checkSpace(); err != nil {
+		return err
+	}
 	var err error
 	for range conflictRetries {
 		if err = s.db.Update(fn); !errors.Is(err, badger.ErrConflict) {
-			return err
+			break
 		}
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return s.syncDurable()
 }
 
 // create stores v at key, or returns server.ErrExists.
+//
+// When writes are refused but the key exists already, it reports ErrExists:
+// nothing would be written either way, and a start-up that creates what it
+// needs only if missing (the bench seed) still starts on a full disk.
 func (s *Store) create(key []byte, v any, what string) error {
+	if err := s.checkSpace(); err != nil {
+		if _, gerr := s.getRawKey(key); gerr == nil {
+			return fmt.Errorf("store: creating %s: %w", what, server.ErrExists)
+		}
+	}
 	if err := s.update(func(txn *badger.Txn) error { return insertValue(txn, key, v) }); err != nil {
 		return fmt.Errorf("store: creating %s: %w", what, err)
 	}
@@ -238,6 +261,15 @@ func (s *Store) DeleteSession(ctx context.Context, hash [32]byte) error {
 		return fmt.Errorf("store: deleting session: %w", err)
 	}
 	return nil
+}
+
+// getRawKey returns a copy of the value at key, or server.ErrNotFound.
+func (s *Store) getRawKey(key []byte) (b []byte, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
+		b, err = getRaw(txn, key)
+		return err
+	})
+	return b, err
 }
 
 // scan calls fn with each key and value under prefix, in key order.

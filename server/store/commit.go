@@ -101,6 +101,7 @@ func (s *Store) commitGroup(group []*commitReq, nops int) {
 	}
 	g, err := s.merge(group)
 	if err == nil {
+		s.synced.hold(g.committed)
 		err = s.persist(g)
 	}
 	if err != nil {
@@ -138,13 +139,15 @@ func (s *Store) persist(g *group) error {
 		}
 	}
 	if !s.dirty {
+		s.synced.release() // nothing written is unsynced
 		return nil
 	}
+	if err := s.syncDurable(); err != nil {
+		return err
+	}
+	s.synced.release()
 	if !s.opts.NoSync {
-		if err := s.db.Sync(); err != nil {
-			return fmt.Errorf("store: syncing: %w", err)
-		}
-		s.stats.syncs.Add(1)
+		s.stats.syncs.Add(1) // group syncs only: Stats compares them to Commits
 	}
 	s.dirty = false
 	return nil
@@ -155,33 +158,6 @@ func (s *Store) replyAll(group []*commitReq, err error) {
 	for _, req := range group {
 		req.done <- commitReply{err: err}
 	}
-}
-
-// checkSpace refuses the group when free disk space is below MinFreeBytes.
-// A good reading is trusted for FreeSpaceInterval; a bad one is taken again
-// at every group, so writes resume as soon as space returns.
-func (s *Store) checkSpace() error {
-	now := time.Now()
-	if s.spaceOK && now.Sub(s.spaceCheck) < s.opts.FreeSpaceInterval {
-		return nil
-	}
-	free, err := s.opts.FreeSpace()
-	if err != nil {
-		s.spaceOK = false
-		return fmt.Errorf("store: cannot read free disk space (%v): %w", err, server.ErrUnavailable)
-	}
-	wasOK := s.spaceOK || s.spaceCheck.IsZero()
-	s.spaceOK, s.spaceCheck = free >= s.opts.MinFreeBytes, now
-	if s.spaceOK && !wasOK {
-		s.log.Info("store: free disk space back above the reserve, taking writes", "free_bytes", free)
-	}
-	if !s.spaceOK {
-		if wasOK {
-			s.log.Warn("store: disk nearly full, refusing writes", "free_bytes", free, "min_free_bytes", s.opts.MinFreeBytes)
-		}
-		return fmt.Errorf("store: %d bytes free on disk, %d reserved: %w", free, s.opts.MinFreeBytes, server.ErrUnavailable)
-	}
-	return nil
 }
 
 var errBadKey = errors.New("store: op has an empty collection or one containing 0x00")

@@ -16,3 +16,13 @@ func freeBytes(dir string) (uint64, error) {
 	}
 	return uint64(st.Bavail) * uint64(st.Bsize), nil
 }
+
+// allocatedBytes is the disk space the file at path takes (its blocks),
+// which for a sparse file is less than its length; 0 when it cannot say.
+func allocatedBytes(path string) int64 {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return 0
+	}
+	return st.Blocks * 512
+}

@@ -22,27 +22,48 @@ var incarnationKey = []byte{kindStoreMeta, 'i'}
 // replaced by Restore. Clients compare it with the one they last saw
 // (protocol.Welcome.Incarnation): a different one means sequence numbers
 // were reused and their cursors are void.
+//
+// It is read without a write transaction: every hello asks for it, and a
+// read must not pass the free-space guard, or a full disk would refuse
+// every sign-in to the sync socket instead of serving reads. Only a
+// database that has none yet writes one, and that write is guarded like
+// any other (server.ErrUnavailable on a full disk).
 func (s *Store) Incarnation(ctx context.Context) (uuid.UUID, error) {
-	var id uuid.UUID
-	err := s.update(func(txn *badger.Txn) error {
-		b, err := getRaw(txn, incarnationKey)
-		if err == nil {
-			if len(b) != len(id) {
-				return fmt.Errorf("incarnation of %d bytes", len(b))
+	id, err := s.readIncarnation()
+	if errors.Is(err, server.ErrNotFound) {
+		err = s.update(func(txn *badger.Txn) error {
+			b, err := getRaw(txn, incarnationKey)
+			if err == nil {
+				return decodeIncarnation(b, &id)
 			}
-			copy(id[:], b)
-			return nil
-		}
-		if !errors.Is(err, server.ErrNotFound) {
-			return err
-		}
-		id = uuid.New()
-		return txn.Set(incarnationKey, id[:])
-	})
+			if !errors.Is(err, server.ErrNotFound) {
+				return err
+			}
+			id = uuid.New()
+			return txn.Set(incarnationKey, id[:])
+		})
+	}
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("store: incarnation: %w", err)
 	}
 	return id, nil
+}
+
+// readIncarnation returns the stored incarnation, or server.ErrNotFound.
+func (s *Store) readIncarnation() (id uuid.UUID, err error) {
+	b, err := s.getRawKey(incarnationKey)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	return id, decodeIncarnation(b, &id)
+}
+
+func decodeIncarnation(b []byte, id *uuid.UUID) error {
+	if len(b) != len(id) {
+		return fmt.Errorf("incarnation of %d bytes", len(b))
+	}
+	copy(id[:], b)
+	return nil
 }
 
 // newIncarnation gives db a fresh incarnation, for Restore.

@@ -31,14 +31,26 @@ const (
 	// is dedicated to level 0).
 	DefaultNumCompactors = 2
 
-	// DefaultMinFreeBytes is the free disk space below which Commit refuses
-	// writes: badger crashes with SIGBUS when a write into a memory-mapped
-	// file finds the disk full, so the store stops well before.
-	DefaultMinFreeBytes = 64 << 20 // bytes
+	// DefaultMinFreeBytes is the free disk space below which every write
+	// (group commits and account writes alike) is refused with
+	// server.ErrUnavailable. badger writes through memory-mapped files, and
+	// a store into a page the file system cannot back is SIGBUS, which
+	// kills the process, not an error it could answer. A write that passes
+	// the guard can still make badger grow the active memtable's log by a
+	// transaction, flush a full memtable into a level-0 table of about its
+	// size, and compact tables (the output is written before the input is
+	// deleted): four memtables' worth covers a flush and a compaction of
+	// that size with room for the manifest and for writes already past the
+	// guard when it first reads the disk as full.
+	DefaultMinFreeBytes = 4 * DefaultMemTableSize // bytes
 	// DefaultFreeSpaceInterval is how long a free-space reading that was
-	// above MinFreeBytes is trusted. A reading below it is never cached, so
-	// writes resume at the first commit after space returns.
-	DefaultFreeSpaceInterval = time.Second
+	// above MinFreeBytes is trusted. Zero: every write reads it again (one
+	// statfs, small next to the fsync every write makes), because a disk
+	// filled from outside the server (logs, another program) within a
+	// cached interval would otherwise take writes at 0 bytes free. A
+	// reading below the reserve is never cached either way, so writes
+	// resume at the first one after space returns.
+	DefaultFreeSpaceInterval = 0
 
 	// DefaultMaxGroupOps is how many ops the committer gathers into one
 	// group commit (one transaction, one fsync) before it stops taking more
@@ -73,8 +85,14 @@ type Options struct {
 	// FreeSpace reports the free bytes on the database's disk. Nil means
 	// statfs(2) on the database directory; tests set it to fake a full disk.
 	FreeSpace func() (uint64, error)
-	// FreeSpaceInterval is how long a good free-space reading is trusted.
+	// FreeSpaceInterval is how long a good free-space reading is trusted;
+	// zero (DefaultFreeSpaceInterval) reads it at every write.
 	FreeSpaceInterval time.Duration
+
+	// OnSyncFailure is called when an fsync fails. Nil means log and exit
+	// the process with a non-zero status (see defaultSyncFailure); tests
+	// set it to observe the failure instead.
+	OnSyncFailure func(error)
 
 	// MaxGroupOps bounds the ops of one group commit.
 	MaxGroupOps int
@@ -129,8 +147,8 @@ func (o Options) withDefaults(dir string) Options {
 	if o.FreeSpace == nil {
 		o.FreeSpace = func() (uint64, error) { return freeBytes(dir) }
 	}
-	if o.FreeSpaceInterval == 0 {
-		o.FreeSpaceInterval = DefaultFreeSpaceInterval
+	if o.OnSyncFailure == nil {
+		o.OnSyncFailure = defaultSyncFailure
 	}
 	if o.MaxGroupOps == 0 {
 		o.MaxGroupOps = DefaultMaxGroupOps

@@ -34,6 +34,7 @@ func (s *Store) Changes(ctx context.Context, space uuid.UUID, after uint64, maxB
 		if err != nil {
 			return err
 		}
+		head = s.synced.limit(space, head) // only what is fsynced (see syncedHeads)
 		p = server.Page{From: after, To: head}
 		if after >= head {
 			return nil
@@ -46,6 +47,7 @@ func (s *Store) Changes(ctx context.Context, space uuid.UUID, after uint64, maxB
 		defer it.Close()
 		size := 0
 		scanned := 0
+		stopped := false
 		for it.Seek(logKey(space, after+1)); it.ValidForPrefix(opts.Prefix) && scanned < MaxPageScan; it.Next() {
 			if scanned%256 == 0 {
 				if err := ctx.Err(); err != nil {
@@ -55,6 +57,9 @@ func (s *Store) Changes(ctx context.Context, space uuid.UUID, after uint64, maxB
 			scanned++
 			item := it.Item()
 			seq := seqSuffix(item.Key())
+			if seq > head {
+				break // written, not yet fsynced
+			}
 			var ref logRef
 			if err := item.Value(func(v []byte) error { return unmarshal(v, &ref) }); err != nil {
 				s.quarantined(record.Key{Space: space}, fmt.Errorf("%w: log entry %d: %w", errUndecodable, seq, err))
@@ -73,6 +78,16 @@ func (s *Store) Changes(ctx context.Context, space uuid.UUID, after uint64, maxB
 				p.To = seq
 				continue
 			}
+			if rec.Seq > head {
+				// Changed again by a group not yet fsynced, whose state
+				// may not go out. Skipping this entry would leave the
+				// device without the state that group's fan-out (an op to
+				// apply to its copy) builds on, so the page ends before
+				// it, with More unset: that fan-out starts past the page,
+				// which sends the device back here once it is durable.
+				stopped = true
+				break
+			}
 			if rec.Seq > seq {
 				p.To = seq // superseded: sent at its later position
 				continue
@@ -84,7 +99,7 @@ func (s *Store) Changes(ctx context.Context, space uuid.UUID, after uint64, maxB
 			p.Records = append(p.Records, rec)
 			p.To = seq
 		}
-		p.More = p.To < head
+		p.More = p.To < head && !stopped
 		return nil
 	})
 	if err != nil {
@@ -148,7 +163,7 @@ func (s *Store) Head(ctx context.Context, space uuid.UUID) (uint64, error) {
 		h, err = readHead(txn, space)
 		return err
 	})
-	return h, err
+	return s.synced.limit(space, h), err
 }
 
 // Record returns one record, or server.ErrNotFound.

@@ -18,9 +18,11 @@ package store
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/plansync/plansync/server"
@@ -41,6 +43,7 @@ const MaxRecordBytes = 1 << 20 // bytes
 // Store is a server.Store on badger. Open starts its committer; Close stops
 // it. It is safe for concurrent use.
 type Store struct {
+	dir  string // the database directory (badger's, and the ballast's)
 	db   *badger.DB
 	opts Options
 	log  *slog.Logger
@@ -59,11 +62,15 @@ type Store struct {
 	hook atomic.Pointer[func([]server.Committed)]
 
 	// Owned by the committer goroutine; nothing else touches them.
-	heads      map[uuid.UUID]uint64 // space -> head, cached after first read
-	usage      usage                // bytes charged to quotas, cached after first read
-	dirty      bool                 // written since the last successful sync
-	spaceOK    bool                 // last free-space reading was enough
-	spaceCheck time.Time            // when it was taken
+	heads map[uuid.UUID]uint64 // space -> head, cached after first read
+	usage usage                // bytes charged to quotas, cached after first read
+	dirty bool                 // written since the last successful sync
+
+	guard  spaceGuard  // the free-space check of every write path
+	synced syncedHeads // how far catch-up may read: the fsynced log
+	// syncHook replaces db.Sync when set: tests inject an fsync failure
+	// with it. Set before the first write, never changed after.
+	syncHook func() error
 
 	stats   stats
 	metrics *metrics
@@ -100,12 +107,13 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: registering metrics: %w", err)
 	}
-	db, err := badger.Open(badgerOptions(dir, opts))
+	db, readOnly, err := openBadger(dir, opts)
 	if err != nil {
 		m.unregister()
-		return nil, fmt.Errorf("store: opening %s: %w", dir, err)
+		return nil, err
 	}
 	s := &Store{
+		dir:      dir,
 		db:       db,
 		opts:     opts,
 		log:      opts.Logger,
@@ -115,9 +123,82 @@ func Open(dir string, opts Options) (*Store, error) {
 		usage:    newUsage(),
 		metrics:  m,
 	}
+	s.guard.readOnly = readOnly
+	if !readOnly {
+		// What badger replayed from its log may not be on the disk yet
+		// (the last run stopped between a write and its fsync); catch-up
+		// treats it as durable (syncedHeads), so make it so.
+		if err := db.Sync(); err != nil {
+			m.unregister()
+			db.Close()
+			return nil, fmt.Errorf("store: syncing %s after opening: %w", dir, err)
+		}
+		s.makeBallast()
+	}
 	s.wg.Add(1)
 	go s.runCommitter()
 	return s, nil
+}
+
+// openBadger opens badger in dir, read-only when the disk is below the
+// reserve, and reports which.
+func openBadger(dir string, opts Options) (*badger.DB, bool, error) {
+	// Below the reserve at start-up, badger is opened read-only: a
+	// read-write open may replay its log into a fresh memtable and create
+	// mmapped files, and on a full tmpfs touching an unbacked page of those
+	// is SIGBUS. Read-only, it maps nothing for writing, reads are served
+	// and every write is refused (server.ErrUnavailable) until a restart
+	// with space opens it read-write again. A directory that does not
+	// exist yet cannot be opened read-only and is opened as usual.
+	//
+	// Even read-only, badger replays its memtable logs through mmap, and on
+	// tmpfs reading a hole of those sparse files allocates a page: at 0
+	// bytes free that is SIGBUS too. So the ballast goes first (the last
+	// run was killed before its Close could release it), and with less
+	// than minReplayFreeBytes left Open refuses, clearly, rather than crash.
+	// A run that was killed also leaves a log badger must truncate, which
+	// it cannot read-only; that one is opened read-write when the disk has
+	// room to flush what the logs hold, and the guard refuses writes as
+	// usual until space returns.
+	bo := badgerOptions(dir, opts)
+	readOnly := false
+	var free uint64
+	var ferr error
+	var err error
+	if free, ferr = opts.FreeSpace(); ferr == nil && free < opts.MinFreeBytes {
+		if _, serr := os.Stat(filepath.Join(dir, "MANIFEST")); serr == nil {
+			readOnly = true
+			if removeBallast(dir, opts.Logger) {
+				opts.Logger.Warn("store: disk below the reserve at start; released the ballast so that badger can replay its log")
+				free, ferr = opts.FreeSpace()
+			}
+			if ferr == nil && free < minReplayFreeBytes {
+				return nil, false, fmt.Errorf("store: opening %s: %d bytes free on its disk, fewer than the %d that replaying its log needs; free some space and start again: %w", dir, free, minReplayFreeBytes, server.ErrUnavailable)
+			}
+		}
+	}
+	var db *badger.DB
+	if readOnly {
+		db, err = badger.Open(bo.WithReadOnly(true))
+		// badger does not wrap its errors: only the text says so.
+		if err != nil && strings.Contains(err.Error(), badger.ErrTruncateNeeded.Error()) {
+			need := uint64(memLogBytes(dir)) + minReplayFreeBytes
+			if ferr == nil && free < need {
+				return nil, false, fmt.Errorf("store: opening %s: its log needs replaying after a crash, which needs %d bytes free, and the disk has %d; free some space and start again: %w", dir, need, free, server.ErrUnavailable)
+			}
+			opts.Logger.Warn("store: disk below the reserve at start after a crash; replaying the log read-write, refusing writes until space returns", "free_bytes", free, "min_free_bytes", opts.MinFreeBytes)
+			readOnly = false
+			db, err = badger.Open(bo)
+		} else if err == nil {
+			opts.Logger.Warn("store: disk below the reserve at start; opening read-only, refusing writes until restarted with space", "free_bytes", free, "min_free_bytes", opts.MinFreeBytes)
+		}
+	} else {
+		db, err = badger.Open(bo)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("store: opening %s: %w", dir, err)
+	}
+	return db, readOnly, nil
 }
 
 // OnCommit sets the function that receives every durable group, in commit
@@ -145,6 +226,9 @@ func (s *Store) Close() error {
 
 	s.wg.Wait()
 	s.metrics.unregister()
+	if !s.guard.readOnly && s.releaseBallast() {
+		s.log.Warn("store: disk below the reserve at shutdown; released the ballast so that badger can flush its memtables")
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: closing: %w", err)
 	}
@@ -160,6 +244,9 @@ func (s *Store) Healthy() error {
 	s.mu.RUnlock()
 	if closed {
 		return fmt.Errorf("store: closed: %w", server.ErrUnavailable)
+	}
+	if s.guard.readOnly {
+		return fmt.Errorf("store: %w", errReadOnly)
 	}
 	free, err := s.opts.FreeSpace()
 	if err != nil {

@@ -90,23 +90,31 @@ func (w *world) check() error {
 		if !w.ref.ops[ref] {
 			return fmt.Errorf("op %v on %s applied but no replica made it", ref.HLC, e.op.ID)
 		}
+		// A write replaces only versions applied before it: a base or
+		// resolve naming a version never applied (an op the server
+		// refused, whose (device, clock) a hostile device then reused for
+		// a different op) names that refused op, not the later one.
 		for _, wr := range e.op.Writes {
 			written[fieldVersion{e.op.ID, wr.Name, ref}] = wr.Value
-			if wr.Base != nil {
+			if wr.Base != nil && applied[*wr.Base] {
 				replaced[fieldVersion{e.op.ID, wr.Name, *wr.Base}] = true
 			}
 			for _, x := range wr.Resolves {
-				replaced[fieldVersion{e.op.ID, wr.Name, x}] = true
+				if applied[x] {
+					replaced[fieldVersion{e.op.ID, wr.Name, x}] = true
+				}
 			}
 		}
 	}
 
 	// 3. Nothing acked lost: an acked op was applied (an op the server
 	// skipped as "already applied" without ever applying it would be a
-	// silent loss).
+	// silent loss), whatever else the server said of it: a refusal is
+	// never an ack, and an op refused on one delivery and acked on
+	// another was applied on that other.
 	for ref := range w.ref.acks {
-		if !applied[ref] && !w.ref.refuses[ref] {
-			return fmt.Errorf("op %v of node %s was acked but never applied", ref.HLC, ref.Node)
+		if !applied[ref] {
+			return fmt.Errorf("op %v of node %s was acked but never applied (also refused: %v)", ref.HLC, ref.Node, w.ref.refuses[ref])
 		}
 	}
 

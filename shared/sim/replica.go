@@ -52,6 +52,7 @@ type replica struct {
 	conn        *conn
 	online      bool
 	partitioned bool
+	resets      bool // its clock is sent back now and then (Config.Byzantine)
 }
 
 // now is hlc.Clock.Now on this device's skewed wall clock.
@@ -193,6 +194,10 @@ func (r *replica) hello() {
 func (r *replica) receive(m protocol.Message) error {
 	c := r.conn
 	if !c.welcomed {
+		if e, ok := m.(*protocol.Error); ok && e.Code == protocol.CodeDeviceTaken {
+			r.newDevice()
+			return e
+		}
 		if _, ok := m.(*protocol.Welcome); !ok {
 			return fmt.Errorf("%w: %s before welcome", errProtocol, m.Type())
 		}
@@ -347,11 +352,21 @@ func (r *replica) ack(a *protocol.Ack) error {
 	}
 	gone := map[uint64]bool{}
 	for i, res := range a.Results {
-		gone[b.ops[i].seq] = true
-		if res.Code == "" {
-			r.w.ref.acked(b.ops[i].op)
+		p := b.ops[i]
+		switch {
+		case res.Code == "" || r.w.cfg.AckRefused:
+			gone[p.seq] = true
+			r.w.ref.acked(p.op)
 			r.w.stats.Acked++
-		} else {
+		case res.Code == protocol.CodeClockAhead || res.Code == protocol.CodeClockReused:
+			// Kept and sent again, restamped (once: a duplicate of this
+			// push may bring the refusal again).
+			r.w.stats.Refused++
+			if first := r.restamp(p.seq, p.op.HLC, res.Code, res.Clock); first > 0 {
+				c.sentSeq = min(c.sentSeq, first-1)
+			}
+		default:
+			gone[p.seq] = true
 			r.w.stats.Refused++
 		}
 	}

@@ -21,7 +21,8 @@ type conn struct {
 	dead bool
 
 	// Server side.
-	live bool // welcomed and caught up: gets every commit as it happens
+	live bool      // welcomed and caught up: gets every commit as it happens
+	node uuid.UUID // the device id its hello gave, stamped on its ops
 
 	// Client side (client/sync.go session).
 	welcomed  bool
@@ -55,10 +56,17 @@ type server struct {
 	// fatal is set when the server's own merge fails in a way the real
 	// store would report as an internal error.
 	fatal error
+	// devices binds each device id to the session (replica) that said
+	// hello with it first; held counts an account's ids (bind).
+	devices map[uuid.UUID]*replica
+	held    map[uuid.UUID]int
+	// index is the op index: (clock, device) of every applied op (admit).
+	index map[record.Ref]indexed
 }
 
 func newServer(w *world) *server {
-	return &server{w: w, recs: map[uuid.UUID]*record.Record{}}
+	return &server{w: w, recs: map[uuid.UUID]*record.Record{}, devices: map[uuid.UUID]*replica{},
+		held: map[uuid.UUID]int{}, index: map[record.Ref]indexed{}}
 }
 
 func (s *server) send(c *conn, m protocol.Message) {
@@ -86,6 +94,14 @@ func (s *server) receive(c *conn, m protocol.Message) {
 // hello welcomes a connection and catches it up from its cursor: every
 // record changed since, whole, in pages (server/hub catchUp).
 func (s *server) hello(c *conn, h *protocol.Hello) {
+	if !s.w.cfg.Unguarded {
+		if code := s.bind(c.rep, h.Client); code != "" {
+			s.send(c, &protocol.Error{Code: code, Message: "refused at hello"})
+			s.disconnect(c)
+			return
+		}
+	}
+	c.node = h.Client
 	if !slices.Contains(s.conns, c) {
 		s.conns = append(s.conns, c)
 	}
@@ -151,7 +167,7 @@ func (s *server) push(c *conn, p *protocol.Push) {
 	sole := map[uuid.UUID]*record.Op{} // the one op that changed a record; nil once two did
 	for i := range p.Ops {
 		op := p.Ops[i]
-		op.Node, op.Author = c.rep.node, c.rep.author // stamped from the session
+		op.Node, op.Author = c.node, c.rep.author // stamped from the session
 		if err := op.Validate(); err != nil {
 			s.fatal = fmt.Errorf("server refused a replica's op as invalid: %v", err)
 			return
@@ -161,6 +177,15 @@ func (s *server) push(c *conn, p *protocol.Push) {
 			return
 		}
 		cur := s.recs[op.ID]
+		if !s.w.cfg.Unguarded {
+			if res, handled := s.admit(cur, &op); handled {
+				ack.Results[i] = res
+				if res.Code != "" {
+					s.w.ref.refused(op)
+				}
+				continue
+			}
+		}
 		next, out, err := s.w.cfg.Merge(cur, &op)
 		if errors.Is(err, record.ErrTooManyConflicts) {
 			ack.Results[i] = protocol.Result{Code: protocol.CodeConflictLimit, Message: err.Error()}
@@ -179,6 +204,7 @@ func (s *server) push(c *conn, p *protocol.Push) {
 		s.head++
 		next.Seq = s.head
 		s.recs[op.ID] = next
+		s.index[refOf(op)] = indexed{seq: s.head, digest: digest(&op)}
 		s.log = append(s.log, logEntry{seq: s.head, op: op})
 		s.w.stats.Applied++
 		if out.Conflict {
@@ -203,7 +229,7 @@ func (s *server) push(c *conn, p *protocol.Push) {
 	if s.head != from {
 		for _, sub := range s.conns {
 			if sub.live {
-				s.page(sub, from, s.head, s.itemsFor(sub, changed, sole))
+				s.page(sub, from, s.head, s.itemsFor(sub, c, changed, sole))
 			}
 		}
 	}
@@ -211,18 +237,22 @@ func (s *server) push(c *conn, p *protocol.Push) {
 }
 
 // itemsFor is a committed change as one connection is sent it: a record
-// one op alone changed goes as a reference to the device that made it
-// (protocol.Own) and as the op to everyone else (protocol.Patch); a record
-// several ops changed goes whole (server/hub encodeFor).
-func (s *server) itemsFor(sub *conn, changed []uuid.UUID, sole map[uuid.UUID]*record.Op) []item {
+// one op alone changed goes as a reference to the connection that sent it
+// (protocol.Own) and as the op to every other (protocol.Patch), the same
+// device's other connections included; a record several ops changed goes
+// whole (server/hub encodeFor). Only the sending connection may derive
+// the record from its own copy of the op: a device may have rewritten
+// that copy since (a restamp points its refs at the restamped op) while an
+// older connection still carried the op as it was.
+func (s *server) itemsFor(sub, sender *conn, changed []uuid.UUID, sole map[uuid.UUID]*record.Op) []item {
 	items := make([]item, 0, len(changed))
 	for _, id := range changed {
 		r := s.recs[id]
 		op := sole[id]
 		switch {
-		case op == nil || (s.w.cfg.NoPatches && op.Node != sub.rep.node):
+		case op == nil || (s.w.cfg.NoPatches && sub != sender):
 			items = append(items, item{seq: r.Seq, rec: r})
-		case op.Node == sub.rep.node:
+		case sub == sender:
 			items = append(items, item{seq: r.Seq, own: &protocol.Own{Collection: r.Collection, ID: r.ID, HLC: op.HLC, Seq: r.Seq}})
 		default:
 			items = append(items, item{seq: r.Seq, patch: &protocol.Patch{Seq: r.Seq, Op: *op}})

@@ -26,6 +26,12 @@
 // Duplicated frames (the same push read twice) stand for a proxy or buffer
 // replaying bytes.
 //
+// Config.Byzantine adds hostile and broken devices (byzantine.go), and the
+// server then models the real one's defences against them: device ids
+// bound to the session that first said hello with them, a per-account
+// device limit, the drift check and the op index (server/store
+// opindex.go), so that the checker proves an ack still means applied.
+//
 // Everything runs on one goroutine from one math/rand/v2 PCG source and
 // never iterates a map to decide anything, so a seed replays exactly.
 package sim
@@ -87,6 +93,25 @@ type Config struct {
 	// took it for a delete that saw nothing and raised the same conflicts
 	// again (Stats.Reraised). The engine now sends Seen, as Delete does.
 	ResolveWithoutSeen bool
+	// Byzantine adds hostile and broken devices to the run (issue 11): a
+	// replica that says hello with another replica's device id (a spoof,
+	// or a copied browser profile of the same user), one whose clock is
+	// 200 years ahead, one whose clock is decades behind and is reset
+	// mid-run, and swarms of throwaway devices of a few attacker accounts
+	// writing one record, past record.MaxRecordClock and past the per-user
+	// device limit. The server refuses them the way the real one does
+	// (device_taken, device_limit, clock_ahead, clock_reused) and the
+	// replicas recover as PROTOCOL.md says (a new id; restamp above the
+	// clock the refusal names).
+	Byzantine bool
+	// Unguarded models the server as it was before issue 11: no device
+	// binding, no drift check, and "already applied" judged by the
+	// record's clock alone. Only a test sets it, to prove the checker
+	// catches the acked-but-dropped edits it allowed.
+	Unguarded bool
+	// AckRefused models an engine that takes a refusal for an ack. Only
+	// a test sets it, to prove the checker tells refused from acked.
+	AckRefused bool
 }
 
 // Stats counts what a run did, for figures and for tests that want proof
@@ -109,6 +134,16 @@ type Stats struct {
 	// conflicts again right after it applied (see
 	// Config.ResolveWithoutSeen); with the engine as it is, none.
 	Reraised int
+	// Refusals of Config.Byzantine's devices, by code, and what they did.
+	DeviceTaken int // hellos refused: the device id is another session's
+	DeviceLimit int // hellos refused: the account holds deviceLimit ids
+	ClockAhead  int // ops refused: clock past hlc.MaxDrift ahead
+	ClockReused int // ops refused: (device, clock) not newer, or another op's
+	Restamped   int // ops a replica restamped (clock or device id) and sent again
+	Ghosts      int // throwaway swarm devices that wrote
+	// MaxClock is the most device entries a record's clock held at the
+	// end (in a Summary: the most of any run).
+	MaxClock int
 }
 
 // Result is the outcome of a run. Err is nil when every check passed.
@@ -157,6 +192,10 @@ type world struct {
 	serial  int   // makes every written value unique
 	stats   Stats
 	ref     *reference
+	// attackers are the accounts the swarm's throwaway devices sign in
+	// as (Config.Byzantine).
+	attackers []uuid.UUID
+	ghosts    int // swarm devices made so far
 }
 
 func newWorld(cfg Config) *world {
@@ -189,6 +228,9 @@ func newWorld(cfg Config) *world {
 			online: true,
 		})
 	}
+	if cfg.Byzantine {
+		w.addByzantine()
+	}
 	return w
 }
 
@@ -213,16 +255,21 @@ var events = []struct {
 	weight int
 	kind   int // kindEdit, kindNet or kindFault
 	do     func(w *world) bool
+	// byzantine events happen only in Config.Byzantine runs (weight 0
+	// otherwise, so other runs draw exactly as before they existed).
+	byzantine bool
 }{
-	{30, kindEdit, (*world).edit},
-	{22, kindNet, (*world).deliverUp},
-	{26, kindNet, (*world).deliverDown},
-	{12, kindNet, (*world).connect},
-	{2, kindFault, (*world).duplicateUp},
-	{3, kindFault, (*world).cut},
-	{3, kindFault, (*world).toggleOffline},
-	{1, kindFault, (*world).partition},
-	{1, kindFault, (*world).drainOrphan},
+	{30, kindEdit, (*world).edit, false},
+	{22, kindNet, (*world).deliverUp, false},
+	{26, kindNet, (*world).deliverDown, false},
+	{12, kindNet, (*world).connect, false},
+	{2, kindFault, (*world).duplicateUp, false},
+	{3, kindFault, (*world).cut, false},
+	{3, kindFault, (*world).toggleOffline, false},
+	{1, kindFault, (*world).partition, false},
+	{1, kindFault, (*world).drainOrphan, false},
+	{1, kindFault, (*world).swarm, true},
+	{1, kindFault, (*world).resetClock, true},
 }
 
 const (
@@ -238,6 +285,9 @@ func (w *world) run() error {
 	weights := make([]int, len(events))
 	total := 0
 	for i, e := range events {
+		if e.byzantine && !w.cfg.Byzantine {
+			continue
+		}
 		weights[i] = e.weight * scale[e.kind]
 		total += weights[i]
 	}
@@ -261,6 +311,11 @@ func (w *world) run() error {
 // heal ends partitions and offline stretches and runs the network until
 // every outbox is empty and every frame delivered.
 func (w *world) heal() error {
+	if w.cfg.Byzantine {
+		for w.ghosts < swarmTotal {
+			w.swarm()
+		}
+	}
 	for _, r := range w.reps {
 		r.online, r.partitioned = true, false
 	}
@@ -295,6 +350,9 @@ func (w *world) heal() error {
 		}
 		if !moved && w.settled() {
 			w.stats.HealedSteps = i
+			for _, rec := range w.srv.recs {
+				w.stats.MaxClock = max(w.stats.MaxClock, len(rec.Clock))
+			}
 			return nil
 		}
 	}
@@ -560,4 +618,11 @@ func (s *Stats) add(o Stats) {
 	s.Partitions += o.Partitions
 	s.HealedSteps = max(s.HealedSteps, o.HealedSteps)
 	s.Reraised += o.Reraised
+	s.DeviceTaken += o.DeviceTaken
+	s.DeviceLimit += o.DeviceLimit
+	s.ClockAhead += o.ClockAhead
+	s.ClockReused += o.ClockReused
+	s.Restamped += o.Restamped
+	s.Ghosts += o.Ghosts
+	s.MaxClock = max(s.MaxClock, o.MaxClock)
 }

@@ -109,14 +109,18 @@ func TestBrokenMergeIsCaught(t *testing.T) {
 		name  string
 		merge MergeFunc
 		want  string // in the failure message
+		// unguarded: the server's op index, which answers resends before
+		// the merge sees them, is off (Config.Unguarded), so the merge's
+		// own per-device clock is all that stops a second apply.
+		unguarded bool
 	}{
-		{"drops concurrent values", dropConflicts, "lost"},
-		{"ignores the per-device clock", ignoreClock, "applied twice"},
-		{"lets a delete hide unseen edits", ignoreSeen, "hides"},
+		{"drops concurrent values", dropConflicts, "lost", false},
+		{"ignores the per-device clock", ignoreClock, "applied twice", true},
+		{"lets a delete hide unseen edits", ignoreSeen, "hides", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sum := Sweep(0, 30, time.Time{}, runtime.GOMAXPROCS(0), func(seed uint64) Config {
-				return Config{Merge: tc.merge}
+				return Config{Merge: tc.merge, Unguarded: tc.unguarded}
 			})
 			if sum.Failed == 0 {
 				t.Fatalf("a broken merge passed %d seeds", sum.Seeds)
@@ -172,4 +176,73 @@ func ignoreSeen(rec *record.Record, op *record.Op) (*record.Record, record.Outco
 		return record.Apply(rec, &o)
 	}
 	return record.Apply(rec, op)
+}
+
+// byzantineSeeds is how many seeds TestByzantine runs: each makes 400
+// swarm devices besides the replicas, so a run costs about twenty honest
+// ones (100 seeds took 38 s under -race on two busy cores); the soak
+// (cmd/soak) runs many more.
+const byzantineSeeds = 40
+
+func byzantine(seed uint64) Config {
+	return Config{Seed: seed, Byzantine: true, Codec: seed%10 == 0, NoPatches: seed%3 == 0}
+}
+
+// TestByzantine: hostile and broken devices (a spoofed or copied device
+// id, a clock 200 years ahead, a clock decades behind and reset, swarms of
+// throwaway devices writing one record past record.MaxRecordClock and past
+// the per-account device limit) meet a server that refuses them as the
+// real one does; the checker still proves every replica converged and
+// every acked op applied, and every refusal actually happened.
+func TestByzantine(t *testing.T) {
+	if seed, ok := replaySeed(t); ok {
+		res := Run(byzantine(seed))
+		t.Logf("seed %d: %+v", seed, res.Stats)
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		return
+	}
+	sum := Sweep(0, byzantineSeeds, time.Time{}, runtime.GOMAXPROCS(0), byzantine)
+	t.Logf("%d seeds: %+v", sum.Seeds, sum.Stats)
+	for _, f := range sum.Failures {
+		t.Errorf("%v\n\treplay: go test ./shared/sim -run '^TestByzantine$' (seed %d)", f.Err, f.Seed)
+	}
+	st := sum.Stats
+	for name, n := range map[string]int{
+		"device_taken": st.DeviceTaken, "device_limit": st.DeviceLimit, "clock_ahead": st.ClockAhead,
+		"clock_reused": st.ClockReused, "restamped ops": st.Restamped, "swarm devices": st.Ghosts, "acked ops": st.Acked,
+	} {
+		if n == 0 {
+			t.Errorf("no %s in %d Byzantine seeds", name, sum.Seeds)
+		}
+	}
+	if st.MaxClock != record.MaxRecordClock {
+		t.Errorf("the most clock entries a record held is %d, want the bound %d reached and kept", st.MaxClock, record.MaxRecordClock)
+	}
+}
+
+// TestByzantineCheckerCanFail: the same devices against the server as it
+// was before issue 11 (Config.Unguarded) lose acked edits, and against an
+// engine that takes refusals for acks (Config.AckRefused); the checker
+// must say so.
+func TestByzantineCheckerCanFail(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  func(seed uint64) Config
+	}{
+		{"unguarded server", func(seed uint64) Config { c := byzantine(seed); c.Unguarded = true; return c }},
+		{"refusals taken for acks", func(seed uint64) Config { c := byzantine(seed); c.AckRefused = true; return c }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sum := Sweep(0, 10, time.Time{}, runtime.GOMAXPROCS(0), tc.cfg)
+			if sum.Failed == 0 {
+				t.Fatalf("passed %d seeds", sum.Seeds)
+			}
+			if !slices.ContainsFunc(sum.Failures, func(r Result) bool { return strings.Contains(r.Err.Error(), "acked but never applied") }) {
+				t.Errorf("no failure says an acked op was not applied; first: %v", sum.Failures[0].Err)
+			}
+			t.Logf("%d of %d seeds failed; first: %v", sum.Failed, sum.Seeds, sum.Failures[0].Err)
+		})
+	}
 }

@@ -12,10 +12,16 @@ import (
 type Writer struct {
 	buf []byte
 	err error
+	// depth is how deep the dynamic value being written is nested (Value),
+	// so that a value the Reader would refuse as nested past MaxDepth is
+	// never written. Typed encoders nest a fixed few levels, counted by
+	// nobody; the values inside records are bounded far lower
+	// (record.MaxValueDepth).
+	depth int
 }
 
 // Reset empties the writer for reuse, keeping its buffer.
-func (w *Writer) Reset() { w.buf, w.err = w.buf[:0], nil }
+func (w *Writer) Reset() { w.buf, w.err, w.depth = w.buf[:0], nil, 0 }
 
 // Truncate drops what was written after the first n bytes.
 func (w *Writer) Truncate(n int) { w.buf = w.buf[:n] }
@@ -190,13 +196,20 @@ func (w *Writer) Value(v any) {
 			w.Nil()
 			return
 		}
+		if !w.nest() {
+			return
+		}
 		w.ArrayLen(len(x))
 		for _, e := range x {
 			w.Value(e)
 		}
+		w.depth--
 	case map[string]any:
 		if x == nil {
 			w.Nil()
+			return
+		}
+		if !w.nest() {
 			return
 		}
 		w.MapLen(len(x))
@@ -204,10 +217,23 @@ func (w *Writer) Value(v any) {
 			w.String(k)
 			w.Value(x[k])
 		}
+		w.depth--
 	default:
 		w.Fail(fmt.Errorf("wire: cannot encode a value of type %T", v))
 		w.Nil()
 	}
+}
+
+// nest enters one more level of a dynamic value, or fails the writer (and
+// writes nil in its place) when the Reader would refuse that level.
+func (w *Writer) nest() bool {
+	if w.depth >= MaxDepth {
+		w.Fail(shapeErr("writing a value nested deeper than %d", MaxDepth))
+		w.Nil()
+		return false
+	}
+	w.depth++
+	return true
 }
 
 // SortedKeys returns m's keys in increasing order, for writing maps whose

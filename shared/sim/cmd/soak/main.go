@@ -179,17 +179,32 @@ func (m *Main) simulate(ctx context.Context, end time.Time) int {
 	// start, so soaks keep covering new ground; failures print their seeds.
 	first := 1000 + uint64(start.Unix())*1_000_000
 	sum := sim.Sweep(first, 0, end, m.Workers, func(seed uint64) sim.Config {
-		return sim.Config{Seed: seed, Codec: seed%4 == 0, NoPatches: seed%3 == 0}
+		return sim.Config{Seed: seed, Codec: seed%4 == 0, NoPatches: seed%3 == 0, Byzantine: byzantineSeed(seed)}
 	})
 	el := time.Since(start)
 	for _, f := range sum.Failures {
-		fmt.Fprintf(m.Stderr, "%v\n\treplay: PLANSYNC_SEED=%d go test ./shared/sim -run '^TestSimulation$' -v\n", f.Err, f.Seed)
+		test := "TestSimulation"
+		if byzantineSeed(f.Seed) {
+			test = "TestByzantine"
+		}
+		fmt.Fprintf(m.Stderr, "%v\n\treplay: PLANSYNC_SEED=%d go test ./shared/sim -run '^%s$' -v\n", f.Err, f.Seed, test)
+	}
+	byz := 0
+	for s := first; s < first+uint64(sum.Seeds); s++ {
+		if byzantineSeed(s) {
+			byz++
+		}
 	}
 	st := sum.Stats
-	fmt.Fprintf(m.Stdout, "{\"scenario\":\"simulation\",\"seeds\":%d,\"failures\":%d,\"seedsPerSec\":%.0f,\"ops\":%d,\"acked\":%d,\"conflicts\":%d,\"duplicates\":%d,\"cuts\":%d,\"framesDropped\":%d}\n",
-		sum.Seeds, sum.Failed, float64(sum.Seeds)/el.Seconds(), st.Edits, st.Acked, st.Conflicts, st.Duplicates, st.Cuts, st.Dropped)
+	fmt.Fprintf(m.Stdout, "{\"scenario\":\"simulation\",\"seeds\":%d,\"failures\":%d,\"seedsPerSec\":%.0f,\"ops\":%d,\"acked\":%d,\"conflicts\":%d,\"duplicates\":%d,\"cuts\":%d,\"framesDropped\":%d,\"byzantineSeeds\":%d,\"refusedHostile\":%d}\n",
+		sum.Seeds, sum.Failed, float64(sum.Seeds)/el.Seconds(), st.Edits, st.Acked, st.Conflicts, st.Duplicates, st.Cuts, st.Dropped,
+		byz, st.DeviceTaken+st.DeviceLimit+st.ClockAhead+st.ClockReused)
 	return sum.Failed
 }
+
+// byzantineSeed says which soak seeds add sim.Config.Byzantine's hostile
+// devices: one in eight, since each costs about twenty honest seeds.
+func byzantineSeed(seed uint64) bool { return seed%8 == 7 }
 
 // FuzzResult is what one `go test -fuzz` run reported.
 type FuzzResult struct {
