@@ -176,6 +176,26 @@ func TestRoleScreens(t *testing.T) {
 			t.Errorf("a new note starts as %q, want update", k)
 		}
 		fam.axe("notes with the form open")
+		// The device checks every op against the schema and the role
+		// table before it promises anything: what the server would
+		// refuse is refused here, and nothing waits to be sent.
+		fam.synced()
+		for _, c := range []struct{ coll, fields, want string }{
+			{"goals", `{description: 'A goal a family may not write'}`, "role_forbidden"},
+			{"checkins", fmt.Sprintf(`{goal_id: %q, where: 'school', what_happened: 'At school'}`, goalID), "home_only"},
+			{"checkins", fmt.Sprintf(`{goal_id: %q, what_happened: 'Nowhere'}`, goalID), "home_only"},
+			{"notes", `{kind: 'praise', text: 'No language'}`, "required"},
+			{"notes", `{kind: 'cheer', text: 'Hi', lang: 'es'}`, "not_in_enum"},
+			{"notes", "{kind: 'update', text: 'x'.repeat(20000), lang: 'es'}", "too_long"},
+		} {
+			got := eval[string](fam, fmt.Sprintf(`import('/app/guard.js').then(g => g.put({kind: 'student', space: %q, collection: %q, role: 'family'}, null, %s)).then(() => 'saved', e => e.code)`, s, c.coll, c.fields))
+			if got != c.want {
+				t.Errorf("a family's %s %s: the device says %q, want %q", c.coll, c.fields, got, c.want)
+			}
+		}
+		if n := eval[string](fam, `document.getElementById('sync').dataset.pending`); n != "0" {
+			t.Errorf("%s changes wait after the device refused them all", n)
+		}
 		fam.visit(services)
 		fam.waitFor("the seeded services", `document.querySelector('#main article[data-collection=services]')`, syncTimeout)
 		if n := fam.has(addService) + fam.has(`#main article[data-collection=services] button[data-action=edit]`); n != 0 {
