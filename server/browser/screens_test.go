@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/app"
 )
@@ -350,7 +351,8 @@ func TestNotSaved(t *testing.T) {
 			t.Fatal("a cancelled discard removed the card")
 		}
 		eval[chromedp.Void](fam, `(() => { window.confirm = () => true; })()`)
-		fam.click(card + ` button[data-action=discard]`)
+		// By keyboard: the card's buttons take focus and Enter.
+		fam.do(chromedp.Focus(chromedp.CSS(card+` button[data-action=discard]`)), chromedp.KeyEvent(kb.Enter))
 		fam.waitFor("the card to go", `!document.querySelector('`+card+`')`, stepTimeout)
 		fam.reload()
 		fam.visit("#/s/" + s + "/goals")
