@@ -337,6 +337,13 @@ func TestNotSaved(t *testing.T) {
 		if got := serverRecord(t, e.app, student, "notes", id).Fields["text"].Value; got != words {
 			t.Errorf("the server's note holds %q", got)
 		}
+		// Its byline is the author the server stamped, with their role.
+		fam.visit("#/s/" + s + "/notes")
+		sel := fmt.Sprintf(`#main article[data-collection=notes][data-id=%q] h3`, id)
+		fam.waitFor("the note", `document.querySelector('`+sel+`')`, stepTimeout)
+		if h := eval[string](fam, `document.querySelector('`+sel+`').textContent`); !strings.Contains(h, "(familia)") {
+			t.Errorf("the note's byline reads %q, want the author's role", h)
+		}
 	})
 	if !ok {
 		return

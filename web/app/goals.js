@@ -2,11 +2,11 @@
 // what happens at school and at home and its check-ins.
 
 import { h } from './dom.js';
-import { t, tn, formatDate } from './i18n.js';
+import { t, tn, formatDate, formatTime } from './i18n.js';
 import * as c from './client.js';
 import { enumLabel } from './forms.js';
 import { homeOnly } from './access.js';
-import { spaceInfo, mayRead, notReadable, card, addButton, byTime, firstTimes, fieldsList } from './views.js';
+import { spaceInfo, mayRead, notReadable, byline, card, addButton, byTime, firstTimes, fieldsList } from './views.js';
 
 function goalHeading(r) {
   const area = c.val(r, 'area');
@@ -76,7 +76,9 @@ export async function goalScreen(space, id) {
         checkins.length === 0 ? h('p', { class: 'muted' }, t('goal.noCheckins')) : checkins.map((ci) => card(ctx('checkins'), ci, {
           omit: checkinWhere.omit,
           heading: [formatDate(c.val(ci, 'date')) || t('goal.checkin'), c.val(ci, 'progress') ? ` · ${enumLabel('checkins', 'progress', c.val(ci, 'progress'))}` : ''].join(''),
-          body: fieldsList('student', 'checkins', ci, ['where', 'what_happened', 'by']),
+          // The server's author first; "by" is what they typed.
+          body: [h('p', { class: 'byline' }, t('history.by', { name: byline(space, c.meta(ci, 'goal_id')?.author), time: formatTime(c.meta(ci, 'goal_id')?.time) })),
+            fieldsList('student', 'checkins', ci, ['where', 'what_happened', 'by'])],
         })),
         addButton(ctx('checkins'), t('goal.addCheckin'), { fixed: { goal_id: id, ...checkinWhere.fixed }, omit: checkinWhere.omit, defaults: checkinWhere.defaults }))),
   };

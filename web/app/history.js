@@ -4,13 +4,12 @@ import { h } from './dom.js';
 import { t, formatTime } from './i18n.js';
 import * as c from './client.js';
 import { collectionSchema, fieldLabel, errorText } from './forms.js';
-import { who, formatValue } from './views.js';
+import { byline, formatValue } from './views.js';
 
-function historyAuthor(a) {
+function historyAuthor(space, a) {
   if (!a) return t('person.someone');
-  const me = c.currentUser();
-  if (me && a.id === me.id) return t('person.you');
-  return a.name || who(a.id);
+  if (a.name) c.learnName(a.id, a.name);
+  return byline(space, a.id);
 }
 
 export async function historyScreen(space, collection, id) {
@@ -25,7 +24,7 @@ export async function historyScreen(space, collection, id) {
     return { title: t('history.title', { thing }), node: h('p', { class: 'notice', role: 'alert' }, err && err.code === 'offline' ? t('history.offline') : errorText(err)) };
   }
   const rows = entries.slice().reverse().map((e) => h('li', { class: 'card' },
-    h('p', { class: 'byline' }, t('history.by', { name: historyAuthor(e.author), time: formatTime(e.time) }),
+    h('p', { class: 'byline' }, t('history.by', { name: historyAuthor(space, e.author), time: formatTime(e.time) }),
       e.conflict ? h('span', { class: 'badge' }, t('history.conflict')) : null),
     h('dl', { class: 'fields' }, Object.entries(e.fields || {}).map(([name, v]) => {
       if (name === '_deleted') return [h('dt', {}, t('history.deleted')), h('dd', {}, v ? t('form.yes') : t('form.no'))];

@@ -7,7 +7,7 @@ import { buildForm, enumLabel } from './forms.js';
 import { render, formClosed, toast } from './shell.js';
 import * as guard from './guard.js';
 import { mayCreate } from './access.js';
-import { card, addButton, byTime, textAttrs, who } from './views.js';
+import { card, addButton, byTime, textAttrs, byline } from './views.js';
 
 // NEW_NOTE is what a new note starts as: an update, which claims nothing
 // (praise, a question or a concern is the writer's choice).
@@ -20,7 +20,7 @@ export async function notesTab(ctx) {
   const me = c.currentUser();
   const mine = { author_name: (me && me.name) || '' };
   const note = (n) => {
-    const author = c.val(n, 'author_name') || who(c.meta(n, 'text')?.author);
+    const author = byline(ctx.space, c.meta(n, 'text')?.author, c.val(n, 'author_name'));
     const time = c.meta(n, 'text')?.time;
     const replies = notes.filter((r) => c.val(r, 'reply_to') === n.id);
     return h('li', {},

@@ -48,6 +48,19 @@ export function who(id) {
   return c.nameOf(id) || t('person.someone');
 }
 
+// byline names who wrote something from the author the server stamped,
+// with their role in the space; a free-text "signed as" (a note's
+// author_name) may add to it, never replace it.
+export function byline(space, id, signedAs) {
+  const name = who(id);
+  const role = c.roleOf(space, id);
+  const known = ['family', 'teacher', 'support', 'admin'].includes(role);
+  const base = known ? t('byline.withRole', { name, role: t(`role.${role}`) }) : name;
+  const extra = (signedAs || '').trim();
+  if (!extra || extra === c.nameOf(id)) return base;
+  return t('byline.signedAs', { byline: base, signedAs: extra });
+}
+
 export function textAttrs(kind, collection, name, rec) {
   const f = collectionSchema(kind, collection).fields.find((x) => x.name === name);
   if (!f || !f.text) return { dir: 'auto' };
