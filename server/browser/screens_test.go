@@ -197,6 +197,13 @@ func TestRoleScreens(t *testing.T) {
 		if n := eval[string](fam, `document.getElementById('sync').dataset.pending`); n != "0" {
 			t.Errorf("%s changes wait after the device refused them all", n)
 		}
+		// Two caregivers may each write a family profile: both show.
+		fam.visit("#/s/" + s + "/family")
+		fam.waitFor("the seeded profile", `document.querySelector('#main article[data-collection=family]')`, syncTimeout)
+		fam.click(`#main button[data-action=add][data-collection=family]`)
+		fam.fill(`form.record-form[data-collection=family]`, map[string]string{"best_times": "Sábados por la mañana"})
+		fam.waitFor("two profiles", `document.querySelectorAll('#main article[data-collection=family]').length === 2`, stepTimeout)
+		fam.axe("family with two profiles")
 		fam.visit(services)
 		fam.waitFor("the seeded services", `document.querySelector('#main article[data-collection=services]')`, syncTimeout)
 		if n := fam.has(addService) + fam.has(`#main article[data-collection=services] button[data-action=edit]`); n != 0 {

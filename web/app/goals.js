@@ -6,7 +6,7 @@ import { t, tn, formatDate, formatTime } from './i18n.js';
 import * as c from './client.js';
 import { enumLabel } from './forms.js';
 import { homeOnly } from './access.js';
-import { spaceInfo, mayRead, notReadable, byline, card, addButton, byTime, firstTimes, fieldsList } from './views.js';
+import { spaceInfo, mayRead, notReadable, byline, creator, card, addButton, byTime, firstTimes, fieldsList } from './views.js';
 
 function goalHeading(r) {
   const area = c.val(r, 'area');
@@ -77,7 +77,7 @@ export async function goalScreen(space, id) {
           omit: checkinWhere.omit,
           heading: [formatDate(c.val(ci, 'date')) || t('goal.checkin'), c.val(ci, 'progress') ? ` · ${enumLabel('checkins', 'progress', c.val(ci, 'progress'))}` : ''].join(''),
           // The server's author first; "by" is what they typed.
-          body: [h('p', { class: 'byline' }, t('history.by', { name: byline(space, c.meta(ci, 'goal_id')?.author), time: formatTime(c.meta(ci, 'goal_id')?.time) })),
+          body: [h('p', { class: 'byline' }, t('history.by', { name: byline(space, creator(ci).author), time: formatTime(creator(ci).time) })),
             fieldsList('student', 'checkins', ci, ['where', 'what_happened', 'by'])],
         })),
         addButton(ctx('checkins'), t('goal.addCheckin'), { fixed: { goal_id: id, ...checkinWhere.fixed }, omit: checkinWhere.omit, defaults: checkinWhere.defaults }))),

@@ -5,7 +5,7 @@ import { h } from './dom.js';
 import { t } from './i18n.js';
 import * as c from './client.js';
 import { collectionSchema, enumLabel } from './forms.js';
-import { spaceInfo, tabs, mayRead, notReadable, card, addButton, byTime, textAttrs, fieldsList } from './views.js';
+import { spaceInfo, tabs, mayRead, notReadable, byline, creator, card, addButton, byTime, textAttrs, fieldsList } from './views.js';
 import { goalsTab } from './goals.js';
 import { notesTab } from './notes.js';
 import { meetingsTab } from './meetings.js';
@@ -60,10 +60,17 @@ async function aboutTab(ctx) {
     recs.length === 0 ? h('p', { class: 'muted' }, t('about.none')) : groups, addButton(ctx, t('about.add')));
 }
 
+// familyTab shows every family profile: two caregivers may each have
+// written one, offline, and neither hides the other. Another caregiver may
+// add theirs.
 async function familyTab(ctx) {
   const recs = byTime(await c.list(ctx.space, 'family'));
-  const fam = recs[0];
   const names = ['preferred_language', 'contact_methods', 'best_times', 'barriers', 'barriers_detail', 'lang'];
   return h('div', {}, h('p', { class: 'muted' }, t('family.intro')),
-    fam ? card(ctx, fam, { body: fieldsList('student', 'family', fam, names), removable: false }) : addButton(ctx, t('family.add')));
+    recs.map((fam) => card(ctx, fam, {
+      heading: t('family.by', { name: byline(ctx.space, creator(fam).author) }),
+      body: fieldsList('student', 'family', fam, names),
+      removable: false,
+    })),
+    addButton(ctx, recs.length === 0 ? t('family.add') : t('family.addAnother')));
 }

@@ -48,6 +48,16 @@ export function who(id) {
   return c.nameOf(id) || t('person.someone');
 }
 
+// creator is the first write of a record ({author, time}): the field
+// written earliest, which the record's creator wrote.
+export function creator(rec) {
+  let first = null;
+  for (const f of Object.values((rec && rec.fields) || {})) {
+    if (f && f.time && (!first || f.time < first.time)) first = f;
+  }
+  return first ? { author: first.author, time: first.time } : { author: '', time: 0 };
+}
+
 // byline names who wrote something from the author the server stamped,
 // with their role in the space; a free-text "signed as" (a note's
 // author_name) may add to it, never replace it.
