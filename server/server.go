@@ -74,6 +74,12 @@ type User struct {
 	// Login is the name the user signs in with; empty for a family member
 	// who joined with a device-bound session only.
 	Login string `msgpack:"l,omitempty"`
+	// Disabled accounts may not sign in, and every session of theirs was
+	// ended when they were disabled; an admin enables them again.
+	Disabled bool `msgpack:"x,omitempty"`
+	// Languages are the languages the person reads and writes (BCP 47
+	// tags, "es", "en"), most used first, for the team list.
+	Languages []string `msgpack:"lg,omitempty"`
 }
 
 // Credential is how a login signs in: the user and an argon2id password
@@ -101,6 +107,45 @@ type Invite struct {
 	Expires  time.Time `msgpack:"e"`
 	Failures int       `msgpack:"f,omitempty"`
 	BurnedAt time.Time `msgpack:"x,omitempty"`
+	// ClaimedBy and ClaimedAt say who used the invite and when; a claimed
+	// invite is kept (unclaimable) for its maker's list until the store
+	// drops it.
+	ClaimedBy uuid.UUID `msgpack:"cb,omitempty"`
+	ClaimedAt time.Time `msgpack:"ca,omitempty"`
+	// RevokedAt and RevokedBy: a teacher or admin took the invite back
+	// before anyone claimed it.
+	RevokedAt time.Time `msgpack:"ra,omitempty"`
+	RevokedBy uuid.UUID `msgpack:"rb,omitempty"`
+	// Language is the language of the invite slip, which becomes the
+	// new member's language.
+	Language string `msgpack:"lg,omitempty"`
+}
+
+// Claimed reports whether someone used the invite.
+func (inv *Invite) Claimed() bool { return !inv.ClaimedAt.IsZero() }
+
+// Revoked reports whether the invite was taken back.
+func (inv *Invite) Revoked() bool { return !inv.RevokedAt.IsZero() }
+
+// SetupCode lets a staff member whose password an admin reset choose a new
+// one. Only the SHA-256 of the code is stored (it carries 160 random bits,
+// like a token); it is used at most once and expires.
+type SetupCode struct {
+	Hash    [32]byte  `msgpack:"h"`
+	User    uuid.UUID `msgpack:"u"`
+	Login   string    `msgpack:"l"`
+	By      uuid.UUID `msgpack:"b"`
+	Created time.Time `msgpack:"c"`
+	Expires time.Time `msgpack:"e"`
+}
+
+// SchoolSettings are a school's choices, set by its admins. The zero value
+// is the default.
+type SchoolSettings struct {
+	// FamiliesInvite lets a family member make a family invite for their
+	// own child's space (a co-caregiver). Off by default: the school
+	// decides who joins a plan.
+	FamiliesInvite bool `msgpack:"fi,omitempty"`
 }
 
 // Burned reports whether too many wrong secrets were tried against the
@@ -164,6 +209,11 @@ type Member struct {
 	Space uuid.UUID `msgpack:"s"`
 	User  uuid.UUID `msgpack:"u"`
 	Role  Role      `msgpack:"r"`
+	// Since is when the user joined the space (zero for memberships
+	// written before it was recorded); By is who added or invited them
+	// (nil when unknown or made by an operator command).
+	Since time.Time `msgpack:"t,omitempty"`
+	By    uuid.UUID `msgpack:"b,omitempty"`
 }
 
 // Session is a signed-in device. Only the SHA-256 of its token is stored,
@@ -174,6 +224,11 @@ type Session struct {
 	Created time.Time `msgpack:"c"`
 	Expires time.Time `msgpack:"e"`
 	Label   string    `msgpack:"l,omitempty"` // which device, for the owner's session list
+	// Client is where the session signed in (the client key of
+	// server/clientaddr: an address, grouped); LastSeen is when it was
+	// last used, written at most once a minute (auth.SeenEvery).
+	Client   string    `msgpack:"cl,omitempty"`
+	LastSeen time.Time `msgpack:"ls,omitempty"`
 }
 
 // OpResult is the fate of one op given to Store.Commit.
@@ -264,8 +319,14 @@ type Store interface {
 	CreateSpace(ctx context.Context, s *Space) error
 	Space(ctx context.Context, id uuid.UUID) (*Space, error)
 	Spaces(ctx context.Context) ([]*Space, error)
+	// PutUser replaces an existing user (disabled, languages), or
+	// returns ErrNotFound.
+	PutUser(ctx context.Context, u *User) error
 	// PutMember adds a member or changes their role.
 	PutMember(ctx context.Context, m Member) error
+	// DeleteMember removes a user from a space (both directions); removing
+	// one who is not a member is not an error.
+	DeleteMember(ctx context.Context, space, user uuid.UUID) error
 	// Memberships returns the spaces a user belongs to.
 	Memberships(ctx context.Context, user uuid.UUID) ([]Member, error)
 	// Members returns the members of a space.
@@ -276,6 +337,12 @@ type Store interface {
 	// (also for an expired one).
 	Session(ctx context.Context, hash [32]byte) (*Session, error)
 	DeleteSession(ctx context.Context, hash [32]byte) error
+	// DeleteUserSessions deletes every live session of user except keep
+	// (a zero hash keeps none) and returns the hashes it deleted.
+	DeleteUserSessions(ctx context.Context, user uuid.UUID, keep [32]byte) ([][32]byte, error)
+	// TouchSession records that a session was used at seen; a session
+	// gone meanwhile is not an error.
+	TouchSession(ctx context.Context, hash [32]byte, seen time.Time) error
 	// BindDevice binds a device id to the session saying hello with it, or
 	// finds it bound to that session already. It returns ErrDeviceTaken
 	// when another user, or another live session of the same user, holds
@@ -305,13 +372,31 @@ type Store interface {
 	// maxFailures have been counted; it reports whether the invite is
 	// burned or gone.
 	FailInvite(ctx context.Context, id string, maxFailures int) (burned bool, err error)
-	// Invites lists a space's unexpired invites, burned ones included,
+	// Invites lists the invites of a space the store still keeps (live,
+	// burned, claimed, revoked, and expired ones for a while after expiry),
 	// oldest first.
 	Invites(ctx context.Context, space uuid.UUID, now time.Time) ([]*Invite, error)
-	// ClaimInvite deletes the live invite and writes c in one transaction,
+	// ClaimInvite marks the live invite claimed and writes c in one transaction,
 	// or returns ErrNotFound (no such live invite: expired, used, burned)
 	// or ErrExists (c's user or login is taken), writing nothing.
 	ClaimInvite(ctx context.Context, id string, now time.Time, c *Claim) error
+	// RevokeInvite marks an unclaimed invite revoked, or returns
+	// ErrNotFound; it returns the invite as it was before.
+	RevokeInvite(ctx context.Context, id string, at time.Time, by uuid.UUID) (*Invite, error)
+	// StoredInvite returns an invite whatever its state (claimed, burned,
+	// revoked, expired but still kept), or ErrNotFound.
+	StoredInvite(ctx context.Context, id string) (*Invite, error)
+
+	// CreateSetupCode stores a password setup code until it expires.
+	CreateSetupCode(ctx context.Context, sc *SetupCode) error
+	// UseSetupCode deletes the live setup code with this hash and sets its
+	// login's password hash in one transaction, or returns ErrNotFound.
+	UseSetupCode(ctx context.Context, hash [32]byte, now time.Time, passwordHash string) (*SetupCode, error)
+
+	// Settings returns a school's settings (the zero value when never set).
+	Settings(ctx context.Context, school uuid.UUID) (*SchoolSettings, error)
+	// PutSettings replaces a school's settings.
+	PutSettings(ctx context.Context, school uuid.UUID, st *SchoolSettings) error
 
 	// Close stops accepting commits, finishes those in flight, and closes
 	// the database.

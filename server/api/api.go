@@ -11,17 +11,24 @@
 //	POST   /api/invites                    {space} -> {code, expires}   (teachers, admins)
 //	POST   /api/invites/claim              {code, name, passphrase?, device} -> {token, user, space}
 //	                                       (with a bearer token: join another space, no new token)
-//	GET    /api/sessions                   the caller's sessions [{id, label, created, expires, current}]
+//	GET    /api/sessions                   the caller's sessions [{id, label, created, expires, current, last_seen, client}]
 //	DELETE /api/sessions/{id}              revoke one (its live sockets close)
 //	GET    /api/users/{user}/sessions      an admin lists a school member's sessions
 //	DELETE /api/users/{user}/sessions/{id} and revokes one
 //	POST   /api/staff                      {name, login, password, role, school?} (admins)
 //	POST   /api/students                   {name, school?} -> space (admins)
 //	POST   /api/spaces/{space}/members     {user, role: teacher|support} (admins)
-//	GET    /api/spaces/{space}/invites     [{id, by, created, expires, failures, burned, burned_at?}]
-//	                                       (the space's teachers and admins; unexpired, unclaimed)
+//	GET    /api/spaces/{space}/invites     [{id, state, by, created, expires, failures, burned, ...}]
+//	                                       (the space's teachers and admins; every state)
 //	GET    /api/spaces/{space}/records/{collection}/{id}/history
 //	                                       [{seq, time, author {id, name}, fields, conflict}]
+//
+// Team and account management (team.go; who may call each, and the JSON,
+// in shared/PROTOCOL.md, "HTTP API"): DELETE /api/spaces/{space}/members/{user},
+// GET /api/spaces/{space}/team, DELETE /api/spaces/{space}/invites/{id},
+// POST /api/users/{user}/disable|enable|password-reset, POST /api/password/setup,
+// POST /api/me/password, PUT /api/me/languages, DELETE /api/sessions (all
+// but this one), GET|PUT /api/schools/{school}/settings.
 //
 // Failed logins and claims are rate-limited with bounded maps of token
 // buckets that count only failures, keyed by client and target (client
@@ -30,8 +37,8 @@
 // owner out. Invite creation is limited per user. A wrong invite secret
 // also counts durably against its invite, which is burned after
 // auth.DefaultMaxInviteFailures. The client is the peer address, or the
-// forwarded one behind a trusted proxy (server/clientaddr). Sessions list no last-seen time:
-// recording one would cost a write per connection.
+// forwarded one behind a trusted proxy (server/clientaddr). A session's
+// last-seen time is written at most once a minute (auth.SeenEvery).
 //
 // Errors are {"error": {"code", "message"}} with the HTTP status of the code
 // (shared/protocol's table, plus not_found 404 and exists 409). Internal
@@ -110,6 +117,14 @@ var (
 	// DefaultInvitePerUser bounds invite creation by one signed-in user
 	// (every call, not only failures: each costs a hash and a write).
 	DefaultInvitePerUser = Rate{Every: 30 * time.Second, Burst: 20}
+	// DefaultSetupFailPerClient bounds wrong password setup codes from one
+	// address. A code carries 100 bits, so this guards the hashing each
+	// attempt costs (the new password is hashed first), not the code.
+	DefaultSetupFailPerClient = Rate{Every: 30 * time.Second, Burst: 20}
+	// DefaultPasswordFailPerUser bounds wrong current passwords in a
+	// password change by one signed-in user: a stolen session must not
+	// become a way to guess the password behind it.
+	DefaultPasswordFailPerUser = Rate{Every: time.Minute, Burst: 5}
 )
 
 // Limits are the rate limits; zero values take the defaults.
@@ -120,6 +135,8 @@ type Limits struct {
 	ClaimFailPerClientInvite Rate
 	ClaimFailPerClient       Rate
 	InvitePerUser            Rate
+	SetupFailPerClient       Rate
+	PasswordFailPerUser      Rate
 	// LoginSlowdown is DefaultLoginSlowdown unless set.
 	LoginSlowdown time.Duration
 	// MaxKeys bounds every rate-limit map.
@@ -148,7 +165,7 @@ type API struct {
 	log *slog.Logger
 	mux *http.ServeMux
 
-	loginPair, loginClient, loginName, claimPair, claimClient, invites *limiters
+	loginPair, loginClient, loginName, claimPair, claimClient, invites, setupClient, passwordUser *limiters
 }
 
 // New returns the API handler.
@@ -171,6 +188,8 @@ func New(o Options) *API {
 	def(&l.ClaimFailPerClientInvite, DefaultClaimFailPerClientInvite)
 	def(&l.ClaimFailPerClient, DefaultClaimFailPerClient)
 	def(&l.InvitePerUser, DefaultInvitePerUser)
+	def(&l.SetupFailPerClient, DefaultSetupFailPerClient)
+	def(&l.PasswordFailPerUser, DefaultPasswordFailPerUser)
 	if l.LoginSlowdown == 0 {
 		l.LoginSlowdown = DefaultLoginSlowdown
 	}
@@ -181,15 +200,17 @@ func New(o Options) *API {
 		o.ClientKey = clientaddr.New(nil).Key
 	}
 	a := &API{
-		o:           o,
-		log:         o.Logger.With("component", "api"),
-		mux:         http.NewServeMux(),
-		loginPair:   newLimiters(l.LoginFailPerClientLogin, l.MaxKeys),
-		loginClient: newLimiters(l.LoginFailPerClient, l.MaxKeys),
-		loginName:   newLimiters(l.LoginFailPerLogin, l.MaxKeys),
-		claimPair:   newLimiters(l.ClaimFailPerClientInvite, l.MaxKeys),
-		claimClient: newLimiters(l.ClaimFailPerClient, l.MaxKeys),
-		invites:     newLimiters(l.InvitePerUser, l.MaxKeys),
+		o:            o,
+		log:          o.Logger.With("component", "api"),
+		mux:          http.NewServeMux(),
+		loginPair:    newLimiters(l.LoginFailPerClientLogin, l.MaxKeys),
+		loginClient:  newLimiters(l.LoginFailPerClient, l.MaxKeys),
+		loginName:    newLimiters(l.LoginFailPerLogin, l.MaxKeys),
+		claimPair:    newLimiters(l.ClaimFailPerClientInvite, l.MaxKeys),
+		claimClient:  newLimiters(l.ClaimFailPerClient, l.MaxKeys),
+		invites:      newLimiters(l.InvitePerUser, l.MaxKeys),
+		setupClient:  newLimiters(l.SetupFailPerClient, l.MaxKeys),
+		passwordUser: newLimiters(l.PasswordFailPerUser, l.MaxKeys),
 	}
 	m := a.mux
 	m.HandleFunc("POST /api/login", a.login)
@@ -206,6 +227,7 @@ func New(o Options) *API {
 	m.HandleFunc("POST /api/spaces/{space}/members", a.authed(a.addMember))
 	m.HandleFunc("GET /api/spaces/{space}/invites", a.authed(a.listInvites))
 	m.HandleFunc("GET /api/spaces/{space}/records/{collection}/{id}/history", a.authed(a.history))
+	a.teamRoutes(m)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, protocol.Errorf(auth.CodeNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path))
 	})
@@ -226,6 +248,8 @@ func statusOf(c protocol.Code) int {
 		return http.StatusNotFound
 	case auth.CodeExists:
 		return http.StatusConflict
+	case auth.CodeDisabled:
+		return http.StatusForbidden
 	}
 	return protocol.StatusOf(c).HTTP
 }
@@ -320,12 +344,16 @@ func (a *API) authed(h handler) http.HandlerFunc {
 
 // UserJSON is a user as the API shows them.
 type UserJSON struct {
-	ID    uuid.UUID `json:"id"`
-	Name  string    `json:"name"`
-	Login string    `json:"login,omitempty"`
+	ID        uuid.UUID `json:"id"`
+	Name      string    `json:"name"`
+	Login     string    `json:"login,omitempty"`
+	Languages []string  `json:"languages,omitempty"`
+	Disabled  bool      `json:"disabled,omitempty"`
 }
 
-func userJSON(u *server.User) UserJSON { return UserJSON{ID: u.ID, Name: u.Name, Login: u.Login} }
+func userJSON(u *server.User) UserJSON {
+	return UserJSON{ID: u.ID, Name: u.Name, Login: u.Login, Languages: u.Languages, Disabled: u.Disabled}
+}
 
 // SpaceJSON is a space as the API shows it.
 type SpaceJSON struct {
@@ -394,7 +422,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	tok, u, err := a.o.Auth.Login(ctx, req.Login, req.Password, req.Device)
+	tok, u, err := a.o.Auth.LoginFrom(ctx, req.Login, req.Password, req.Device, client)
 	if err != nil {
 		if errors.Is(err, auth.ErrBadLogin) {
 			now := a.o.Now()
@@ -444,6 +472,9 @@ func (a *API) me(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 // InviteRequest is the body of POST /api/invites.
 type InviteRequest struct {
 	Space uuid.UUID `json:"space"`
+	// Language is the slip's language (BCP 47, optional); it becomes the
+	// new member's language.
+	Language string `json:"language,omitempty"`
 }
 
 // InviteResponse is a new invite code.
@@ -462,7 +493,7 @@ func (a *API) newInvite(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		a.tooMany(w, a.o.ClientKey(r), "invites_per_user", a.invites.rate.Every, "user", p.User.ID)
 		return
 	}
-	code, exp, err := a.o.Auth.NewInvite(r.Context(), p, req.Space)
+	code, exp, err := a.o.Auth.NewInvite(r.Context(), p, req.Space, req.Language)
 	if err != nil {
 		a.fail(w, err)
 		return

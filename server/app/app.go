@@ -159,9 +159,15 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		// Roles decide every op and every record sent (server/access).
 		ho.Rules = access.Rules{Records: st}
 	}
+	if ho.Seen == nil {
+		// A sync hello is a use of its session, for "last seen".
+		ho.Seen = a.Auth.Seen
+	}
 	a.Hub = hub.New(ho)
-	// Revoking a session closes its live sockets.
+	// Revoking a session closes its live sockets; a change of someone's
+	// memberships re-reads them on theirs.
 	a.Auth.SetOnRevoke(a.Hub.CloseSession)
+	a.Auth.SetOnAccessChange(a.Hub.Revalidate)
 	a.API = api.New(api.Options{Auth: a.Auth, Store: st, Rules: ho.Rules, Logger: cfg.Logger, Now: cfg.Auth.Now, Limits: cfg.APILimits,
 		ClientKey: a.Clients.Key, Events: a.Events})
 	handler := httpd.New(httpd.Options{

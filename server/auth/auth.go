@@ -93,7 +93,11 @@ type Options struct {
 	Now func() time.Time
 	// OnRevoke is called after a session is deleted, with its token hash,
 	// to close its live sockets (hub.CloseSession).
-	OnRevoke          func(hash [32]byte) int
+	OnRevoke func(hash [32]byte) int
+	// OnAccessChange is called after a user's memberships changed
+	// (removed from a space, another role), to re-check their live
+	// sockets (hub.Revalidate).
+	OnAccessChange    func(user uuid.UUID) int
 	Params            Params
 	SessionLifetime   time.Duration
 	InviteLifetime    time.Duration
@@ -175,11 +179,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 		return nil, err
 	}
 	u, err := s.st.User(ctx, se.User)
-	if errors.Is(err, server.ErrNotFound) {
+	if errors.Is(err, server.ErrNotFound) || (err == nil && u.Disabled) {
 		return nil, ErrSignedOut
 	} else if err != nil {
 		return nil, err
 	}
+	s.seen(ctx, se)
 	roles, err := s.roles(ctx, u.ID)
 	if err != nil {
 		return nil, err
@@ -240,28 +245,38 @@ func CheckPassword(pw string) error {
 	return nil
 }
 
-// newSession makes a session for user on a device and returns its token.
-func (s *Service) newSession(user uuid.UUID, device string) (string, *server.Session) {
+// newSession makes a session for user on a device, signing in from client
+// (a server/clientaddr key), and returns its token.
+func (s *Service) newSession(user uuid.UUID, device, client string) (string, *server.Session) {
 	tok := NewToken()
 	now := s.o.Now().UTC()
 	label := strings.TrimSpace(device)
 	if utf8.RuneCountInString(label) > MaxNameLen {
 		label = string([]rune(label)[:MaxNameLen])
 	}
-	return tok, &server.Session{Hash: server.HashToken(tok), User: user, Created: now, Expires: now.Add(s.o.SessionLifetime), Label: label}
+	if len(client) > MaxNameLen {
+		client = client[:MaxNameLen]
+	}
+	return tok, &server.Session{Hash: server.HashToken(tok), User: user, Created: now, Expires: now.Add(s.o.SessionLifetime), Label: label, Client: client, LastSeen: now}
 }
 
 // StartSession signs a user in on a new device without a password (admin
 // commands, the demo) and returns the token.
 func (s *Service) StartSession(ctx context.Context, user uuid.UUID, device string) (string, error) {
-	tok, se := s.newSession(user, device)
+	tok, se := s.newSession(user, device, "")
 	return tok, s.st.CreateSession(ctx, se)
 }
 
-// Login checks a login and password and starts a session. Every failure is
-// ErrBadLogin, and an unknown login costs the same hashing time as a wrong
-// password.
+// Login checks a login and password and starts a session on device. Every failure is ErrBadLogin, and an unknown login costs the same
+// hashing time as a wrong password; a disabled account, once its password
+// checked out, is ErrDisabled.
 func (s *Service) Login(ctx context.Context, login, password, device string) (string, *server.User, error) {
+	return s.LoginFrom(ctx, login, password, device, "")
+}
+
+// LoginFrom is Login from client (a server/clientaddr key, shown in the
+// session list).
+func (s *Service) LoginFrom(ctx context.Context, login, password, device, client string) (string, *server.User, error) {
 	l, err := NormalizeLogin(login)
 	if err != nil || len(password) > MaxPasswordBytes {
 		if _, err := s.verify(ctx, password, dummyHash); err != nil {
@@ -300,8 +315,11 @@ func (s *Service) Login(ctx context.Context, login, password, device string) (st
 	if err != nil {
 		return "", nil, err
 	}
-	tok, err := s.StartSession(ctx, u.ID, device)
-	if err != nil {
+	if u.Disabled {
+		return "", nil, ErrDisabled
+	}
+	tok, se := s.newSession(u.ID, device, client)
+	if err := s.st.CreateSession(ctx, se); err != nil {
 		return "", nil, err
 	}
 	return tok, u, nil
@@ -349,7 +367,7 @@ func (s *Service) InitSchool(ctx context.Context, school, adminName, adminLogin,
 	if err := s.st.CreateSpace(ctx, sp); err != nil {
 		return nil, nil, err
 	}
-	if err := s.st.PutMember(ctx, server.Member{Space: sp.ID, User: u.ID, Role: server.RoleAdmin}); err != nil {
+	if err := s.st.PutMember(ctx, server.Member{Space: sp.ID, User: u.ID, Role: server.RoleAdmin, Since: sp.Created}); err != nil {
 		return nil, nil, err
 	}
 	return sp, u, nil
@@ -385,7 +403,8 @@ func (s *Service) AddStaff(ctx context.Context, school uuid.UUID, name, login, p
 	if err != nil {
 		return nil, err
 	}
-	if err := s.st.PutMember(ctx, server.Member{Space: school, User: u.ID, Role: role}); err != nil {
+	now := s.o.Now().UTC()
+	if err := s.st.PutMember(ctx, server.Member{Space: school, User: u.ID, Role: role, Since: now}); err != nil {
 		return nil, err
 	}
 	if role == server.RoleAdmin {
@@ -395,7 +414,7 @@ func (s *Service) AddStaff(ctx context.Context, school uuid.UUID, name, login, p
 		}
 		for _, sp := range spaces {
 			if sp.School == school {
-				if err := s.st.PutMember(ctx, server.Member{Space: sp.ID, User: u.ID, Role: server.RoleAdmin}); err != nil {
+				if err := s.st.PutMember(ctx, server.Member{Space: sp.ID, User: u.ID, Role: server.RoleAdmin, Since: now}); err != nil {
 					return nil, err
 				}
 			}
@@ -433,7 +452,7 @@ func (s *Service) AddStudent(ctx context.Context, school uuid.UUID, name string)
 	}
 	for _, m := range ms {
 		if m.Role == server.RoleAdmin {
-			if err := s.st.PutMember(ctx, server.Member{Space: sp.ID, User: m.User, Role: server.RoleAdmin}); err != nil {
+			if err := s.st.PutMember(ctx, server.Member{Space: sp.ID, User: m.User, Role: server.RoleAdmin, Since: sp.Created}); err != nil {
 				return nil, err
 			}
 		}
@@ -463,8 +482,11 @@ func (s *Service) AddMember(ctx context.Context, p *Principal, space, user uuid.
 	if err != nil {
 		return err
 	}
-	staff := false
+	staff, had := false, server.Role("")
 	for _, m := range ms {
+		if m.Space == space {
+			had = m.Role
+		}
 		if m.Space == sp.School && m.Role != server.RoleFamily {
 			staff = true
 		}
@@ -475,7 +497,15 @@ func (s *Service) AddMember(ctx context.Context, p *Principal, space, user uuid.
 	if !staff {
 		return protocol.Errorf(CodeNotFound, "no such staff member in this school")
 	}
-	return s.st.PutMember(ctx, server.Member{Space: space, User: user, Role: role})
+	if err := s.st.PutMember(ctx, server.Member{Space: space, User: user, Role: role, Since: s.o.Now().UTC(), By: p.User.ID}); err != nil {
+		return err
+	}
+	if had != "" && had != role {
+		// Another role reads and writes other things: their sockets
+		// must not keep the old role's view.
+		s.accessChanged(user)
+	}
+	return nil
 }
 
 // SessionInfo is a session as its owner or an admin sees it: never the
@@ -486,6 +516,12 @@ type SessionInfo struct {
 	Created time.Time `json:"created"`
 	Expires time.Time `json:"expires"`
 	Current bool      `json:"current"`
+	// LastSeen is when the session was last used (to within SeenEvery);
+	// Client is where it signed in (an address, grouped as the server's
+	// rate limits group it; empty for sessions made by operator commands
+	// or before it was recorded).
+	LastSeen *time.Time `json:"last_seen,omitempty"`
+	Client   string     `json:"client,omitempty"`
 }
 
 // mayManage reports whether p may see and revoke user's sessions: their
@@ -521,7 +557,12 @@ func (s *Service) Sessions(ctx context.Context, p *Principal, user uuid.UUID) ([
 	}
 	out := make([]SessionInfo, 0, len(ses))
 	for _, se := range ses {
-		out = append(out, SessionInfo{ID: SessionID(se.Hash), Label: se.Label, Created: se.Created, Expires: se.Expires, Current: se.Hash == p.Session.Hash})
+		si := SessionInfo{ID: SessionID(se.Hash), Label: se.Label, Created: se.Created, Expires: se.Expires, Current: se.Hash == p.Session.Hash, Client: se.Client}
+		if !se.LastSeen.IsZero() {
+			t := se.LastSeen
+			si.LastSeen = &t
+		}
+		out = append(out, si)
 	}
 	return out, nil
 }

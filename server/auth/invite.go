@@ -14,15 +14,15 @@ import (
 )
 
 // NewInvite makes an invite to a student's space and returns its code,
-// grouped for reading ("K7QM-3XPD-9R"), and when it expires. Only the
-// space's teachers and admins may.
-func (s *Service) NewInvite(ctx context.Context, p *Principal, space uuid.UUID) (string, time.Time, error) {
+// grouped for reading ("K7QM-3XPD-9R"), and when it expires. The space's
+// teachers and admins may, and its family members when their school lets
+// families invite a co-caregiver (SchoolSettings.FamiliesInvite). The
+// language (a BCP 47 tag, may be empty) is the slip's, and becomes the new
+// member's.
+func (s *Service) NewInvite(ctx context.Context, p *Principal, space uuid.UUID, language string) (string, time.Time, error) {
 	role := p.Role(space)
 	if role == "" {
 		return "", time.Time{}, ErrNoSuchSpace
-	}
-	if role != server.RoleTeacher && role != server.RoleAdmin {
-		return "", time.Time{}, protocol.Errorf(protocol.CodeForbidden, "only the student's teachers and the school's admins make family invites")
 	}
 	sp, err := s.st.Space(ctx, space)
 	if err != nil {
@@ -31,11 +31,36 @@ func (s *Service) NewInvite(ctx context.Context, p *Principal, space uuid.UUID) 
 	if sp.Kind != server.KindStudent {
 		return "", time.Time{}, invalid("families are invited to a student's space")
 	}
-	return s.MakeInvite(ctx, space, p.User.ID)
+	switch role {
+	case server.RoleTeacher, server.RoleAdmin:
+	case server.RoleFamily:
+		set, err := s.st.Settings(ctx, sp.School)
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		if !set.FamiliesInvite {
+			return "", time.Time{}, protocol.Errorf(protocol.CodeForbidden, "this school does not let families invite: ask the teacher for an invite")
+		}
+	default:
+		return "", time.Time{}, protocol.Errorf(protocol.CodeForbidden, "only the student's teachers and the school's admins make family invites")
+	}
+	var lang string
+	if language != "" {
+		l, err := checkLanguages([]string{language})
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		lang = l[0]
+	}
+	return s.makeInvite(ctx, space, p.User.ID, lang)
 }
 
 // MakeInvite makes an invite without checking who asks (the demo seed).
 func (s *Service) MakeInvite(ctx context.Context, space, by uuid.UUID) (string, time.Time, error) {
+	return s.makeInvite(ctx, space, by, "")
+}
+
+func (s *Service) makeInvite(ctx context.Context, space, by uuid.UUID, lang string) (string, time.Time, error) {
 	now := s.o.Now().UTC()
 	for range inviteIDRetries {
 		id, secret := randomCode(InviteIDLen), randomCode(InviteSecretLen)
@@ -43,7 +68,7 @@ func (s *Service) MakeInvite(ctx context.Context, space, by uuid.UUID) (string, 
 		if err != nil {
 			return "", time.Time{}, err
 		}
-		inv := &server.Invite{ID: id, Secret: h, Space: space, By: by, Created: now, Expires: now.Add(s.o.InviteLifetime)}
+		inv := &server.Invite{ID: id, Secret: h, Space: space, By: by, Created: now, Expires: now.Add(s.o.InviteLifetime), Language: lang}
 		err = s.st.CreateInvite(ctx, inv)
 		if errors.Is(err, server.ErrExists) {
 			continue
@@ -143,9 +168,10 @@ func (s *Service) Claim(ctx context.Context, p *Principal, req ClaimRequest) (*C
 		return nil, err
 	}
 	members := func(user uuid.UUID, roles map[uuid.UUID]server.Role) []server.Member {
-		ms := []server.Member{{Space: sp.ID, User: user, Role: server.RoleFamily}}
+		at := now.UTC()
+		ms := []server.Member{{Space: sp.ID, User: user, Role: server.RoleFamily, Since: at, By: inv.By}}
 		if sp.School != uuid.Nil && roles[sp.School] == "" {
-			ms = append(ms, server.Member{Space: sp.School, User: user, Role: server.RoleFamily})
+			ms = append(ms, server.Member{Space: sp.School, User: user, Role: server.RoleFamily, Since: at, By: inv.By})
 		}
 		return ms
 	}
@@ -169,12 +195,15 @@ func (s *Service) Claim(ctx context.Context, p *Principal, req ClaimRequest) (*C
 	}
 	for range loginRetries {
 		u := &server.User{ID: uuid.Must(uuid.NewV7()), Name: name, Created: now.UTC()}
+		if inv.Language != "" {
+			u.Languages = []string{inv.Language}
+		}
 		c := &server.Claim{NewUser: u, Members: members(u.ID, nil)}
 		if hash != "" {
 			u.Login = familyLogin(name)
 			c.Credential = &server.Credential{Login: u.Login, User: u.ID, Hash: hash}
 		}
-		tok, se := s.newSession(u.ID, req.Device)
+		tok, se := s.newSession(u.ID, req.Device, req.Client)
 		c.Session = se
 		err := s.st.ClaimInvite(ctx, id, now, c)
 		switch {
@@ -226,39 +255,104 @@ func foldLatin(r rune) rune {
 	return r
 }
 
+// Invite states, as InviteInfo.State says them.
+const (
+	InviteOpen    = "open"    // may be claimed
+	InviteClaimed = "claimed" // used: ClaimedBy, ClaimedAt
+	InviteExpired = "expired" // not claimed in time
+	InviteBurned  = "burned"  // too many wrong codes were tried: the family needs a new one
+	InviteRevoked = "revoked" // taken back: RevokedAt
+)
+
 // InviteInfo is an invite as its space's teachers and admins see it: never
 // its secret. Burned means too many wrong codes were tried, so the family
 // needs a new one.
 type InviteInfo struct {
-	ID       string     `json:"id"`
-	By       uuid.UUID  `json:"by"`
-	Created  time.Time  `json:"created"`
-	Expires  time.Time  `json:"expires"`
-	Failures int        `json:"failures"`
-	Burned   bool       `json:"burned"`
-	BurnedAt *time.Time `json:"burned_at,omitempty"`
+	ID        string     `json:"id"`
+	State     string     `json:"state"`
+	By        uuid.UUID  `json:"by"`
+	ByName    string     `json:"by_name,omitempty"`
+	Created   time.Time  `json:"created"`
+	Expires   time.Time  `json:"expires"`
+	Language  string     `json:"language,omitempty"`
+	Failures  int        `json:"failures"`
+	Burned    bool       `json:"burned"`
+	BurnedAt  *time.Time `json:"burned_at,omitempty"`
+	ClaimedBy *PersonRef `json:"claimed_by,omitempty"`
+	ClaimedAt *time.Time `json:"claimed_at,omitempty"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
-// Invites lists the unexpired, unclaimed invites of a student's space for
-// its teachers and admins, burned ones included.
+func timeRef(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// Invites lists the invites of a student's space the server keeps (open,
+// claimed, expired, burned, revoked; for store.InviteKeep after expiry),
+// oldest first, for its teachers and admins; a family member sees the
+// ones they made, while their school lets families invite.
 func (s *Service) Invites(ctx context.Context, p *Principal, space uuid.UUID) ([]InviteInfo, error) {
 	role := p.Role(space)
 	if role == "" {
 		return nil, ErrNoSuchSpace
 	}
-	if role != server.RoleTeacher && role != server.RoleAdmin {
-		return nil, protocol.Errorf(protocol.CodeForbidden, "only the student's teachers and the school's admins see its invites")
+	staff := role == server.RoleTeacher || role == server.RoleAdmin
+	if !staff {
+		ok := false
+		if role == server.RoleFamily {
+			sp, err := s.st.Space(ctx, space)
+			if err != nil {
+				return nil, err
+			}
+			set, err := s.st.Settings(ctx, sp.School)
+			if err != nil {
+				return nil, err
+			}
+			ok = set.FamiliesInvite
+		}
+		if !ok {
+			return nil, protocol.Errorf(protocol.CodeForbidden, "only the student's teachers and the school's admins see its invites")
+		}
 	}
-	invs, err := s.st.Invites(ctx, space, s.o.Now())
+	now := s.o.Now()
+	invs, err := s.st.Invites(ctx, space, now)
 	if err != nil {
 		return nil, err
 	}
+	names := map[uuid.UUID]string{}
+	name := func(id uuid.UUID) string {
+		if n, ok := names[id]; ok {
+			return n
+		}
+		n := ""
+		if u, err := s.st.User(ctx, id); err == nil {
+			n = u.Name
+		}
+		names[id] = n
+		return n
+	}
 	out := make([]InviteInfo, 0, len(invs))
 	for _, inv := range invs {
-		ii := InviteInfo{ID: inv.ID, By: inv.By, Created: inv.Created, Expires: inv.Expires, Failures: inv.Failures, Burned: inv.Burned()}
-		if ii.Burned {
-			at := inv.BurnedAt
-			ii.BurnedAt = &at
+		if !staff && inv.By != p.User.ID {
+			continue
+		}
+		ii := InviteInfo{ID: inv.ID, By: inv.By, ByName: name(inv.By), Created: inv.Created, Expires: inv.Expires, Language: inv.Language,
+			Failures: inv.Failures, Burned: inv.Burned(), BurnedAt: timeRef(inv.BurnedAt), ClaimedAt: timeRef(inv.ClaimedAt), RevokedAt: timeRef(inv.RevokedAt)}
+		switch {
+		case inv.Claimed():
+			ii.State = InviteClaimed
+			ii.ClaimedBy = &PersonRef{ID: inv.ClaimedBy, Name: name(inv.ClaimedBy)}
+		case inv.Revoked():
+			ii.State = InviteRevoked
+		case inv.Burned():
+			ii.State = InviteBurned
+		case !now.Before(inv.Expires):
+			ii.State = InviteExpired
+		default:
+			ii.State = InviteOpen
 		}
 		out = append(out, ii)
 	}

@@ -449,6 +449,9 @@ func (c *conn) hello(m *protocol.Hello) bool {
 	// clients stop syncing for good on unauthorized, so a store that merely
 	// failed must answer internal, which they retry.
 	user, err := st.User(ctx, sess.User)
+	if err == nil && user.Disabled {
+		err = server.ErrNotFound // its sessions were deleted; a late hello is refused alike
+	}
 	if err != nil {
 		if errors.Is(err, server.ErrNotFound) {
 			c.fail(protocol.CodeUnauthorized, "not signed in, or the session has ended: sign in again")
@@ -551,7 +554,9 @@ func (c *conn) hello(m *protocol.Hello) bool {
 	}
 	// A session revoked since it was read above had no socket here for
 	// CloseSession to close: look again, now that it would find this one
-	// (revocation deletes the session, then closes its sockets).
+	// (revocation deletes the session, then closes its sockets). Likewise
+	// memberships changed since they were read had no socket here for
+	// Revalidate to close.
 	if _, err := st.Session(ctx, hash); err != nil {
 		if errors.Is(err, server.ErrNotFound) {
 			c.fail(protocol.CodeUnauthorized, "not signed in, or the session has ended: sign in again")
@@ -559,6 +564,18 @@ func (c *conn) hello(m *protocol.Hello) bool {
 			c.internal("session lookup", err)
 		}
 		return false
+	}
+	again, err := st.Memberships(ctx, sess.User)
+	if err != nil {
+		c.internal("memberships", err)
+		return false
+	}
+	if !sameMemberships(members, again) {
+		c.fail(protocol.CodeAccessChanged, "your spaces or roles changed: reconnect to see them")
+		return false
+	}
+	if c.h.opts.Seen != nil {
+		c.h.opts.Seen(sess)
 	}
 	if !c.enqueueBytes(protocol.MustEncode(welcome)) {
 		return false
@@ -569,6 +586,24 @@ func (c *conn) hello(m *protocol.Hello) bool {
 	}
 	c.mu.Unlock()
 	c.poke()
+	return true
+}
+
+// sameMemberships reports whether two reads of a user's memberships give
+// the same spaces and roles.
+func sameMemberships(a, b []server.Member) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	roles := make(map[uuid.UUID]server.Role, len(a))
+	for _, m := range a {
+		roles[m.Space] = m.Role
+	}
+	for _, m := range b {
+		if r, ok := roles[m.Space]; !ok || r != m.Role {
+			return false
+		}
+	}
 	return true
 }
 

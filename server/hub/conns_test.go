@@ -53,6 +53,9 @@ func TestHelloDeadlinePingOnly(t *testing.T) {
 	const deadline = 500 * time.Millisecond
 	e := newEnv(t, hub.Options{HelloDeadline: deadline, PongWait: time.Minute})
 
+	// The server's deadline starts when the upgrade reaches it, after
+	// this: measured from here, the close cannot come before the deadline.
+	start := time.Now()
 	c := e.dial("pinger", nil)
 	stop := make(chan struct{})
 	done := make(chan struct{})
@@ -74,7 +77,6 @@ func TestHelloDeadlinePingOnly(t *testing.T) {
 			}
 		}
 	}()
-	start := time.Now()
 	er := c.expectFatal(protocol.CodeBadRequest)
 	took := time.Since(start)
 	close(stop)

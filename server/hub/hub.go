@@ -106,6 +106,10 @@ type Options struct {
 	// host, an IPv6 address grouped by its /64 (DefaultClientAddr); behind
 	// a reverse proxy, plug in one that trusts its forwarding header.
 	ClientAddr func(*http.Request) string
+	// Seen is told of every session that says hello, to record when it
+	// was last used (auth.Service.Seen, which writes at most once a
+	// minute); nil records nothing.
+	Seen func(*server.Session)
 }
 
 func (o *Options) setDefaults() {
@@ -401,6 +405,28 @@ func (h *Hub) CloseSession(hash [32]byte) int {
 	h.mu.RUnlock()
 	for _, c := range cs {
 		c.fail(protocol.CodeUnauthorized, "this session was signed out")
+	}
+	return len(cs)
+}
+
+// Revalidate closes every live connection of user with access_changed,
+// after their memberships changed: each connection's spaces and roles are
+// fixed at hello, so the client reconnects and its new hello reads them
+// again. A socket of the user that is saying hello meanwhile reads its
+// memberships again once registered (conn.hello), so no socket keeps a
+// space the user lost. It returns how many it closed.
+func (h *Hub) Revalidate(user uuid.UUID) int {
+	h.mu.RLock()
+	var cs []*conn
+	for c := range h.conns {
+		// c.user is set before subscribe, under h.mu, sets subscribed.
+		if c.subscribed && c.user == user {
+			cs = append(cs, c)
+		}
+	}
+	h.mu.RUnlock()
+	for _, c := range cs {
+		c.fail(protocol.CodeAccessChanged, "your spaces or roles changed: reconnect to see them")
 	}
 	return len(cs)
 }

@@ -32,6 +32,12 @@ const (
 	ClockRefused      = "clock_refused"
 	ConnectionRefused = "connection_refused"
 	QuotaExceeded     = "quota_exceeded"
+	// Account management by admins, and wrong setup codes.
+	AccountDisabled = "account_disabled"
+	AccountEnabled  = "account_enabled"
+	PasswordReset   = "password_reset"
+	FailedSetup     = "failed_setup"
+	MemberRemoved   = "member_removed"
 )
 
 // DefaultRate and DefaultBurst bound the events written per second for the

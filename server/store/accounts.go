@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -155,20 +156,101 @@ func (s *Store) PutMember(ctx context.Context, m server.Member) error {
 	return nil
 }
 
-// putMember writes both directions of a membership in txn.
+// putMember writes both directions of a membership in txn. A role change
+// keeps when the member joined and who brought them in.
 func putMember(txn *badger.Txn, m server.Member) error {
-	role := []byte(m.Role)
-	if err := txn.Set(pairKey(kindMember, m.Space, m.User), role); err != nil {
+	if b, err := getRaw(txn, pairKey(kindMember, m.Space, m.User)); err == nil {
+		if old, err := decodeMember(b); err == nil && !old.Since.IsZero() {
+			m.Since, m.By = old.Since, old.By
+		}
+	} else if !errors.Is(err, server.ErrNotFound) {
 		return err
 	}
-	return txn.Set(pairKey(kindMembership, m.User, m.Space), role)
+	v, err := encodeMember(m)
+	if err != nil {
+		return err
+	}
+	if err := txn.Set(pairKey(kindMember, m.Space, m.User), v); err != nil {
+		return err
+	}
+	return txn.Set(pairKey(kindMembership, m.User, m.Space), v)
+}
+
+// memberMeta is what a membership value holds after its role.
+type memberMeta struct {
+	Since time.Time `msgpack:"t,omitempty"`
+	By    uuid.UUID `msgpack:"b,omitempty"`
+}
+
+// encodeMember writes a membership value: the role, then, after a 0x00
+// (roles are plain words), msgpack of when and by whom. Values written
+// before that are the bare role, and still read.
+func encodeMember(m server.Member) ([]byte, error) {
+	meta, err := marshal(memberMeta{Since: m.Since, By: m.By})
+	if err != nil {
+		return nil, err
+	}
+	v := append([]byte(m.Role), 0)
+	return append(v, meta...), nil
+}
+
+// decodeMember reads a membership value into a Member's role, since and
+// by (space and user come from the key).
+func decodeMember(v []byte) (server.Member, error) {
+	role, rest, found := bytes.Cut(v, []byte{0})
+	m := server.Member{Role: server.Role(role)}
+	if found && len(rest) > 0 {
+		var meta memberMeta
+		if err := unmarshal(rest, &meta); err != nil {
+			return m, fmt.Errorf("decoding membership: %w", err)
+		}
+		m.Since, m.By = meta.Since, meta.By
+	}
+	return m, nil
+}
+
+// DeleteMember removes both directions of a membership.
+func (s *Store) DeleteMember(ctx context.Context, space, user uuid.UUID) error {
+	err := s.update(func(txn *badger.Txn) error {
+		if err := txn.Delete(pairKey(kindMember, space, user)); err != nil {
+			return err
+		}
+		return txn.Delete(pairKey(kindMembership, user, space))
+	})
+	if err != nil {
+		return fmt.Errorf("store: deleting member %s of %s: %w", user, space, err)
+	}
+	return nil
+}
+
+// PutUser replaces an existing user.
+func (s *Store) PutUser(ctx context.Context, u *server.User) error {
+	err := s.update(func(txn *badger.Txn) error {
+		if _, err := getRaw(txn, idKey(kindUser, u.ID)); err != nil {
+			return err
+		}
+		b, err := marshal(u)
+		if err != nil {
+			return err
+		}
+		return txn.Set(idKey(kindUser, u.ID), b)
+	})
+	if err != nil {
+		return fmt.Errorf("store: updating user %s: %w", u.ID, err)
+	}
+	return nil
 }
 
 // Memberships returns the spaces a user belongs to, ordered by space id.
 func (s *Store) Memberships(ctx context.Context, user uuid.UUID) ([]server.Member, error) {
 	var out []server.Member
 	err := s.scan(idKey(kindMembership, user), func(k, v []byte) error {
-		out = append(out, server.Member{Space: uuid.UUID(k[1+idLen:]), User: user, Role: server.Role(v)})
+		m, err := decodeMember(v)
+		if err != nil {
+			return err
+		}
+		m.Space, m.User = uuid.UUID(k[1+idLen:]), user
+		out = append(out, m)
 		return nil
 	})
 	if err != nil {
@@ -181,7 +263,12 @@ func (s *Store) Memberships(ctx context.Context, user uuid.UUID) ([]server.Membe
 func (s *Store) Members(ctx context.Context, space uuid.UUID) ([]server.Member, error) {
 	var out []server.Member
 	err := s.scan(idKey(kindMember, space), func(k, v []byte) error {
-		out = append(out, server.Member{Space: space, User: uuid.UUID(k[1+idLen:]), Role: server.Role(v)})
+		m, err := decodeMember(v)
+		if err != nil {
+			return err
+		}
+		m.Space, m.User = space, uuid.UUID(k[1+idLen:])
+		out = append(out, m)
 		return nil
 	})
 	if err != nil {

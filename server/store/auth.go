@@ -120,7 +120,7 @@ func inviteEntry(inv *server.Invite) (*badger.Entry, error) {
 		return nil, fmt.Errorf("encoding invite: %w", err)
 	}
 	e := badger.NewEntry(inviteKey(inv.ID), b)
-	e.ExpiresAt = uint64(inv.Expires.Unix()) + 1 // whole seconds, rounded up
+	e.ExpiresAt = uint64(inv.Expires.Add(InviteKeep).Unix()) + 1 // whole seconds, rounded up
 	return e, nil
 }
 
@@ -134,7 +134,7 @@ func getInvite(txn *badger.Txn, id string, now time.Time) (*server.Invite, error
 	if err := unmarshal(b, inv); err != nil {
 		return nil, fmt.Errorf("decoding invite: %w", err)
 	}
-	if !now.Before(inv.Expires) || inv.Burned() {
+	if !now.Before(inv.Expires) || inv.Burned() || inv.Claimed() || inv.Revoked() {
 		return nil, server.ErrNotFound
 	}
 	return inv, nil
@@ -174,7 +174,7 @@ func (s *Store) FailInvite(ctx context.Context, id string, maxFailures int) (boo
 		if err := unmarshal(b, inv); err != nil {
 			return err
 		}
-		if inv.Burned() {
+		if inv.Burned() || inv.Claimed() || inv.Revoked() {
 			burned = true
 			return nil
 		}
@@ -214,7 +214,7 @@ func (s *Store) Invites(ctx context.Context, space uuid.UUID, now time.Time) ([]
 			if err := unmarshal(b, inv); err != nil {
 				return fmt.Errorf("decoding invite: %w", err)
 			}
-			if inv.Space == space && now.Before(inv.Expires) {
+			if inv.Space == space {
 				out = append(out, inv)
 			}
 			if err := ctx.Err(); err != nil {
@@ -230,16 +230,28 @@ func (s *Store) Invites(ctx context.Context, space uuid.UUID, now time.Time) ([]
 	return out, nil
 }
 
-// ClaimInvite uses up a live invite and writes the claim in one
+// ClaimInvite uses up a live invite (marks it claimed, by whom and when,
+// and keeps it for its maker's list) and writes the claim in one
 // transaction. Badger's transactions are optimistic: of two claims racing
 // for one invite, the second to commit sees a conflict, is retried, and
 // then finds the invite gone, so an invite is used at most once.
 func (s *Store) ClaimInvite(ctx context.Context, id string, now time.Time, c *server.Claim) error {
 	err := s.update(func(txn *badger.Txn) error {
-		if _, err := getInvite(txn, id, now); err != nil {
+		inv, err := getInvite(txn, id, now)
+		if err != nil {
 			return err
 		}
-		if err := txn.Delete(inviteKey(id)); err != nil {
+		inv.ClaimedAt = now.UTC()
+		if c.NewUser != nil {
+			inv.ClaimedBy = c.NewUser.ID
+		} else if len(c.Members) > 0 {
+			inv.ClaimedBy = c.Members[0].User
+		}
+		e, err := inviteEntry(inv)
+		if err != nil {
+			return err
+		}
+		if err := txn.SetEntry(e); err != nil {
 			return err
 		}
 		if u := c.NewUser; u != nil {

@@ -27,10 +27,11 @@ func (s *Store) Backup(w io.Writer) error {
 
 // RestoreOptions say what Restore keeps besides the data.
 type RestoreOptions struct {
-	// KeepSessions keeps the backup's sessions and unclaimed invites. By
-	// default both are dropped: the backup may hold sessions revoked since
-	// it was taken (they would work again) and invites claimed since (they
-	// could be claimed twice). Dropping them signs everyone out.
+	// KeepSessions keeps the backup's sessions, invites and password
+	// setup codes. By default all are dropped: the backup may hold
+	// sessions revoked since it was taken (they would work again) and
+	// invites or setup codes used since (they could be used twice).
+	// Dropping them signs everyone out.
 	KeepSessions bool
 }
 
@@ -76,7 +77,7 @@ func restore(dir string, r io.Reader, opts RestoreOptions, rep *RestoreReport) e
 	}
 	if !opts.KeepSessions {
 		// A user's session index (T) goes with the sessions (t).
-		n, err := dropPrefixes(db, []byte{kindSession}, []byte{kindInvite}, []byte{kindUserSess})
+		n, err := dropPrefixes(db, []byte{kindSession}, []byte{kindInvite}, []byte{kindUserSess}, []byte{kindSetup})
 		if err != nil {
 			db.Close()
 			return fmt.Errorf("store: restore: dropping sessions and invites: %w", err)

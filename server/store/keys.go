@@ -24,7 +24,9 @@ const (
 	kindSession    byte = 't' // t|sha256(token) -> server.Session
 	kindUserSess   byte = 'T' // T|user|sha256(token) -> empty (index of t, same TTL)
 	kindLogin      byte = 'a' // a|login -> server.Credential
-	kindInvite     byte = 'i' // i|invite id -> server.Invite (TTL: its expiry)
+	kindInvite     byte = 'i' // i|invite id -> server.Invite (TTL: its expiry + InviteKeep)
+	kindSetup      byte = 'p' // p|sha256(code) -> server.SetupCode (TTL: its expiry)
+	kindSettings   byte = 'g' // g|school -> server.SchoolSettings
 	kindOp         byte = 'o' // o|space|node|hlc -> seq (8) | opDigest (16)
 	kindDevice     byte = 'd' // d|device -> deviceBinding (TTL: its session's expiry)
 	kindUserDevice byte = 'D' // D|user|device -> empty (index of d, same TTL)

@@ -29,6 +29,12 @@ const (
 	CodeQuota        Code = "quota_exceeded"       // the person or the plan is over its storage quota
 	CodeUnreadable   Code = "unreadable"           // the stored record is quarantined (undecodable); the op is kept by the client
 	CodeTooManyConns Code = "too_many_connections" // over a connection cap (address, user, session, process)
+	// CodeAccessChanged closes a socket whose user's memberships changed
+	// (removed from a space, another role): the client reconnects (its
+	// first backoff after a healthy connection is under 250 ms) and its
+	// welcome lists the spaces and roles it has now. Clients that do not
+	// know the code read it as internal, which they retry the same way.
+	CodeAccessChanged Code = "access_changed"
 )
 
 // Status maps a code to an HTTP status and a WebSocket close code: the one
@@ -61,6 +67,7 @@ var statuses = map[Code]Status{
 	CodeQuota:           {HTTP: 507, Close: 4507},
 	CodeUnreadable:      {HTTP: 500, Close: 1011},
 	CodeTooManyConns:    {HTTP: 429, Close: 4430, Retry: true},
+	CodeAccessChanged:   {HTTP: 409, Close: 4412, Retry: true},
 }
 
 // StatusOf returns the status for a code; unknown codes count as internal.

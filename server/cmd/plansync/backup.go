@@ -153,7 +153,7 @@ func restore(args []string, stdout io.Writer, log *slog.Logger) error {
 	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
 	data := fs.String("data", "", "badger data folder to create; must be empty or not exist")
 	in := fs.String("in", "", "backup file (plansync backup)")
-	keep := fs.Bool("keep-sessions", false, "keep the backup's sessions and unclaimed invites (by default both are dropped: a session revoked after the backup would work again)")
+	keep := fs.Bool("keep-sessions", false, "keep the backup's sessions, invites and setup codes (by default all are dropped: a session revoked after the backup would work again)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func restore(args []string, stdout io.Writer, log *slog.Logger) error {
 	if *keep {
 		fmt.Fprintf(stdout, "kept sessions and invites (--keep-sessions)\n")
 	} else {
-		fmt.Fprintf(stdout, "dropped %d sessions and %d unclaimed invites: everyone signs in again\n", rep.DroppedSessions, rep.DroppedInvites)
+		fmt.Fprintf(stdout, "dropped %d sessions and %d invites: everyone signs in again\n", rep.DroppedSessions, rep.DroppedInvites)
 	}
 	fmt.Fprintf(stdout, "new incarnation %s: clients re-read their spaces\n", rep.Incarnation)
 	st, err := store.Open(*data, store.Options{Logger: log})

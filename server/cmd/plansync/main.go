@@ -11,6 +11,11 @@
 //	plansync space add --name NAME [--kind student|school|general]
 //	plansync member add --space ID --user ID --role teacher|family|support|admin
 //	plansync session add --user ID  (prints a new session token)
+//	plansync user disable|enable --user ID | --login LOGIN
+//	                                (disable ends every session of the account)
+//	plansync user reset-password --user ID | --login LOGIN
+//	                                (prints a one-time setup code, never a password)
+//	plansync member remove --space ID --user ID
 //	plansync backup --from http://127.0.0.1:8081 [--token-file F] --out FILE   (a running server's --admin-addr)
 //	plansync backup --from unix:PATH --out FILE               (a running server's --admin-socket)
 //	plansync backup --data DIR --out FILE                     (a stopped server)
@@ -78,6 +83,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "init":
 		return initSchool(args, os.Stdin, stdout, log)
 	case "user", "space", "member", "session":
+		if len(args) > 0 && (cmd == "user" && (args[0] == "disable" || args[0] == "enable" || args[0] == "reset-password") ||
+			cmd == "member" && args[0] == "remove") {
+			return account(cmd+" "+args[0], args[1:], stdout, log)
+		}
 		if len(args) == 0 || args[0] != "add" {
 			return fmt.Errorf("usage: plansync %s add [flags]", cmd)
 		}
@@ -90,7 +99,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, app.Version)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (serve, init, bench-serve, user add, space add, member add, session add, backup, restore, version)", cmd)
+	return fmt.Errorf("unknown command %q (serve, init, bench-serve, user add|disable|enable|reset-password, space add, member add|remove, session add, backup, restore, version)", cmd)
 }
 
 func serve(args []string, stdout io.Writer, log *slog.Logger) error {
@@ -271,6 +280,74 @@ func admin(what string, args []string, stdout io.Writer, log *slog.Logger) error
 			return err
 		}
 		fmt.Fprintf(stdout, "token %s\n", tok)
+	}
+	return nil
+}
+
+// account runs the account commands an admin has in the app too: disable,
+// enable, reset-password, member remove. Like the add commands they open
+// the data folder, so the server is stopped and no socket is open to close.
+func account(what string, args []string, stdout io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet(what, flag.ContinueOnError)
+	data := fs.String("data", env("PLANSYNC_DATA", "./data"), "badger data folder (env PLANSYNC_DATA)")
+	userID := fs.String("user", "", "user id")
+	login := fs.String("login", "", "login of the user (instead of --user)")
+	spaceID := fs.String("space", "", "space id (member remove)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := store.Open(*data, store.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ctx := context.Background()
+	var user uuid.UUID
+	switch {
+	case *userID != "":
+		if user, err = uuid.Parse(*userID); err != nil {
+			return fmt.Errorf("%s: --user is not an id: %w", what, err)
+		}
+	case *login != "":
+		l, err := auth.NormalizeLogin(*login)
+		if err != nil {
+			return err
+		}
+		c, err := st.Credential(ctx, l)
+		if err != nil {
+			return fmt.Errorf("%s: login %s: %w", what, l, err)
+		}
+		user = c.User
+	default:
+		return fmt.Errorf("%s needs --user ID or --login LOGIN", what)
+	}
+	svc := auth.New(auth.Options{Store: st, Logger: log})
+	switch what {
+	case "user disable", "user enable":
+		u, err := svc.SetUserDisabled(ctx, user, what == "user disable")
+		if err != nil {
+			return err
+		}
+		state := "enabled"
+		if u.Disabled {
+			state = "disabled (every session ended)"
+		}
+		fmt.Fprintf(stdout, "user %s (%s) %s\n", u.ID, u.Name, state)
+	case "user reset-password":
+		code, exp, err := svc.MakeSetupCode(ctx, user, uuid.Nil)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "setup code %s (single use, expires %s): the person sets a new password with it in the app\n", code, exp.Format(time.RFC3339))
+	case "member remove":
+		sp, err := uuid.Parse(*spaceID)
+		if err != nil {
+			return fmt.Errorf("member remove needs --space: %w", err)
+		}
+		if err := app.RemoveMember(ctx, st, sp, user); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "member %s removed from %s\n", user, sp)
 	}
 	return nil
 }
