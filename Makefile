@@ -19,6 +19,10 @@ STATICCHECK_VERSION := v0.8.2
 WASM_PKGS := ./wasm/ ./client/idbstore/ ./client/jsws/ ./shared/protocol/
 NODE_DIR  := $(TMP)/node
 FAKE_IDB  := $(NODE_DIR)/node_modules/fake-indexeddb/auto/index.js
+# axe-core for the browser tests' accessibility checks; the version is
+# pinned in server/browser/screens_test.go (axeVersion) too.
+AXE_VERSION := 4.10.3
+AXE       := $(NODE_DIR)/node_modules/axe-core/axe.min.js
 WASM_ENV  := PATH="$$($(GO) env GOROOT)/lib/wasm:$$PATH" NODE_OPTIONS="--require=$(FAKE_IDB) --experimental-websocket" GOOS=js GOARCH=wasm
 
 # Every fuzz target (go test fuzzes one target per package run).
@@ -47,9 +51,12 @@ tools: $(TOOLS)/staticcheck
 $(TOOLS)/staticcheck:
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
-## browser: Debian's Chromium for the browser tests, installed when missing
-browser:
+## browser: Debian's Chromium and axe-core for the browser tests, installed when missing
+browser: $(AXE)
 	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
+
+$(AXE):
+	npm install --no-audit --no-fund --prefix $(NODE_DIR) axe-core@$(AXE_VERSION)
 
 ## node: fake-indexeddb for the wasm tests under Node
 node: $(FAKE_IDB)

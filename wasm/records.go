@@ -96,11 +96,15 @@ func eventJS(ev client.Event, signedIn bool) map[string]any {
 		m := keyJS(ev.Op.Key())
 		m["type"], m["code"], m["message"] = "rejected", string(ev.Code), ev.Message
 		m["held"] = ev.Held
+		// values carries what the refused edit said, so that the page can
+		// keep the person's words after the device has undone the edit.
 		fields := make([]any, len(ev.Op.Writes))
+		values := make(map[string]any, len(ev.Op.Writes))
 		for i, w := range ev.Op.Writes {
 			fields[i] = w.Name
+			values[w.Name] = w.Value
 		}
-		m["fields"] = fields
+		m["fields"], m["values"] = fields, values
 		return m
 	}
 	return nil

@@ -101,7 +101,8 @@ func TestFollowerTab(t *testing.T) {
 	select {
 	case ev := <-rejections:
 		if ev.Get("id").String() != fid || ev.Get("code").String() != string(protocol.CodeForbidden) ||
-			ev.Get("fields").Index(0).String() != "title" || ev.Get("message").String() == "" {
+			ev.Get("fields").Index(0).String() != "title" || ev.Get("values").Get("title").String() != "from the follower" ||
+			ev.Get("message").String() == "" {
 			t.Fatalf("follower got %v", jsJSON.Call("stringify", ev))
 		}
 	case <-time.After(10 * time.Second):

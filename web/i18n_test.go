@@ -96,6 +96,7 @@ var dynamicKeys = []string{
 	"sync.signedOut", "sync.upgrade", "sync.userChanged", "sync.stopped",
 	"form.save", "form.add", "notes.sendReply",
 	"sync.waiting.other", "sync.sending.other",
+	"role.family", "role.teacher", "role.support", "role.admin",
 }
 
 // TestKeysExist fails when the UI asks for a key en.json lacks: every

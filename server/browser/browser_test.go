@@ -375,7 +375,9 @@ func (b *tab) screenshot(name string) string {
 	return p
 }
 
-func TestBrowser(t *testing.T) {
+// newEnv starts a seeded server and a headless Chromium for one test.
+func newEnv(t *testing.T) *env {
+	t.Helper()
 	exe := chromium(t)
 	e := &env{t: t, root: t, dir: t.TempDir(), web: webFiles(t)}
 	e.start()
@@ -384,20 +386,6 @@ func TestBrowser(t *testing.T) {
 			e.stop()
 		}
 	})
-	demo := e.app.Demo
-
-	// A second teacher on the same student, so that two people can
-	// collide on a goal (a family may not write goals).
-	student, school := findSpaces(t, e.app, demo.InviteStudent)
-	ctx := context.Background()
-	diaz, err := e.app.Auth.AddStaff(ctx, school, "Mr. Díaz", "diaz", app.DemoPassword, server.RoleTeacher)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.app.Store.PutMember(ctx, server.Member{Space: student, User: diaz.ID, Role: server.RoleTeacher}); err != nil {
-		t.Fatal(err)
-	}
-
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(exe),
 		chromedp.Headless,
@@ -417,6 +405,24 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("starting chromium: %v", err)
 	}
 	e.browser = browser
+	return e
+}
+
+func TestBrowser(t *testing.T) {
+	e := newEnv(t)
+	demo := e.app.Demo
+
+	// A second teacher on the same student, so that two people can
+	// collide on a goal (a family may not write goals).
+	student, school := findSpaces(t, e.app, demo.InviteStudent)
+	ctx := context.Background()
+	diaz, err := e.app.Auth.AddStaff(ctx, school, "Mr. Díaz", "diaz", app.DemoPassword, server.RoleTeacher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.app.Store.PutMember(ctx, server.Member{Space: student, User: diaz.ID, Role: server.RoleTeacher}); err != nil {
+		t.Fatal(err)
+	}
 
 	a := e.newTab("lee")
 	b := e.newTab("diaz")
@@ -499,7 +505,7 @@ func TestBrowser(t *testing.T) {
 			x.waitFor("B's target everywhere", fmt.Sprintf(`document.getElementById('main').innerText.includes(%q)`, targetB), syncTimeout)
 			x.waitFor("the conflict where it happened", `document.querySelectorAll('.conflict .conflict-field[data-field=description] .version').length === 2`, syncTimeout)
 		}
-		title := eval[string](a, `document.querySelector('.conflict h4').textContent`)
+		title := eval[string](a, `document.querySelector('.conflict .conflict-title').textContent`)
 		if !strings.Contains(title, "You and Mr. Díaz both changed this goal while offline") {
 			t.Errorf("conflict title in A: %q", title)
 		}
@@ -715,6 +721,7 @@ func TestBrowser(t *testing.T) {
 			time.Sleep(300 * time.Millisecond)
 			// Open every add form too: their labels and options are strings.
 			eval[chromedp.Void](a, `document.querySelectorAll('#main button[data-action=add]').forEach(b => b.click())`)
+			a.axe(frag + " in Spanish, its forms open")
 		}
 		if missing := eval[[]string](a, `plansyncMissingStrings()`); len(missing) > 0 {
 			t.Errorf("Spanish UI lacks %v", missing)

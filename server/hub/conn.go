@@ -103,6 +103,11 @@ type conn struct {
 	// unbound is the session whose device binding waits for the store to
 	// take writes again (set by hello, cleared by bindLate; reader only).
 	unbound *server.Session
+	// welcomed is set, under mu, once Welcome is queued: fan-out may reach
+	// a connection as soon as it is subscribed, and a change it offers
+	// before then must wait for the Welcome rather than wake catch-up
+	// ahead of it (a client must read Welcome first).
+	welcomed bool
 	// Set once by hello, read-only after (except sub fields under mu).
 	user    uuid.UUID
 	client  uuid.UUID
@@ -581,6 +586,7 @@ func (c *conn) hello(m *protocol.Hello) bool {
 		return false
 	}
 	c.mu.Lock()
+	c.welcomed = true
 	for _, s := range subs {
 		s.dirty = true
 	}
@@ -700,7 +706,9 @@ func (c *conn) offer(from, to uint64, s *sub, frames []*frame) {
 	case to <= s.sent:
 	default:
 		s.live, s.dirty = false, true
-		c.poke()
+		if c.welcomed {
+			c.poke()
+		}
 	}
 }
 

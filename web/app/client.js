@@ -58,6 +58,15 @@ export function nameOf(id) {
   return names[id] || '';
 }
 
+// Members' roles per space, as the server last listed them (not kept
+// across reloads: spaces() lists them again, offline too).
+const roles = new Map();
+
+// roleOf is a person's role in a space, or '' when not known.
+export function roleOf(space, id) {
+  return roles.get(`${space}/${id}`) || '';
+}
+
 function device() {
   const ua = navigator.userAgent;
   const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Windows/.test(ua) ? 'Windows' : /Mac/.test(ua) ? 'Mac' : /Linux/.test(ua) ? 'Linux' : '';
@@ -92,7 +101,12 @@ export function signedIn() {
 export async function spaces() {
   const list = (await api.spaces()) || [];
   // The server names each plan's members, so conflicts can say who.
-  for (const s of list) for (const m of s.members || []) learnName(m.id, m.name);
+  for (const s of list) {
+    for (const m of s.members || []) {
+      learnName(m.id, m.name);
+      if (m.role) roles.set(`${s.id}/${m.id}`, m.role);
+    }
+  }
   return list.map((s) => ({ id: s.id, name: s.name || '', kind: s.kind || '', role: s.role || '' }));
 }
 

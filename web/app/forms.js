@@ -161,7 +161,8 @@ function same(a, b) {
 
 // buildForm makes a form for a record of a collection. opts:
 //   kind, collection, record (null for a new one), fixed ({field: value}
-//   set without an input), omit ([field]), submit (label key),
+//   set without an input), omit ([field]), defaults ({field: value} a new
+//   record's inputs start with), submit (label key),
 //   onSave(fields) (a promise), onCancel.
 // For an existing record only changed fields are saved: edits are
 // field-level, so two people changing different fields never collide.
@@ -177,7 +178,8 @@ export function buildForm(opts) {
   for (const f of c.fields) {
     if (omit.has(f.name) || f.type === 'id') continue;
     const fd = f.type === 'lang' ? { ...f, ofTexts: textLangs.has(f.name) } : f;
-    const ctl = control(opts.collection, f.name, fd, val(rec, f.name), f.text ? textLang(f) : undefined);
+    const start = rec ? val(rec, f.name) : (opts.defaults || {})[f.name];
+    const ctl = control(opts.collection, f.name, fd, start, f.text ? textLang(f) : undefined);
     if (ctl) ctls.push({ f, ctl });
   }
   // Keep each text's lang attribute in step with its language picker, so

@@ -1,0 +1,18 @@
+// A plan's meetings.
+
+import { h } from './dom.js';
+import { t } from './i18n.js';
+import * as c from './client.js';
+import { card, addButton, byTime, fieldsList } from './views.js';
+
+export async function meetingsTab(ctx) {
+  const ms = byTime(await c.list(ctx.space, 'meetings'));
+  return h('div', {}, h('p', { class: 'muted' }, t('meetings.intro')),
+    ms.length === 0 ? h('p', { class: 'muted' }, t('meetings.none')) : ms.map((m) => card(ctx, m, {
+      heading: c.val(m, 'title') || t('meetings.untitled'),
+      body: fieldsList('student', 'meetings', m, ['status', 'proposed_times', 'duration_minutes', 'agenda', 'attendees',
+        'interpreter_needed', 'interpreter_language', 'notes', 'agreed_actions', 'lang']),
+    })),
+    addButton(ctx, t('meetings.add')));
+}
+
