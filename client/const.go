@@ -69,6 +69,19 @@ const (
 	// is broken, and the connection ends (backoff) rather than spinning.
 	// The op stays in the outbox either way.
 	maxRestamps = 4
+	// accessReconnectJitter bounds the delay before reconnecting after the
+	// server closed the socket with protocol.CodeAccessChanged (or the
+	// Welcome showed a new role): the close is the server's own doing, and
+	// the person should see their spaces as they are now within a second,
+	// whatever the backoff had grown to. The jitter spreads the person's
+	// devices and tabs, which the server closes at the same moment.
+	accessReconnectJitter = 250 * time.Millisecond
+	// maxQuickReconnects bounds how many such prompt reconnects follow one
+	// another without a healthy connection in between (a removal, then a
+	// role change, then a hello that raced a change is three); past it the
+	// ordinary backoff applies, so a server that closes every connection
+	// this way is not hammered.
+	maxQuickReconnects = 3
 	// inboundQueue is how many decoded frames the connection's reader may
 	// hold for the engine before it waits: enough to keep reading while a
 	// page is written to the store, little enough to bound memory.

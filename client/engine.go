@@ -102,7 +102,9 @@ type SyncState struct {
 // or discards the device's data (Store.Reset).
 const CodeUserChanged protocol.Code = "user_changed"
 
-// Rejection is an edit the server refused.
+// Rejection is an edit the server refused, or an unsent edit of a space
+// the person was removed from (code forbidden, message droppedMessage; see
+// AccessChanged): the server would refuse it the same way.
 type Rejection struct {
 	Op      record.Op
 	Code    protocol.Code

@@ -8,7 +8,7 @@ import (
 )
 
 // Event is something the UI may want to redraw for: RecordChanged,
-// ConflictAppeared, StateChanged or Rejected.
+// ConflictAppeared, StateChanged, Rejected or AccessChanged.
 type Event interface{ isEvent() }
 
 // RecordChanged says the view of a record changed (by a local edit, a

@@ -65,6 +65,15 @@ type Store interface {
 	// crash in between leaves the old incarnation in the metadata, and the
 	// engine rebases again on the next Welcome.
 	Rebase(ctx context.Context, m Meta) error
+	// DropSpace erases a space this device may no longer read (the person
+	// was removed from it, see Engine): its records and its cursor, and the
+	// outbox entries localSeqs names (the engine has made them Rejections).
+	// The cursor goes first; the outbox entries and the records may follow
+	// apart (a space can exceed one transaction). A crash in between leaves
+	// records or ops of a space without a cursor: the next Welcome drops
+	// them again, or, if the space came back, reads it from scratch over
+	// them. Never a cursor that claims records the store no longer holds.
+	DropSpace(ctx context.Context, space uuid.UUID, localSeqs []uint64) error
 	// SaveMeta replaces the metadata.
 	SaveMeta(ctx context.Context, m Meta) error
 	// Reset erases everything, for sign-out or a store found half wiped.

@@ -30,6 +30,7 @@ var (
 // the backoff, again, until ctx ends. Started by Open, stopped by Close.
 func (e *Engine) run(ctx context.Context) {
 	bo := &backoff{base: e.opts.BackoffBase, max: e.opts.BackoffMax, rand: e.opts.Rand}
+	quick := 0 // prompt reconnects in a row after access changes
 	for ctx.Err() == nil {
 		e.mu.Lock()
 		online, stopped := e.online, e.stopReason != ""
@@ -50,8 +51,10 @@ func (e *Engine) run(ctx context.Context) {
 		}
 		if healthy {
 			bo.reset()
+			quick = 0
 		}
 		var pe *protocol.Error
+		accessChanged := errors.As(err, &pe) && pe.Code == protocol.CodeAccessChanged || errors.Is(err, errRoleChanged)
 		if errors.As(err, &pe) && pe.Code == protocol.CodeDeviceTaken {
 			// Another session holds our device id: take a new one and
 			// reconnect (after the backoff, so that a server answering
@@ -82,7 +85,17 @@ func (e *Engine) run(ctx context.Context) {
 			e.publishState(StatusStopped, "")
 			continue
 		}
-		delay := bo.next()
+		var delay time.Duration
+		if accessChanged && quick < maxQuickReconnects {
+			// The server closed the socket because the person's spaces
+			// changed, not because anything failed: reconnect at once to
+			// see the new ones (the jitter spreads the person's devices,
+			// closed at the same moment), not after a long backoff.
+			quick++
+			delay = time.Duration(e.opts.Rand.Int64N(int64(accessReconnectJitter) + 1))
+		} else {
+			delay = bo.next()
+		}
 		msg := "disconnected"
 		if err != nil {
 			msg = err.Error()
@@ -380,6 +393,25 @@ func (e *Engine) welcome(ctx context.Context, s *session, w *protocol.Welcome) e
 		}
 		return errRestored
 	}
+	// Spaces the person left (or now holds under another role) are
+	// dropped before the metadata lists the new ones: after a crash in
+	// between, the next Welcome finds them still listed and drops them
+	// again, never the other way round.
+	gone, reread := e.accessDiffLocked(w.Spaces)
+	e.mu.Unlock()
+	for _, sp := range gone {
+		if err := e.dropSpace(ctx, sp, true, ""); err != nil {
+			return err
+		}
+	}
+	for _, sp := range w.Spaces {
+		if role, ok := reread[sp.ID]; ok {
+			if err := e.dropSpace(ctx, sp.ID, false, role); err != nil {
+				return err
+			}
+		}
+	}
+	e.mu.Lock()
 	if w.Incarnation != uuid.Nil {
 		e.meta.Incarnation = w.Incarnation
 	}
@@ -408,6 +440,11 @@ func (e *Engine) welcome(ctx context.Context, s *session, w *protocol.Welcome) e
 	e.mu.Unlock()
 	if err := e.store.SaveMeta(ctx, m); err != nil {
 		return err
+	}
+	if len(reread) > 0 {
+		// This connection serves those spaces from the old cursors: read
+		// them again from scratch on the next one (see run).
+		return errRoleChanged
 	}
 	e.mu.Lock()
 	e.welcomed = true

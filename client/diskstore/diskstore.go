@@ -238,6 +238,37 @@ func (s *Store) RemovePending(ctx context.Context, seqs []uint64) error {
 	return wb.Flush()
 }
 
+// DropSpace implements client.Store: the cursor first, then the outbox
+// entries and the records in a write batch (deletes are idempotent, and a
+// space's records may exceed one transaction).
+func (s *Store) DropSpace(ctx context.Context, space uuid.UUID, seqs []uint64) error {
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(cursorKey(space)) }); err != nil {
+		return err
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, q := range seqs {
+		if err := wb.Delete(outboxKey(q)); err != nil {
+			return err
+		}
+	}
+	prefix := append([]byte{prefixRecord}, space[:]...)
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if err := wb.Delete(it.Item().KeyCopy(nil)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return wb.Flush()
+}
+
 // UpdatePending implements client.Store: one transaction when it fits,
 // so the ops and the device id in the metadata agree after a crash. An
 // update bigger than one transaction (a restamp of a big offline outbox)

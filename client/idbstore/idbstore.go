@@ -630,6 +630,49 @@ func (s *Store) RemovePending(ctx context.Context, seqs []uint64) error {
 	return s.finish(ctx, t)
 }
 
+// DropSpace implements client.Store in one transaction: the cursor, the
+// outbox entries and the space's records (one key range, every key that
+// starts with "space|").
+func (s *Store) DropSpace(ctx context.Context, space uuid.UUID, seqs []uint64) error {
+	t, err := s.begin(readWrite, durabilityStrict, storeRecords, storeCursors, storeOutbox)
+	if err != nil {
+		return err
+	}
+	cs, err := t.store(storeCursors)
+	if err == nil {
+		_, err = call(cs, "delete", space.String())
+	}
+	var os, rs js.Value
+	if err == nil {
+		os, err = t.store(storeOutbox)
+	}
+	for _, q := range seqs {
+		if err != nil {
+			break
+		}
+		if q <= maxSafeInteger { // larger was never stored
+			_, err = call(os, "delete", float64(q))
+		}
+	}
+	if err == nil {
+		rs, err = t.store(storeRecords)
+	}
+	if err == nil {
+		// "|" sorts right below "}": the range holds exactly the keys of
+		// this space (recordKey).
+		var keys js.Value
+		if err = try(func() {
+			keys = js.Global().Get("IDBKeyRange").Call("bound", space.String()+"|", space.String()+"}")
+		}); err == nil {
+			_, err = call(rs, "delete", keys)
+		}
+	}
+	if err != nil {
+		return s.fail(t, err)
+	}
+	return s.finish(ctx, t)
+}
+
 // UpdatePending implements client.Store: one strict transaction over the
 // outbox and meta. A cursor walks the outbox and replaces, from its own
 // success handler, each entry that has a replacement, so an entry removed

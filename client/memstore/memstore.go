@@ -169,6 +169,25 @@ func (s *Store) RemovePending(ctx context.Context, seqs []uint64) error {
 	return nil
 }
 
+// DropSpace implements client.Store, in one step.
+func (s *Store) DropSpace(ctx context.Context, space uuid.UUID, seqs []uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	delete(s.cursors, space)
+	for _, q := range seqs {
+		delete(s.outbox, q)
+	}
+	for k := range s.records {
+		if k.Space == space {
+			delete(s.records, k)
+		}
+	}
+	return nil
+}
+
 // UpdatePending implements client.Store.
 func (s *Store) UpdatePending(ctx context.Context, ops []client.PendingOp, meta *client.Meta) error {
 	enc := make([][]byte, len(ops))

@@ -34,6 +34,7 @@ func Run(t *testing.T, o Opener) {
 	t.Run("UpdatePending", func(t *testing.T) { testUpdate(t, o) })
 	t.Run("AckPendingJournals", func(t *testing.T) { testAck(t, o) })
 	t.Run("RebaseResendsJournal", func(t *testing.T) { testRebase(t, o) })
+	t.Run("DropSpace", func(t *testing.T) { testDropSpace(t, o) })
 }
 
 func outboxSeqs(snap *client.Snapshot) []uint64 {
@@ -161,6 +162,47 @@ func testRebase(t *testing.T, o Opener) {
 	if q <= 5 {
 		t.Fatalf("allocated %d after rebase", q)
 	}
+}
+
+// testDropSpace: a space the person left loses its records, its cursor
+// and the outbox entries named, durably; a neighbouring space (its id
+// differs in the last byte only, so a store matching keys by a prefix too
+// short would take it too), the other ops and the metadata stay.
+func testDropSpace(t *testing.T, o Opener) {
+	ctx := context.Background()
+	s := o.Open(t)
+	meta := client.Meta{Device: device, User: user}
+	must(t, s.SaveMeta(ctx, meta))
+	inOther := func(r *record.Record) *record.Record { r.Space = space2; return r }
+	must(t, s.ApplyChanges(ctx, space, 7, []*record.Record{sampleRecord(1, 3, "a"), sampleRecord(2, 7, "b")}))
+	kept := inOther(sampleRecord(1, 4, "stays"))
+	must(t, s.ApplyChanges(ctx, space2, 4, []*record.Record{kept}))
+	other := sampleOp(9, 3)
+	other.Op.Space = space2
+	for _, p := range []client.PendingOp{sampleOp(1, 1), sampleOp(2, 2), other, sampleOp(4, 4)} {
+		must(t, addPending(ctx, s, p))
+	}
+	must(t, s.AckPending(ctx, []client.JournalOp{{LocalSeq: 4, Seq: 7, Op: sampleOp(4, 4).Op}}, nil))
+	must(t, s.DropSpace(ctx, space, []uint64{1, 2, 99}))
+	s = o.Reopen(t, s)
+	defer s.Close()
+	snap := load(t, s)
+	if len(snap.Records) != 1 || !reflect.DeepEqual(snap.Records[kept.Key()], kept) {
+		t.Errorf("records after the drop: %+v, want only %v", snap.Records, kept.Key())
+	}
+	if want := map[uuid.UUID]uint64{space2: 4}; !reflect.DeepEqual(snap.Cursors, want) {
+		t.Errorf("cursors: got %v, want %v", snap.Cursors, want)
+	}
+	if got := outboxSeqs(snap); !reflect.DeepEqual(got, []uint64{3}) {
+		t.Errorf("outbox: got %v, want [3]", got)
+	}
+	if got := journalSeqs(snap); !reflect.DeepEqual(got, []uint64{4}) {
+		t.Errorf("journal: got %v, want [4] (the journal is not the space's copy)", got)
+	}
+	if snap.Meta == nil || !reflect.DeepEqual(*snap.Meta, meta) {
+		t.Errorf("meta: got %+v, want %+v", snap.Meta, meta)
+	}
+	must(t, s.DropSpace(ctx, space, nil)) // again, on nothing: no error
 }
 
 var (
