@@ -106,6 +106,10 @@ func eventJS(ev client.Event, signedIn bool) map[string]any {
 		}
 		m["fields"], m["values"] = fields, values
 		return m
+	case client.AccessChanged:
+		// The page redraws: a removed space leaves the list (its unsent
+		// words came just before as rejected events, kept as Not saved).
+		return map[string]any{"type": "access", "space": ev.Space.String(), "removed": ev.Removed, "role": ev.Role, "unsaved": ev.Unsaved}
 	}
 	return nil
 }
