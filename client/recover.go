@@ -96,9 +96,11 @@ func valueSize(v any) int {
 // planJournalLocked returns the journal after adding acked and the entries to
 // trim to keep it within MaxJournalOps and MaxJournalBytes, without
 // changing e.journal (the caller commits them after the Store write).
-// Caller holds mu.
+// Caller holds mu, and applyMu: the new entries go into e.journal's spare
+// capacity, beyond what e.journal shows, so one planner at a time. (A
+// copy of the whole journal per ack made w1 measurably slower.)
 func (e *Engine) planJournalLocked(acked []JournalOp) (next []journalEntry, bytes int, trim []uint64) {
-	next = append(e.journal[:len(e.journal):len(e.journal)], make([]journalEntry, 0, len(acked))...)
+	next = e.journal
 	bytes = e.journalBytes
 	for i := range acked {
 		n := journalSize(&acked[i].Op)
