@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -149,11 +150,6 @@ type storedPending struct {
 	PendingOp
 }
 
-type storedJournal struct {
-	Format uint8 `msgpack:"f"`
-	JournalOp
-}
-
 type storedMeta struct {
 	Format uint8 `msgpack:"f"`
 	Meta
@@ -178,38 +174,6 @@ func (s *storedPending) DecodeWire(r *wire.Reader) error {
 			s.Format, err = r.Uint8()
 		case "q":
 			s.LocalSeq, err = r.Uint()
-		case "o":
-			err = s.Op.DecodeWire(r)
-		default:
-			err = r.Skip()
-		}
-		return err
-	})
-}
-
-// EncodeWire writes {f, q, s, o}.
-func (s *storedJournal) EncodeWire(w *wire.Writer) {
-	w.MapLen(4)
-	w.String("f")
-	w.Uint(uint64(s.Format))
-	w.String("q")
-	w.Uint(s.LocalSeq)
-	w.String("s")
-	w.Uint(s.Seq)
-	w.String("o")
-	s.Op.EncodeWire(w)
-}
-
-// DecodeWire reads what EncodeWire writes.
-func (s *storedJournal) DecodeWire(r *wire.Reader) error {
-	return r.Map(func(k string) (err error) {
-		switch k {
-		case "f":
-			s.Format, err = r.Uint8()
-		case "q":
-			s.LocalSeq, err = r.Uint()
-		case "s":
-			s.Seq, err = r.Uint()
 		case "o":
 			err = s.Op.DecodeWire(r)
 		default:
@@ -313,25 +277,40 @@ func UnmarshalPending(b []byte) (PendingOp, error) {
 	return s.PendingOp, nil
 }
 
-// MarshalJournal encodes a journal entry for a Store that keeps bytes.
-func MarshalJournal(j JournalOp) ([]byte, error) {
-	return wire.Marshal(&storedJournal{Format: storedFormat, JournalOp: j})
+// A journal entry, as every Store that keeps bytes keeps it, is the
+// server's seq (8 bytes, big-endian) then the op's outbox bytes
+// (MarshalPending) as they were: a store that holds those bytes moves an
+// acked op with JournalBytes instead of encoding it again (an encode per
+// acked op made w1, 10,000 records pushed, measurably slower).
+
+// JournalBytes is the journal entry of an op acked at seq whose outbox
+// bytes are pending.
+func JournalBytes(seq uint64, pending []byte) []byte {
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(pending)), seq)
+	return append(b, pending...)
 }
 
-// UnmarshalJournal decodes MarshalJournal's bytes, normalizing the op as
+// MarshalJournal encodes a journal entry for a Store that does not hold
+// the op's outbox bytes at hand.
+func MarshalJournal(j JournalOp) ([]byte, error) {
+	pb, err := MarshalPending(PendingOp{LocalSeq: j.LocalSeq, Op: j.Op})
+	if err != nil {
+		return nil, err
+	}
+	return JournalBytes(j.Seq, pb), nil
+}
+
+// UnmarshalJournal decodes a journal entry, normalizing the op as
 // UnmarshalPending does.
 func UnmarshalJournal(b []byte) (JournalOp, error) {
-	var s storedJournal
-	if err := wire.Unmarshal(b, &s); err != nil {
+	if len(b) < 8 {
+		return JournalOp{}, fmt.Errorf("client: journal op of %d bytes", len(b))
+	}
+	p, err := UnmarshalPending(b[8:])
+	if err != nil {
 		return JournalOp{}, fmt.Errorf("client: journal op: %w", err)
 	}
-	if s.Format == 0 || s.Format > storedFormat {
-		return JournalOp{}, ErrStoredFormat
-	}
-	if err := s.Op.Normalize(); err != nil {
-		return JournalOp{}, fmt.Errorf("client: journal op: %w", err)
-	}
-	return s.JournalOp, nil
+	return JournalOp{LocalSeq: p.LocalSeq, Seq: binary.BigEndian.Uint64(b), Op: p.Op}, nil
 }
 
 // MarshalMeta encodes Meta for a Store that keeps bytes.

@@ -224,25 +224,18 @@ func (s *Store) UpdatePending(ctx context.Context, ops []client.PendingOp, meta 
 
 // AckPending implements client.Store.
 func (s *Store) AckPending(ctx context.Context, acked []client.JournalOp, trim []uint64) error {
-	enc := make([][]byte, len(acked))
-	for i, j := range acked {
-		b, err := client.MarshalJournal(j)
-		if err != nil {
-			return err
-		}
-		enc[i] = b
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
-	for i, j := range acked {
-		if _, ok := s.outbox[j.LocalSeq]; !ok {
+	for _, j := range acked {
+		pb, ok := s.outbox[j.LocalSeq]
+		if !ok {
 			continue // not ours any more (Reset since): journal nothing
 		}
 		delete(s.outbox, j.LocalSeq)
-		s.journal[j.LocalSeq] = enc[i]
+		s.journal[j.LocalSeq] = client.JournalBytes(j.Seq, pb)
 	}
 	for _, q := range trim {
 		delete(s.journal, q)
