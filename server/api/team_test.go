@@ -480,3 +480,26 @@ func TestWrongCurrentPasswordsAndSetupCodesAreLimited(t *testing.T) {
 	}
 	errCode(t, e, "POST", "/api/password/setup", "", bad, 429, protocol.CodeRateLimited)
 }
+
+// TestAdminOfOneSchoolCannotTouchAnotherSchoolsStaff: someone who is admin
+// of one school and teacher in another is out of reach of the second
+// school's admin: no disable, no setup code, no look at their sessions
+// (an admin of any one of a person's schools used to be enough, and a
+// setup code for another school's admin is that school taken over).
+func TestAdminOfOneSchoolCannotTouchAnotherSchoolsStaff(t *testing.T) {
+	e := apitest.Start(t, nil)
+	_, oak := otherSchool(t, e)
+	if err := e.App.Store.PutMember(context.Background(), server.Member{Space: e.School.ID, User: oak.ID, Role: server.RoleTeacher}); err != nil {
+		t.Fatal(err)
+	}
+	u := "/api/users/" + oak.ID.String()
+	errCode(t, e, "POST", u+"/disable", e.Admin.Token, nil, 403, protocol.CodeForbidden)
+	errCode(t, e, "POST", u+"/password-reset", e.Admin.Token, nil, 403, protocol.CodeForbidden)
+	if st := e.Do("GET", u+"/sessions", e.Admin.Token, nil, nil); st != 403 {
+		t.Fatalf("another school's admin's sessions: %d, want 403", st)
+	}
+	// Their own school's teacher stays within reach.
+	if st := e.Do("GET", "/api/users/"+e.Teacher.ID.String()+"/sessions", e.Admin.Token, nil, nil); st != 200 {
+		t.Fatalf("own teacher's sessions: %d", st)
+	}
+}

@@ -525,9 +525,23 @@ type SessionInfo struct {
 }
 
 // mayManage reports whether p may see and revoke user's sessions: their
-// own, or, for an admin, those of anyone in a space where p is admin.
+// own, or, for an admin, those of someone of only p's schools
+// (requireAdminOf: sessions show where and when a person signs in); a
+// user in no school, those of anyone in a space where p is admin.
 func (s *Service) mayManage(ctx context.Context, p *Principal, user uuid.UUID) (bool, error) {
 	if user == p.User.ID {
+		return true, nil
+	}
+	schools, err := s.schoolsOf(ctx, user)
+	if err != nil {
+		return false, err
+	}
+	if len(schools) > 0 {
+		for id := range schools {
+			if p.Role(id) != server.RoleAdmin {
+				return false, nil
+			}
+		}
 		return true, nil
 	}
 	ms, err := s.st.Memberships(ctx, user)

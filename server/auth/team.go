@@ -186,24 +186,31 @@ func (s *Service) schoolsOf(ctx context.Context, user uuid.UUID) (map[uuid.UUID]
 	return out, nil
 }
 
-// requireAdminOf checks that p administers a school user belongs to, and
-// returns user's role there.
+// requireAdminOf checks that p administers every school user belongs to,
+// and returns user's role there (a staff role over family when they
+// differ). Every, not any: an admin of one school must not disable, reset
+// or watch someone who is staff, or admin, in another.
 func (s *Service) requireAdminOf(ctx context.Context, p *Principal, user uuid.UUID) (server.Role, error) {
 	schools, err := s.schoolsOf(ctx, user)
 	if err != nil {
 		return "", err
 	}
-	for id, role := range schools {
-		if p.Role(id) == server.RoleAdmin {
-			return role, nil
-		}
-	}
 	if len(schools) == 0 {
 		if _, err := s.st.User(ctx, user); errors.Is(err, server.ErrNotFound) {
 			return "", protocol.Errorf(CodeNotFound, "no such user")
 		}
+		return "", ErrNotAdmin
 	}
-	return "", ErrNotAdmin
+	var role server.Role
+	for id, r := range schools {
+		if p.Role(id) != server.RoleAdmin {
+			return "", ErrNotAdmin
+		}
+		if role == "" || role == server.RoleFamily {
+			role = r
+		}
+	}
+	return role, nil
 }
 
 // SetDisabled disables or enables an account of p's school. Disabling ends
