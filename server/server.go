@@ -389,6 +389,9 @@ type Store interface {
 
 	// CreateSetupCode stores a password setup code until it expires.
 	CreateSetupCode(ctx context.Context, sc *SetupCode) error
+	// SetupCode reads the live setup code with this hash (ErrNotFound
+	// when there is none or it expired), without using it.
+	SetupCode(ctx context.Context, hash [32]byte, now time.Time) (*SetupCode, error)
 	// UseSetupCode deletes the live setup code with this hash and sets its
 	// login's password hash in one transaction, or returns ErrNotFound.
 	UseSetupCode(ctx context.Context, hash [32]byte, now time.Time, passwordHash string) (*SetupCode, error)

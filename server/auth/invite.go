@@ -323,6 +323,7 @@ func (s *Service) Invites(ctx context.Context, p *Principal, space uuid.UUID) ([
 		return nil, err
 	}
 	names := map[uuid.UUID]string{}
+	var failed error // a store that failed, unlike a user gone, fails the list
 	name := func(id uuid.UUID) string {
 		if n, ok := names[id]; ok {
 			return n
@@ -330,6 +331,8 @@ func (s *Service) Invites(ctx context.Context, p *Principal, space uuid.UUID) ([
 		n := ""
 		if u, err := s.st.User(ctx, id); err == nil {
 			n = u.Name
+		} else if !errors.Is(err, server.ErrNotFound) && failed == nil {
+			failed = err
 		}
 		names[id] = n
 		return n
@@ -355,6 +358,9 @@ func (s *Service) Invites(ctx context.Context, p *Principal, space uuid.UUID) ([
 			ii.State = InviteOpen
 		}
 		out = append(out, ii)
+	}
+	if failed != nil {
+		return nil, failed
 	}
 	return out, nil
 }

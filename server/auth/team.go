@@ -150,7 +150,11 @@ func (s *Service) removeMember(ctx context.Context, sp *server.Space, user uuid.
 			if m.Space == sp.School || m.Role != server.RoleFamily {
 				continue
 			}
-			if o, err := s.st.Space(ctx, m.Space); err == nil && o.School == sp.School {
+			o, err := s.st.Space(ctx, m.Space)
+			if err != nil && !errors.Is(err, server.ErrNotFound) {
+				return err
+			}
+			if err == nil && o.School == sp.School {
 				other = true
 			}
 		}
@@ -263,11 +267,14 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err != nil {
 		return 0, err
 	}
+	if len(current) > MaxPasswordBytes { // refused before it costs a hash
+		return 0, protocol.Errorf(protocol.CodeForbidden, "the current password is wrong")
+	}
 	ok, err := s.verify(ctx, current, cred.Hash)
 	if err != nil {
 		return 0, err
 	}
-	if !ok || len(current) > MaxPasswordBytes {
+	if !ok {
 		return 0, protocol.Errorf(protocol.CodeForbidden, "the current password is wrong")
 	}
 	h, err := s.hash(ctx, next)
@@ -364,6 +371,13 @@ func (s *Service) UseSetupCode(ctx context.Context, code, password string) (stri
 	if err := CheckPassword(password); err != nil {
 		return "", err
 	}
+	// A guess costs a read, not a hash: unsigned callers must not be able
+	// to fill the hashing slots that logins and claims wait for.
+	if _, err := s.st.SetupCode(ctx, server.HashToken(c), s.o.Now()); errors.Is(err, server.ErrNotFound) {
+		return "", ErrBadSetup
+	} else if err != nil {
+		return "", err
+	}
 	h, err := s.hash(ctx, password)
 	if err != nil {
 		return "", err
@@ -453,12 +467,16 @@ func (s *Service) Team(ctx context.Context, p *Principal, space uuid.UUID) ([]Te
 		return nil, err
 	}
 	names := map[uuid.UUID]*server.User{}
+	var failed error // a store that failed, unlike a user gone, fails the list
 	user := func(id uuid.UUID) *server.User {
 		if u, ok := names[id]; ok {
 			return u
 		}
 		u, err := s.st.User(ctx, id)
 		if err != nil {
+			if !errors.Is(err, server.ErrNotFound) && failed == nil {
+				failed = err
+			}
 			u = nil
 		}
 		names[id] = u
@@ -467,6 +485,9 @@ func (s *Service) Team(ctx context.Context, p *Principal, space uuid.UUID) ([]Te
 	out := make([]TeamMember, 0, len(ms))
 	for _, m := range ms {
 		u := user(m.User)
+		if failed != nil {
+			return nil, failed
+		}
 		if u == nil {
 			continue
 		}

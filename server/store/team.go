@@ -147,6 +147,28 @@ func (s *Store) CreateSetupCode(ctx context.Context, sc *server.SetupCode) error
 	return nil
 }
 
+// SetupCode implements server.Store.
+func (s *Store) SetupCode(ctx context.Context, hash [32]byte, now time.Time) (*server.SetupCode, error) {
+	sc := new(server.SetupCode)
+	err := s.db.View(func(txn *badger.Txn) error {
+		b, err := getRaw(txn, setupKey(hash))
+		if err != nil {
+			return err
+		}
+		if err := unmarshal(b, sc); err != nil {
+			return err
+		}
+		if !now.Before(sc.Expires) {
+			return server.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
 // UseSetupCode deletes a live setup code and sets its login's password
 // hash in the same transaction, so a code sets a password at most once.
 func (s *Store) UseSetupCode(ctx context.Context, hash [32]byte, now time.Time, passwordHash string) (*server.SetupCode, error) {
