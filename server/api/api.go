@@ -264,11 +264,6 @@ type errorBody struct {
 	Error ErrorJSON `json:"error"`
 }
 
-// unavailableRetryAfter is the Retry-After (seconds) of a 503 unavailable:
-// the store takes writes again at its next free-space reading once space
-// returns, so a short wait is enough and clients do not hammer it.
-const unavailableRetryAfter = 5 // seconds
-
 // fail writes err as JSON. Errors that are not *protocol.Error are internal:
 // logged, and shown only as a generic message.
 func (a *API) fail(w http.ResponseWriter, err error) {
@@ -276,7 +271,6 @@ func (a *API) fail(w http.ResponseWriter, err error) {
 	if !errors.As(err, &pe) {
 		if errors.Is(err, server.ErrUnavailable) {
 			pe = protocol.Errorf(protocol.CodeUnavailable, "the server cannot save changes right now: try again later")
-			w.Header().Set("Retry-After", strconv.Itoa(unavailableRetryAfter))
 		} else {
 			a.log.Error("internal error", "err", err)
 			pe = protocol.Errorf(protocol.CodeInternal, "something went wrong on the server; try again later")
