@@ -29,6 +29,9 @@ var incarnationKey = []byte{kindStoreMeta, 'i'}
 // database that has none yet writes one, and that write is guarded like
 // any other (server.ErrUnavailable on a full disk).
 func (s *Store) Incarnation(ctx context.Context) (uuid.UUID, error) {
+	if p := s.incarnation.Load(); p != nil {
+		return *p, nil
+	}
 	id, err := s.readIncarnation()
 	if errors.Is(err, server.ErrNotFound) {
 		err = s.update(func(txn *badger.Txn) error {
@@ -46,6 +49,7 @@ func (s *Store) Incarnation(ctx context.Context) (uuid.UUID, error) {
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("store: incarnation: %w", err)
 	}
+	s.incarnation.Store(&id)
 	return id, nil
 }
 

@@ -43,10 +43,13 @@ const MaxRecordBytes = 1 << 20 // bytes
 // Store is a server.Store on badger. Open starts its committer; Close stops
 // it. It is safe for concurrent use.
 type Store struct {
-	dir  string // the database directory (badger's, and the ballast's)
-	db   *badger.DB
-	opts Options
-	log  *slog.Logger
+	// incarnation caches Incarnation once read or made: only Restore,
+	// which works on a closed database, replaces it.
+	incarnation atomic.Pointer[uuid.UUID]
+	dir         string // the database directory (badger's, and the ballast's)
+	db          *badger.DB
+	opts        Options
+	log         *slog.Logger
 	// security receives security events; rate-limited, so a flood of
 	// hostile ops cannot fill the disk with log lines.
 	security *secevent.Log
