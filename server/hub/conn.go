@@ -473,20 +473,12 @@ func (c *conn) hello(m *protocol.Hello) bool {
 		return false
 	}
 	switch err := st.BindDevice(ctx, m.Client, sess, c.h.opts.MaxDevicesPerUser); {
-	case errors.Is(err, server.ErrDeviceTaken):
-		c.h.opts.Security.Event(secevent.DeviceRefused, "user", sess.User, "device", m.Client, "code", protocol.CodeDeviceTaken)
-		c.fail(protocol.CodeDeviceTaken, "this device id belongs to another session: pick a new one")
-		return false
-	case errors.Is(err, server.ErrDeviceLimit):
-		c.h.opts.Security.Event(secevent.DeviceRefused, "user", sess.User, "device", m.Client, "code", protocol.CodeDeviceLimit)
-		c.fail(protocol.CodeDeviceLimit, fmt.Sprintf("this account holds %d device ids already: sign out on a device you no longer use", c.h.opts.MaxDevicesPerUser))
-		return false
 	case errors.Is(err, server.ErrUnavailable):
 		// A new device on a full disk still reads; its first push binds
 		// it, or is refused like any write while the disk is full.
 		c.unbound = sess
 	case err != nil:
-		c.internal("device binding", err)
+		c.bindRefused(err, sess.User, m.Client)
 		return false
 	}
 	members, err := st.Memberships(ctx, sess.User)
@@ -579,11 +571,14 @@ func (c *conn) hello(m *protocol.Hello) bool {
 		c.fail(protocol.CodeAccessChanged, "your spaces or roles changed: reconnect to see them")
 		return false
 	}
-	if c.h.opts.Seen != nil {
-		c.h.opts.Seen(sess)
-	}
+	c.hook("welcome")
 	if !c.enqueueBytes(protocol.MustEncode(welcome)) {
 		return false
+	}
+	// After the Welcome is queued: the last-seen mark may write (and
+	// fsync), and the client need not wait for it.
+	if c.h.opts.Seen != nil {
+		c.h.opts.Seen(sess)
 	}
 	c.mu.Lock()
 	c.welcomed = true
@@ -629,14 +624,25 @@ func (c *conn) bindLate() bool {
 		return true
 	case errors.Is(err, server.ErrUnavailable):
 		c.fail(protocol.CodeUnavailable, "the server cannot save changes right now; they stay on your device and will be sent again")
+	default:
+		c.bindRefused(err, c.user, c.client)
+	}
+	return false
+}
+
+// bindRefused ends a connection whose device id the store would not bind
+// (at hello, or late, at the first push after a full disk).
+func (c *conn) bindRefused(err error, user, device uuid.UUID) {
+	switch {
 	case errors.Is(err, server.ErrDeviceTaken):
+		c.h.opts.Security.Event(secevent.DeviceRefused, "user", user, "device", device, "code", protocol.CodeDeviceTaken)
 		c.fail(protocol.CodeDeviceTaken, "this device id belongs to another session: pick a new one")
 	case errors.Is(err, server.ErrDeviceLimit):
+		c.h.opts.Security.Event(secevent.DeviceRefused, "user", user, "device", device, "code", protocol.CodeDeviceLimit)
 		c.fail(protocol.CodeDeviceLimit, fmt.Sprintf("this account holds %d device ids already: sign out on a device you no longer use", c.h.opts.MaxDevicesPerUser))
 	default:
 		c.internal("device binding", err)
 	}
-	return false
 }
 
 // refuseCap ends a connection that met the user or session cap.

@@ -16,7 +16,7 @@ func SetUpgradedHook(f func(*http.Request, net.Conn)) {
 }
 
 // SetTestHook makes f run at one point of each kind of per-connection work
-// ("reader", "writer", "pusher", "catch-up", "offer", "hello") with the
+// ("reader", "writer", "pusher", "catch-up", "offer", "hello", "welcome") with the
 // peer's address; nil removes it.
 func SetTestHook(f func(kind, remote string)) {
 	if f == nil {

@@ -174,33 +174,35 @@ func (s *seeder) op(space uuid.UUID, i int) record.Op {
 }
 
 // TestWelcomeComesFirst: a change committed while a connection is between
-// its subscription and its Welcome (here, while its session's last-seen
-// mark is written) reaches the client after the Welcome, never before it:
-// fan-out may see the connection from the moment it is subscribed. The
-// hostile device flood met it as a Changes frame answering a hello.
+// its subscription and its Welcome reaches the client after the Welcome,
+// never before it: fan-out may see the connection from the moment it is
+// subscribed. The hostile device flood met it as a Changes frame answering
+// a hello.
 func TestWelcomeComesFirst(t *testing.T) {
-	t.Parallel()
-	var e *env
+	// Not parallel: the hook is process-wide.
+	t.Cleanup(func() { hub.SetTestHook(nil) })
+	e := newEnv(t, hub.Options{})
+	ana, atok := e.user("Ana")
+	sp := e.space("Room", server.KindGeneral, ana)
+	writer := e.dial("op maker (never says hello)", nil)
+	op := writer.op(sp.ID, "notes", map[string]any{"text": "between subscribe and welcome"})
+	a := e.dial("ana", nil)
+	victim := a.ws.LocalAddr().String()
 	var once sync.Once
-	committed := make(chan struct{})
-	var ops []record.Op
-	e = newEnv(t, hub.Options{Seen: func(*server.Session) {
+	hub.SetTestHook(func(kind, remote string) {
+		if kind != "welcome" || remote != victim {
+			return
+		}
 		once.Do(func() {
-			e.commit(ops...)
-			close(committed)
+			e.commit(op)
 			// Time for a catch-up woken by that change to run ahead of
 			// the Welcome, if anything wakes it.
 			time.Sleep(200 * time.Millisecond)
 		})
-	}})
-	ana, atok := e.user("Ana")
-	sp := e.space("Room", server.KindGeneral, ana)
-	writer := e.dial("op maker (never says hello)", nil)
-	ops = []record.Op{writer.op(sp.ID, "notes", map[string]any{"text": "between subscribe and welcome"})}
-	a := e.connect("ana", atok) // fails unless the first frame is the Welcome
-	<-committed
+	})
+	a.hello(atok) // fails unless the first frame is the Welcome
 	a.syncTo(sp.ID, e.head(sp.ID))
-	if a.rec(ops[0].Key()) == nil {
+	if a.rec(op.Key()) == nil {
 		t.Fatal("the change committed during hello never arrived")
 	}
 }

@@ -35,7 +35,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -570,12 +569,7 @@ func (h *Hub) fanOut(batches []server.Committed) {
 // resumes from its cursor), not the fan-out goroutine, which every
 // connection depends on.
 func (h *Hub) offerTo(c *conn, cm *server.Committed, writers map[uuid.UUID]bool, frames map[server.Role][]*frame) {
-	defer func() {
-		if r := recover(); r != nil {
-			c.log.Error("panic while fanning out to a connection", "panic", r, "stack", string(debug.Stack()))
-			c.fail(protocol.CodeInternal, "something went wrong on the server; try again later")
-		}
-	}()
+	defer c.recovered("fan-out")
 	sub := c.subs[cm.Space]
 	if writers[c.client] {
 		c.offer(cm.From, cm.To, sub, newFrames(h.encodeFor(cm, sub, c.client)))
