@@ -145,11 +145,12 @@ func (e *Engine) dropSpace(ctx context.Context, space uuid.UUID, removed bool, r
 		sorted = append(sorted, k)
 	}
 	sort.Slice(sorted, func(i, j int) bool { return keyLess(sorted[i], sorted[j]) })
-	var evs []Event
+	// The refusals first: they carry the words, and events past the
+	// subscribers' buffer are dropped, the last first.
+	evs := e.rejectLocked(refused)
 	for _, k := range sorted {
 		evs = append(evs, e.relayLocked(k)...)
 	}
-	evs = append(evs, e.rejectLocked(refused)...)
 	evs = append(evs, AccessChanged{Space: space, Removed: removed, Role: role, Unsaved: len(refused)})
 	evs = append(evs, e.setStateLocked("", "")...)
 	e.mu.Unlock()
