@@ -28,6 +28,13 @@ func deviceKey(device uuid.UUID) []byte { return idKey(kindDevice, device) }
 
 func userDeviceKey(user, device uuid.UUID) []byte { return pairKey(kindUserDevice, user, device) }
 
+// bindGuardKey is read and written by every transaction that binds a new
+// device of the user. Badger's conflict check covers keys a transaction
+// read, not keys that appear in a range it scanned, so without it two
+// concurrent binds would each count 63 live devices and both commit a 64th
+// (a phantom): the guard makes the later one conflict, retry, and count 64.
+func bindGuardKey(user uuid.UUID) []byte { return idKey(kindBindGuard, user) }
+
 // BindDevice implements server.Store. A hello on a known device reads one
 // key and writes nothing; only a device new to its session writes.
 func (s *Store) BindDevice(ctx context.Context, device uuid.UUID, se *server.Session, maxPerUser int) error {
@@ -49,7 +56,7 @@ func (s *Store) BindDevice(ctx context.Context, device uuid.UUID, se *server.Ses
 	if bound {
 		return nil
 	}
-	err = s.update(func(txn *badger.Txn) error {
+	bind := func(txn *badger.Txn) error {
 		b, err := readBinding(txn, device)
 		if err != nil {
 			return err
@@ -71,6 +78,9 @@ func (s *Store) BindDevice(ctx context.Context, device uuid.UUID, se *server.Ses
 			// The user's earlier session on this device ended (signed out
 			// or revoked): the device is theirs to bind again.
 		}
+		if _, err := getRaw(txn, bindGuardKey(se.User)); err != nil && !errors.Is(err, server.ErrNotFound) {
+			return err
+		}
 		n, err := liveDevices(txn, se.User, device)
 		if err != nil {
 			return err
@@ -88,8 +98,18 @@ func (s *Store) BindDevice(ctx context.Context, device uuid.UUID, se *server.Ses
 		if err := txn.SetEntry(withExpiry(badger.NewEntry(deviceKey(device), v), exp)); err != nil {
 			return err
 		}
+		if err := txn.SetEntry(withExpiry(badger.NewEntry(bindGuardKey(se.User), nil), exp)); err != nil {
+			return err
+		}
 		return txn.SetEntry(withExpiry(badger.NewEntry(userDeviceKey(se.User, device), nil), exp))
-	})
+	}
+	// A device flood of one user makes its binds conflict on the guard by
+	// design; each round of update retries conflictRetries times.
+	for range bindConflictRounds {
+		if err = s.update(bind); !errors.Is(err, badger.ErrConflict) {
+			break
+		}
+	}
 	if err != nil {
 		if errors.Is(err, server.ErrDeviceTaken) || errors.Is(err, server.ErrDeviceLimit) {
 			return err
@@ -169,6 +189,11 @@ func liveDevices(txn *badger.Txn, user, except uuid.UUID) (int, error) {
 	}
 	return n, nil
 }
+
+// bindConflictRounds bounds the retries of one bind that keeps losing the
+// guard to the same user's other binds: enough for the hub's per-user
+// socket cap arriving at once.
+const bindConflictRounds = 8
 
 // MaxScanDevices bounds the index entries one bind reads: far above any
 // per-user device limit, so the count is exact wherever it matters.

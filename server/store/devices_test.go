@@ -79,3 +79,44 @@ func TestBindDevice(t *testing.T) {
 		t.Fatalf("binding lost in a restart: %v", err)
 	}
 }
+
+// TestBindDeviceConcurrent: binds of one user racing each other never push
+// the user past the limit. Two binds that each count limit-1 live ids and
+// commit would be a phantom badger's conflict check cannot see on its own
+// (the CI run of stop 19 let a 65th device in); the guard key makes them
+// conflict. Every loser gets ErrDeviceLimit, never an internal error.
+func TestBindDeviceConcurrent(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t, Options{})
+	const limit, racers, rounds = 8, 16, 5
+	for round := range rounds {
+		user := uuid.Must(uuid.NewV7())
+		se := &server.Session{Hash: sha256.Sum256(user[:]), User: user, Created: time.Now(), Expires: time.Now().Add(time.Hour)}
+		if err := s.CreateSession(ctx, se); err != nil {
+			t.Fatal(err)
+		}
+		errs := make(chan error, racers)
+		start := make(chan struct{})
+		for range racers {
+			go func() {
+				<-start
+				errs <- s.BindDevice(ctx, uuid.Must(uuid.NewV7()), se, limit)
+			}()
+		}
+		close(start)
+		var bound, limited int
+		for range racers {
+			switch err := <-errs; {
+			case err == nil:
+				bound++
+			case errors.Is(err, server.ErrDeviceLimit):
+				limited++
+			default:
+				t.Errorf("round %d: %v", round, err)
+			}
+		}
+		if bound != limit || limited != racers-limit {
+			t.Fatalf("round %d: %d bound, %d refused with device_limit; want %d and %d", round, bound, limited, limit, racers-limit)
+		}
+	}
+}

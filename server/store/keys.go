@@ -30,6 +30,7 @@ const (
 	kindOp         byte = 'o' // o|space|node|hlc -> seq (8) | opDigest (16)
 	kindDevice     byte = 'd' // d|device -> deviceBinding (TTL: its session's expiry)
 	kindUserDevice byte = 'D' // D|user|device -> empty (index of d, same TTL)
+	kindBindGuard  byte = 'G' // G|user -> empty: every new binding of the user rewrites it (BindDevice)
 	kindSpaceUsage byte = 'b' // b|space -> bytes charged to its quota (8, big-endian)
 	kindUserUsage  byte = 'B' // B|user -> bytes charged to their quota (8, big-endian)
 )
