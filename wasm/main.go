@@ -100,6 +100,14 @@ func (a *app) exports() js.Value {
 		return func() (any, error) { return a.history(space, coll, id) }
 	})
 	promised("reload", func(*argReader) func() (any, error) { return a.reload })
+	promised("call", func(r *argReader) func() (any, error) {
+		method, path := r.str(0, "method"), r.str(1, "path")
+		var body map[string]any
+		if len(r.args) > 2 && r.args[2].Type() == js.TypeObject {
+			body = r.fields(2)
+		}
+		return func() (any, error) { return a.call(method, path, body) }
+	})
 	fn("setLeader", func(args []js.Value) any {
 		if len(args) == 0 || args[0].Type() != js.TypeBoolean {
 			panic(toJSError(errorf(protocol.CodeBadRequest, "setLeader needs true or false.")))
