@@ -194,3 +194,11 @@ export function firstTime(rec) {
   }
   return min === Infinity ? 0 : min;
 }
+
+// call sends one request of the server's team and account API with this
+// device's session (wasm/API.md): the screens that show the team, the
+// school's people and this person's devices ask the server, not the
+// device, since those lists are not synced.
+export async function call(method, path, body) {
+  return api.call(method, path, body === undefined ? null : body);
+}

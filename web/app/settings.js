@@ -5,6 +5,8 @@ import { t, tn, setLang, currentLang, UI_LANGS } from './i18n.js';
 import * as c from './client.js';
 import { errorText } from './forms.js';
 import { render, go, toast, syncText, updateSync, syncState, forgetPath } from './shell.js';
+import { passwordSection } from './password.js';
+import { devicesSection } from './devices.js';
 
 export async function settingsScreen() {
   const sel = h('select', { id: 'ui-lang', name: 'ui-lang', value: currentLang() },
@@ -43,6 +45,7 @@ export async function settingsScreen() {
             toast(errorText(err));
           }
         },
-      }, t('settings.signOut'))) : h('p', {}, h('a', { href: '#/signin' }, t('signin.title'))));
+      }, t('settings.signOut'))) : h('p', {}, h('a', { href: '#/signin' }, t('signin.title'))),
+    me ? [passwordSection(), await devicesSection()] : null);
   return { title: t('settings.title'), crumbs: [{ href: '#/settings', label: t('settings.title') }], node };
 }

@@ -19,6 +19,9 @@ import { schoolScreen, SCHOOL_TABS } from './school.js';
 import { historyScreen } from './history.js';
 import { settingsScreen } from './settings.js';
 import * as notSaved from './notsaved.js';
+import { teamScreen } from './team.js';
+import { adminScreen } from './admin.js';
+import { setupScreen } from './setup.js';
 
 export { render };
 
@@ -70,9 +73,12 @@ async function withNotSaved(parts) {
 async function screen(parts) {
   const [first] = parts;
   if (first === 'settings') return settingsScreen();
+  if (first === 'setup') return setupScreen();
   if (!c.signedIn() || first === 'signin') return first === 'join' ? joinScreen() : signInScreen();
   if (first === 'join') return joinScreen();
   if (first === 's' && parts[2] === 'goal' && parts[3]) return goalScreen(parts[1], parts[3]);
+  if (first === 's' && parts[2] === 'team') return teamScreen(parts[1]);
+  if (first === 'admin') return adminScreen(parts.slice(1));
   if (first === 's') return studentScreen(parts[1], STUDENT_TABS.includes(parts[2]) ? parts[2] : 'goals');
   if (first === 'school') return schoolScreen(parts[1], SCHOOL_TABS.includes(parts[2]) ? parts[2] : 'services');
   if (first === 'h' && parts.length >= 4) return historyScreen(parts[1], parts[2], parts[3]);
