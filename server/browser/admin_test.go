@@ -342,6 +342,27 @@ func TestAdminScreens(t *testing.T) {
 		return
 	}
 
+	ok = e.step("offline, the team says it needs a connection, and tries again", func(t *testing.T) {
+		team := "#/s/" + bea + "/team"
+		diaz.visit(team)
+		diaz.waitFor("Bea's team", `document.querySelector('#main .team li[data-role=teacher]')`, syncTimeout)
+		diaz.waitFor("the service worker to control the page", `navigator.serviceWorker.controller !== null`, loadTimeout)
+		diaz.setOffline(true)
+		diaz.reload()
+		diaz.visit(team)
+		diaz.waitFor("the notice", `document.querySelector('#main .notice[role=alert]')`, syncTimeout)
+		if got := eval[string](diaz, `document.querySelector('#main .notice[role=alert]').textContent`); !strings.Contains(got, "needs a connection") {
+			t.Errorf("offline, the team screen reads %q", got)
+		}
+		diaz.axe("team offline")
+		diaz.setOffline(false)
+		diaz.click(`#main .notice[role=alert] + button`)
+		diaz.waitFor("Bea's team again", `document.querySelector('#main .team li[data-role=teacher]')`, syncTimeout)
+	})
+	if !ok {
+		return
+	}
+
 	e.step("every new screen in Spanish at 360 px", func(t *testing.T) {
 		park.inLang("es")
 		for _, sc := range []struct{ frag, ready string }{

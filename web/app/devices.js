@@ -45,7 +45,7 @@ export async function devicesSection() {
       },
     }, t('devices.signOutOthers')));
     return h('div', {}, h('ul', { class: 'links devices' }, all.map(item)), everywhere);
-  });
+  }, {}, true);
   return h('section', { 'aria-labelledby': 'h-devices' }, h('h2', { id: 'h-devices', tabindex: '-1' }, t('devices.title')),
     h('p', { class: 'muted' }, t('devices.intro')), status, list);
 }

@@ -20,9 +20,11 @@ export function problem(err, overrides = {}) {
 
 // box returns an element filled by build() (an async function returning
 // a node). box.refresh() builds it again in place; a failure to load
-// shows the reason and a "Try again" button instead.
-export async function box(build, attrs = {}) {
-  const el = h('div', attrs);
+// shows the reason and a "Try again" button instead. With lazy, the box
+// comes back at once, saying it is loading, so that a slow network does
+// not hold up the rest of the screen (Settings works offline).
+export async function box(build, attrs = {}, lazy = false) {
+  const el = h('div', { 'aria-busy': 'true', ...attrs });
   el.refresh = async () => {
     let node;
     try {
@@ -32,9 +34,13 @@ export async function box(build, attrs = {}) {
       node = h('div', {}, h('p', { class: 'notice', role: 'alert' }, problem(err)), again);
     }
     clear(el).append(node || '');
+    el.removeAttribute('aria-busy');
     return el;
   };
-  return el.refresh();
+  if (!lazy) return el.refresh();
+  el.append(h('p', { class: 'muted' }, t('remote.loading')));
+  el.refresh();
+  return el;
 }
 
 // liveStatus is a polite live region for the result of an action.
