@@ -290,6 +290,25 @@ func TestAdminScreens(t *testing.T) {
 		return
 	}
 
+	ok = e.step("a teacher's open page shows a new plan they are given", func(t *testing.T) {
+		open := e.newTab("lee, open")
+		open.signIn(app.DemoTeacherLogin, "Lee's own new passphrase")
+		open.synced()
+		if n := open.has(fmt.Sprintf(`a.big-link[data-space="%s"]`, bea)); n != 0 {
+			t.Fatal("Ms. Lee sees Bea's plan before she is given it")
+		}
+		park.visit("#/admin/plan/" + bea)
+		park.waitFor("the assign form", `document.querySelector('form#assign select[name=user]')`, syncTimeout)
+		eval[chromedp.Void](park, fmt.Sprintf(`(() => { const s = document.querySelector('form#assign select[name=user]'); s.value = %q; s.dispatchEvent(new Event('change')); document.querySelector('form#assign').requestSubmit(); })()`, lee))
+		park.waitFor("Ms. Lee on Bea's plan", fmt.Sprintf(`document.querySelector('.members li[data-user="%s"]')`, lee), stepTimeout)
+		start := time.Now()
+		open.waitFor("Bea's plan on Ms. Lee's open home", fmt.Sprintf(`document.querySelector('a.big-link[data-space="%s"]')`, bea), 10*time.Second)
+		t.Logf("Ms. Lee's open page showed the plan %v after it was given", time.Since(start))
+	})
+	if !ok {
+		return
+	}
+
 	ok = e.step("school settings: families may invite a co-caregiver", func(t *testing.T) {
 		park.visit(settings)
 		park.waitFor("the setting", `document.querySelector('#families-invite')`, syncTimeout)

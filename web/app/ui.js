@@ -39,6 +39,7 @@ function onEvent(ev) {
   switch (ev && ev.type) {
     case 'state':
       Promise.resolve(ev.state || c.state()).then(updateSync);
+      redrawOnNewSpaces();
       break;
     case 'rejected':
       // A held edit stays on the device and is sent again; any other is
@@ -59,6 +60,18 @@ function onEvent(ev) {
     default:
       scheduleRender();
   }
+}
+
+// redrawOnNewSpaces redraws when a connection lists other spaces than
+// the last screen saw: a plan someone was just given may hold no records
+// yet, so no record event would show it.
+let spacesSeen = '';
+async function redrawOnNewSpaces() {
+  const ids = c.signedIn() ? (await c.spaces()).map((s) => `${s.id}:${s.role}`).sort().join() : '';
+  if (ids === spacesSeen) return;
+  const first = spacesSeen === '';
+  spacesSeen = ids;
+  if (!first) scheduleRender();
 }
 
 // withNotSaved puts the person's "Not saved" cards above every screen
