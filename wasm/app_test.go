@@ -190,3 +190,22 @@ func TestValues(t *testing.T) {
 		t.Fatal("a cycle converted")
 	}
 }
+
+// TestCallSendsOnlyAPIRequests: call sends the session's token only to
+// the server's /api/ paths with the API's methods, and needs a session.
+func TestCallSendsOnlyAPIRequests(t *testing.T) {
+	api := openApp(t, "t-call")
+	for _, c := range []struct{ method, path, want string }{
+		{"GET", "/api/sessions", string(CodeSignedOut)},
+		{"PATCH", "/api/sessions", "bad_request"},
+		{"GET", "/sync", "bad_request"},
+		{"GET", "https://elsewhere.example/api/me", "bad_request"},
+		{"GET", "/api/../sync", "bad_request"},
+		{"GET", "/api/me?token=x", "bad_request"},
+	} {
+		_, err := await(api.Call("call", c.method, c.path, nil))
+		if got := codeOf(err); got != c.want {
+			t.Errorf("call(%s, %s): %q (%v), want %s", c.method, c.path, got, err, c.want)
+		}
+	}
+}
