@@ -125,7 +125,32 @@ func TestInvites(t *testing.T) {
 	var code, link, login string
 	const passphrase = "girasoles en el patio"
 
-	ok := e.step("the teacher makes an invite and gets a slip", func(t *testing.T) {
+	ok := e.step("support staff are offered no invite", func(t *testing.T) {
+		ortiz, err := e.app.Auth.AddStaff(ctx, school, "Ms. Ortiz", "ortiz", app.DemoPassword, server.RoleSupport)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.app.Store.PutMember(ctx, server.Member{Space: student, User: ortiz.ID, Role: server.RoleSupport}); err != nil {
+			t.Fatal(err)
+		}
+		sup := e.newTab("ortiz")
+		sup.signIn("ortiz", app.DemoPassword)
+		sup.visit("#/s/" + s + "/family")
+		sup.waitFor("the family tab", `document.querySelector('#main .tab')`, stepTimeout)
+		if n := sup.has(`#main a[data-action=invites]`); n != 0 {
+			t.Errorf("support staff see %d invite controls; the server refuses their invites", n)
+		}
+		sup.visit("#/s/" + s + "/invites")
+		if n := sup.has(`form#new-invite`); n != 0 {
+			t.Error("support staff are offered the invite form")
+		}
+		sup.axe("invites, not for this role (en)")
+	})
+	if !ok {
+		return
+	}
+
+	ok = e.step("the teacher makes an invite and gets a slip", func(t *testing.T) {
 		lee.signIn(app.DemoTeacherLogin, app.DemoPassword)
 		lee.visit("#/s/" + s + "/family")
 		lee.waitFor("the invite control", `document.querySelector('#main a[data-action=invites]')`, stepTimeout)
@@ -194,7 +219,10 @@ func TestInvites(t *testing.T) {
 	ok = e.step("in Spanish, the link opens the join screen with the code filled in", func(t *testing.T) {
 		fam.open("#/join")
 		fam.setLang("es")
+		// From the join screen, the link is only a new fragment: the
+		// screen follows it. Then as a fresh load.
 		fam.do(chromedp.Navigate(link))
+		fam.waitFor("the code from the link", fmt.Sprintf(`document.querySelector('#join input[name=code]')?.value === %q`, code), stepTimeout)
 		fam.reload()
 		fam.waitFor("the join form", `document.querySelector('form#join')`, stepTimeout)
 		if got := eval[string](fam, `document.querySelector('#join input[name=code]').value`); got != code {
