@@ -201,6 +201,8 @@ func TestCallRefuses(t *testing.T) {
 		{"GET", "/api/me", string(CodeSignedOut)},
 		{"GET", "/sync", "bad_request"},
 		{"GET", "/api/../metrics", "bad_request"},
+		{"GET", "/api/%2E%2e/metrics", "bad_request"},
+		{"GET", "/api/x/.%2e", "bad_request"},
 		{"GET", "/api/me?x=1", "bad_request"},
 		{"GET", "//evil.example/api/me", "bad_request"},
 		{"PATCH", "/api/me", "bad_request"},
