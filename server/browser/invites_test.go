@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/plansync/plansync/server"
@@ -157,7 +158,15 @@ func TestInvites(t *testing.T) {
 		lee.click(`#main a[data-action=invites]`)
 		lee.waitFor("the invites screen", `location.hash.endsWith('/invites') && document.querySelector('form#new-invite')`, stepTimeout)
 		lee.axe("invites (en)")
-		code = lee.makeInvite("es")
+		// By keyboard: the language and the button take focus and keys.
+		lee.do(chromedp.Focus(chromedp.CSS(`#new-invite select[name=language]`)))
+		eval[chromedp.Void](lee, `(() => { const s = document.querySelector('#new-invite select[name=language]'); s.value = 'es'; s.dispatchEvent(new Event('change')); })()`)
+		lee.do(chromedp.Focus(chromedp.CSS(`#new-invite button[type=submit]`)), chromedp.KeyEvent(kb.Enter))
+		lee.waitFor("the slip", `document.querySelector('#main .slip .slip-code') && document.querySelector('#main .slip svg.qr')`, stepTimeout)
+		code = eval[string](lee, `document.querySelector('#main .slip .slip-code').textContent`)
+		if small := eval[[]string](lee, `[...document.querySelectorAll('#main button, #main a.button')].filter(b => b.getBoundingClientRect().height < 44 || b.getBoundingClientRect().width < 44).map(b => b.textContent)`); len(small) > 0 {
+			t.Errorf("controls under 44 px on the slip: %v", small)
+		}
 		if !regexp.MustCompile(`^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{2}$`).MatchString(code) {
 			t.Fatalf("the slip shows the code %q", code)
 		}
@@ -285,8 +294,12 @@ func TestInvites(t *testing.T) {
 			t.Error("a claimed invite offers to be taken back")
 		}
 		eval[chromedp.Void](lee, `(() => { window.confirm = () => true; })()`)
-		lee.click(item(second) + ` button[data-action=revoke]`)
+		lee.do(chromedp.Focus(chromedp.CSS(item(second)+` button[data-action=revoke]`)), chromedp.KeyEvent(kb.Enter))
 		lee.waitFor("the revoked invite", `document.querySelector('`+item(second)+`[data-state=revoked]')`, stepTimeout)
+		lee.waitFor("the keyboard kept on that invite", `document.activeElement === document.querySelector('`+item(second)+` h3')`, stepTimeout)
+		if small := eval[[]string](lee, `[...document.querySelectorAll('#main button, #main a.button')].filter(b => b.getBoundingClientRect().height < 44).map(b => b.textContent)`); len(small) > 0 {
+			t.Errorf("controls under 44 px on the invites: %v", small)
+		}
 
 		late := e.newTab("late")
 		late.open("#/join?code=" + second)

@@ -168,7 +168,7 @@ function inviteItem(space, role, inv, byRole) {
   const revocable = inv.state !== 'claimed' && inv.state !== 'revoked';
   const headId = nextId('invite');
   return h('li', { class: 'card invite', 'data-invite': inv.id, 'data-state': inv.state, 'aria-labelledby': headId },
-    h('h3', { id: headId }, t('invites.code', { id: inv.id }), ' ', h('span', { class: 'badge' }, state)),
+    h('h3', { id: headId, tabindex: '-1' }, t('invites.code', { id: inv.id }), ' ', h('span', { class: 'badge' }, state)),
     lines,
     revocable ? h('div', { class: 'actions' }, h('button', {
       type: 'button', class: 'danger', 'data-action': 'revoke', 'aria-describedby': headId,
@@ -185,5 +185,7 @@ async function revoke(space, id) {
     toast(errorText(err));
   }
   lists.delete(space);
-  render();
+  await render();
+  // The button is gone with the rebuild: keep the keyboard on that invite.
+  document.querySelector(`#main li.invite[data-invite="${CSS.escape(id)}"] h3`)?.focus();
 }
