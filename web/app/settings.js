@@ -5,6 +5,7 @@ import { t, tn, setLang, currentLang, UI_LANGS } from './i18n.js';
 import * as c from './client.js';
 import { errorText } from './forms.js';
 import { render, go, toast, syncText, updateSync, syncState, forgetPath } from './shell.js';
+import { loginSection } from './loginslip.js';
 
 export async function settingsScreen() {
   const sel = h('select', { id: 'ui-lang', name: 'ui-lang', value: currentLang() },
@@ -43,6 +44,7 @@ export async function settingsScreen() {
             toast(errorText(err));
           }
         },
-      }, t('settings.signOut'))) : h('p', {}, h('a', { href: '#/signin' }, t('signin.title'))));
+      }, t('settings.signOut'))) : h('p', {}, h('a', { href: '#/signin' }, t('signin.title'))),
+    loginSection());
   return { title: t('settings.title'), crumbs: [{ href: '#/settings', label: t('settings.title') }], node };
 }

@@ -19,6 +19,9 @@ import { schoolScreen, SCHOOL_TABS } from './school.js';
 import { historyScreen } from './history.js';
 import { settingsScreen } from './settings.js';
 import * as notSaved from './notsaved.js';
+import { invitesScreen } from './invites.js';
+import { inviteSlipScreen } from './inviteslip.js';
+import { loginSlipScreen } from './loginslip.js';
 
 export { render };
 
@@ -68,11 +71,15 @@ async function withNotSaved(parts) {
 }
 
 async function screen(parts) {
-  const [first] = parts;
+  // A route may carry a query after its name (#/join?code=...).
+  const first = (parts[0] || '').split('?')[0];
   if (first === 'settings') return settingsScreen();
   if (!c.signedIn() || first === 'signin') return first === 'join' ? joinScreen() : signInScreen();
   if (first === 'join') return joinScreen();
   if (first === 's' && parts[2] === 'goal' && parts[3]) return goalScreen(parts[1], parts[3]);
+  if (first === 's' && parts[2] === 'invites') return invitesScreen(parts[1]);
+  if (first === 's' && parts[2] === 'slip') return inviteSlipScreen(parts[1]);
+  if (first === 'login') return loginSlipScreen();
   if (first === 's') return studentScreen(parts[1], STUDENT_TABS.includes(parts[2]) ? parts[2] : 'goals');
   if (first === 'school') return schoolScreen(parts[1], SCHOOL_TABS.includes(parts[2]) ? parts[2] : 'services');
   if (first === 'h' && parts.length >= 4) return historyScreen(parts[1], parts[2], parts[3]);
