@@ -50,6 +50,11 @@ var (
 	// ErrDeviceLimit refuses binding one more device id to a user who
 	// holds as many as the limit in live sessions.
 	ErrDeviceLimit = errors.New("too many device ids for this user")
+	// ErrTooManyInvites refuses a new invite to a space that holds
+	// MaxOpenInvites open ones already: a member allowed to invite (a
+	// family, when the school lets families invite) cannot grow the
+	// server's invite list without bound.
+	ErrTooManyInvites = errors.New("too many open invites for this space")
 	// ErrQuotaExceeded refuses one op that would take its space or its
 	// author past a storage quota; the op stays in its author's outbox.
 	ErrQuotaExceeded = errors.New("storage quota exceeded")
@@ -91,6 +96,11 @@ type Credential struct {
 	User  uuid.UUID `msgpack:"u"`
 	Hash  string    `msgpack:"h"`
 }
+
+// MaxOpenInvites bounds the invites of one space that may be open (not
+// yet claimed, revoked, burned or expired) at once: far above what a
+// family's team needs, low enough that listing them stays one short read.
+const MaxOpenInvites = 50
 
 // Invite lets one family member join one student's space. The code given
 // out is the invite's ID (a short public lookup part) followed by a secret
@@ -375,7 +385,7 @@ type Store interface {
 	// Invites lists the invites of a space the store still keeps (live,
 	// burned, claimed, revoked, and expired ones for a while after expiry),
 	// oldest first.
-	Invites(ctx context.Context, space uuid.UUID, now time.Time) ([]*Invite, error)
+	Invites(ctx context.Context, space uuid.UUID) ([]*Invite, error)
 	// ClaimInvite marks the live invite claimed and writes c in one transaction,
 	// or returns ErrNotFound (no such live invite: expired, used, burned)
 	// or ErrExists (c's user or login is taken), writing nothing.

@@ -6,7 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+
 	"sync"
 	"syscall/js"
 	"time"
@@ -635,33 +635,6 @@ func (a *app) history(space, collection, id string) (any, error) {
 	ctx, cancel := withTimeout()
 	defer cancel()
 	return a.request(ctx, "GET", "/api/spaces/"+k.Space.String()+"/records/"+k.Collection+"/"+k.ID.String()+"/history", nil, tok)
-}
-
-// call sends one request of the server's team and account API
-// (shared/PROTOCOL.md) with this device's session, so that the page's
-// admin, team and settings screens never hold the token themselves.
-// Only paths under /api/ and the four methods the API uses are sent.
-func (a *app) call(method, path string, body map[string]any) (any, error) {
-	switch method {
-	case "GET", "POST", "PUT", "DELETE":
-	default:
-		return nil, errorf(protocol.CodeBadRequest, "call's method is GET, POST, PUT or DELETE.")
-	}
-	if !strings.HasPrefix(path, "/api/") || strings.ContainsAny(path, "?#\\") || strings.Contains(path, "..") {
-		return nil, errorf(protocol.CodeBadRequest, "call's path must be an /api/ path, such as /api/sessions.")
-	}
-	if err := a.requireOpen(); err != nil {
-		return nil, err
-	}
-	a.mu.Lock()
-	tok := a.token
-	a.mu.Unlock()
-	if tok == "" {
-		return nil, errorf(CodeSignedOut, "Sign in first.")
-	}
-	ctx, cancel := withTimeout()
-	defer cancel()
-	return a.request(ctx, method, path, body, tok)
 }
 
 // state is the sync state for the UI.

@@ -191,21 +191,28 @@ func TestValues(t *testing.T) {
 	}
 }
 
-// TestCallSendsOnlyAPIRequests: call sends the session's token only to
-// the server's /api/ paths with the API's methods, and needs a session.
-func TestCallSendsOnlyAPIRequests(t *testing.T) {
+// TestCallRefuses checks the page's door to the JSON API: only /api/
+// paths and the four methods, and only for someone signed in.
+func TestCallRefuses(t *testing.T) {
 	api := openApp(t, "t-call")
-	for _, c := range []struct{ method, path, want string }{
-		{"GET", "/api/sessions", string(CodeSignedOut)},
-		{"PATCH", "/api/sessions", "bad_request"},
+	for _, c := range []struct {
+		method, path, want string
+	}{
+		{"GET", "/api/me", string(CodeSignedOut)},
 		{"GET", "/sync", "bad_request"},
-		{"GET", "https://elsewhere.example/api/me", "bad_request"},
-		{"GET", "/api/../sync", "bad_request"},
-		{"GET", "/api/me?token=x", "bad_request"},
+		{"GET", "/api/../metrics", "bad_request"},
+		{"GET", "/api/%2E%2e/metrics", "bad_request"},
+		{"GET", "/api/x/.%2e", "bad_request"},
+		{"GET", "/api/me?x=1", "bad_request"},
+		{"GET", "//evil.example/api/me", "bad_request"},
+		{"PATCH", "/api/me", "bad_request"},
 	} {
-		_, err := await(api.Call("call", c.method, c.path, nil))
-		if got := codeOf(err); got != c.want {
-			t.Errorf("call(%s, %s): %q (%v), want %s", c.method, c.path, got, err, c.want)
+		_, err := await(api.Call("api", c.method, c.path))
+		if codeOf(err) != c.want {
+			t.Errorf("api(%s, %s): %v, want %s", c.method, c.path, err, c.want)
 		}
+	}
+	if _, err := await(api.Call("api", "POST", "/api/invites", "not an object")); codeOf(err) != "bad_request" {
+		t.Errorf("api with a string body: %v", err)
 	}
 }

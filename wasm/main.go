@@ -100,11 +100,15 @@ func (a *app) exports() js.Value {
 		return func() (any, error) { return a.history(space, coll, id) }
 	})
 	promised("reload", func(*argReader) func() (any, error) { return a.reload })
-	promised("call", func(r *argReader) func() (any, error) {
+	promised("api", func(r *argReader) func() (any, error) {
 		method, path := r.str(0, "method"), r.str(1, "path")
 		var body map[string]any
-		if len(r.args) > 2 && r.args[2].Type() == js.TypeObject {
-			body = r.fields(2)
+		if v := r.arg(2); !v.IsUndefined() && !v.IsNull() {
+			m, ok := r.value(2).(map[string]any)
+			if !ok {
+				r.fail("body must be an object.")
+			}
+			body = m
 		}
 		return func() (any, error) { return a.call(method, path, body) }
 	})

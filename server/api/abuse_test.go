@@ -186,6 +186,10 @@ func TestSecurityEventsCarryNoSecrets(t *testing.T) {
 	for range 6 {
 		e.DoFrom(attacker, "POST", "/api/login", "", api.LoginRequest{Login: "lee", Password: pw}, nil)
 	}
+	// A password typed into the login field (no such account) is never
+	// logged, not even as a failed login's name.
+	const typedPassword = "Correct-Horse-Battery-7"
+	e.DoFrom("203.0.113.78", "POST", "/api/login", "", api.LoginRequest{Login: typedPassword, Password: "x"}, nil)
 	code := e.Invite(e.Teacher, e.Ana.ID)
 	var wrong []string
 	for i := range 5 {
@@ -204,7 +208,7 @@ func TestSecurityEventsCarryNoSecrets(t *testing.T) {
 	if !strings.Contains(out, `"client":"`+attacker+`"`) {
 		t.Error("events do not name the client")
 	}
-	secrets := []string{pw, apitest.Password, code, strings.ReplaceAll(code, "-", ""), strings.ReplaceAll(code, "-", "")[4:],
+	secrets := []string{pw, typedPassword, strings.ToLower(typedPassword), apitest.Password, code, strings.ReplaceAll(code, "-", ""), strings.ReplaceAll(code, "-", "")[4:],
 		e.Admin.Token, e.Teacher.Token, e.Family.Token, e.Support.Token}
 	for _, w := range wrong {
 		secrets = append(secrets, w, strings.ReplaceAll(w, "-", ""))

@@ -395,7 +395,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 	client := a.o.ClientKey(r)
 	pair := client + "|" + login
 	if no, wait := a.loginPair.blocked(pair, now); no {
-		a.tooMany(w, client, "login_per_client_login", wait, "login", login)
+		a.tooMany(w, client, "login_per_client_login", wait, "login", secevent.Typed(login))
 		return
 	}
 	if no, wait := a.loginClient.blocked(client, now); no {
@@ -407,7 +407,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 	if no, _ := a.loginName.blocked(login, now); no {
 		// Guesses at this login from many addresses: slow every attempt,
 		// refuse none, so the owner still gets in.
-		a.o.Events.Event(secevent.RateLimited, "client", client, "limit", "login_per_login", "login", login, "action", "slowed")
+		a.o.Events.Event(secevent.RateLimited, "client", client, "limit", "login_per_login", "login", secevent.Typed(login), "action", "slowed")
 		t := time.NewTimer(a.o.Limits.LoginSlowdown)
 		select {
 		case <-t.C:
@@ -423,7 +423,11 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 			a.loginPair.fail(pair, now)
 			a.loginClient.fail(client, now)
 			a.loginName.fail(login, now)
-			a.o.Events.Event(secevent.FailedLogin, "client", client, "login", login)
+			logged := login
+			if errors.Is(err, auth.ErrUnknownLogin) {
+				logged = secevent.Typed(login)
+			}
+			a.o.Events.Event(secevent.FailedLogin, "client", client, "login", logged)
 		}
 		a.fail(w, err)
 		return

@@ -76,11 +76,16 @@ const (
 
 // Errors with messages safe to show.
 var (
-	ErrBadLogin    = protocol.Errorf(protocol.CodeUnauthorized, "login or password is wrong")
-	ErrSignedOut   = protocol.Errorf(protocol.CodeUnauthorized, "not signed in, or the session has ended: sign in again")
-	ErrBadInvite   = protocol.Errorf(CodeNotFound, "this invite code is not valid, was already used, or has expired: ask the teacher for a new one")
-	ErrNotAdmin    = protocol.Errorf(protocol.CodeForbidden, "only a school admin may do this")
-	ErrNoSuchSpace = protocol.Errorf(CodeNotFound, "no such space, or you are not a member of it")
+	ErrBadLogin = protocol.Errorf(protocol.CodeUnauthorized, "login or password is wrong")
+	// ErrUnknownLogin is ErrBadLogin (errors.Is holds, and the person is
+	// told exactly the same) for a login that names no account: the
+	// security log then keeps a digest, not the typed text, which may be a
+	// password typed one field too early.
+	ErrUnknownLogin error = unknownLogin{}
+	ErrSignedOut          = protocol.Errorf(protocol.CodeUnauthorized, "not signed in, or the session has ended: sign in again")
+	ErrBadInvite          = protocol.Errorf(CodeNotFound, "this invite code is not valid, was already used, or has expired: ask the teacher for a new one")
+	ErrNotAdmin           = protocol.Errorf(protocol.CodeForbidden, "only a school admin may do this")
+	ErrNoSuchSpace        = protocol.Errorf(CodeNotFound, "no such space, or you are not a member of it")
 )
 
 func invalid(msg string) error { return protocol.Errorf(protocol.CodeInvalid, msg) }
@@ -277,10 +282,13 @@ func (s *Service) Login(ctx context.Context, login, password, device string) (st
 // LoginFrom is Login from client (a server/clientaddr key, shown in the
 // session list).
 func (s *Service) LoginFrom(ctx context.Context, login, password, device, client string) (string, *server.User, error) {
-	l, err := NormalizeLogin(login)
-	if err != nil || len(password) > MaxPasswordBytes {
+	l, nerr := NormalizeLogin(login)
+	if nerr != nil || len(password) > MaxPasswordBytes {
 		if _, err := s.verify(ctx, password, dummyHash); err != nil {
 			return "", nil, err
+		}
+		if nerr != nil {
+			return "", nil, ErrUnknownLogin
 		}
 		return "", nil, ErrBadLogin
 	}
@@ -289,7 +297,7 @@ func (s *Service) LoginFrom(ctx context.Context, login, password, device, client
 		if _, err := s.verify(ctx, password, dummyHash); err != nil {
 			return "", nil, err
 		}
-		return "", nil, ErrBadLogin
+		return "", nil, ErrUnknownLogin
 	} else if err != nil {
 		return "", nil, err
 	}
@@ -626,3 +634,8 @@ func (s *Service) revoke(ctx context.Context, hash [32]byte) error {
 	}
 	return nil
 }
+
+type unknownLogin struct{}
+
+func (unknownLogin) Error() string { return ErrBadLogin.Error() }
+func (unknownLogin) Unwrap() error { return ErrBadLogin }

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 	"unicode"
@@ -72,6 +73,8 @@ func (s *Service) makeInvite(ctx context.Context, space, by uuid.UUID, lang stri
 		err = s.st.CreateInvite(ctx, inv)
 		if errors.Is(err, server.ErrExists) {
 			continue
+		} else if errors.Is(err, server.ErrTooManyInvites) {
+			return "", time.Time{}, protocol.Errorf(protocol.CodeTooManyInvites, fmt.Sprintf("this plan has %d open invites: revoke one before making another", server.MaxOpenInvites))
 		} else if err != nil {
 			return "", time.Time{}, err
 		}
@@ -318,7 +321,7 @@ func (s *Service) Invites(ctx context.Context, p *Principal, space uuid.UUID) ([
 		}
 	}
 	now := s.o.Now()
-	invs, err := s.st.Invites(ctx, space, now)
+	invs, err := s.st.Invites(ctx, space)
 	if err != nil {
 		return nil, err
 	}

@@ -31,8 +31,8 @@ func SetTestHook(f func(kind, remote string)) {
 func (h *Hub) Registered() (users, sessions, spaces int) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	for _, n := range h.byUser {
-		users += n
+	for _, m := range h.byUser {
+		users += len(m)
 	}
 	for _, m := range h.bySession {
 		sessions += len(m)

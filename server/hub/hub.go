@@ -178,9 +178,9 @@ type Hub struct {
 	conns     map[*conn]struct{}
 	bySpace   map[uuid.UUID]map[*conn]struct{}
 	bySession map[[32]byte]map[*conn]struct{}
-	byUser    map[uuid.UUID]int // signed-in sockets per user
-	open      int               // sockets, counting those in their handshake
-	byAddr    map[string]int    // open, per client address
+	byUser    map[uuid.UUID]map[*conn]struct{} // signed-in sockets per user: Revalidate reads only theirs
+	open      int                              // sockets, counting those in their handshake
+	byAddr    map[string]int                   // open, per client address
 
 	queued atomic.Int64 // bytes of the frames queued to any connection, each counted once
 
@@ -202,7 +202,7 @@ func New(opts Options) *Hub {
 		conns:     map[*conn]struct{}{},
 		bySpace:   map[uuid.UUID]map[*conn]struct{}{},
 		bySession: map[[32]byte]map[*conn]struct{}{},
-		byUser:    map[uuid.UUID]int{},
+		byUser:    map[uuid.UUID]map[*conn]struct{}{},
 		byAddr:    map[string]int{},
 	}
 	if opts.Registry != nil {
@@ -416,12 +416,9 @@ func (h *Hub) CloseSession(hash [32]byte) int {
 // space the user lost. It returns how many it closed.
 func (h *Hub) Revalidate(user uuid.UUID) int {
 	h.mu.RLock()
-	var cs []*conn
-	for c := range h.conns {
-		// c.user is set before subscribe, under h.mu, sets subscribed.
-		if c.subscribed && c.user == user {
-			cs = append(cs, c)
-		}
+	cs := make([]*conn, 0, len(h.byUser[user]))
+	for c := range h.byUser[user] {
+		cs = append(cs, c)
 	}
 	h.mu.RUnlock()
 	for _, c := range cs {
@@ -447,7 +444,7 @@ func (h *Hub) overCap(user uuid.UUID, session [32]byte) string {
 
 func (h *Hub) overCapLocked(user uuid.UUID, session [32]byte) string {
 	switch {
-	case h.byUser[user] >= h.opts.MaxConnsPerUser:
+	case len(h.byUser[user]) >= h.opts.MaxConnsPerUser:
 		return "user"
 	case len(h.bySession[session]) >= h.opts.MaxConnsPerSession:
 		return "session"
@@ -477,7 +474,12 @@ func (h *Hub) subscribe(c *conn, expires time.Time) string {
 		c.fail(protocol.CodeUnauthorized, "the session has expired: sign in again")
 	})
 	c.subscribed = true
-	h.byUser[c.user]++
+	u := h.byUser[c.user]
+	if u == nil {
+		u = map[*conn]struct{}{}
+		h.byUser[c.user] = u
+	}
+	u[c] = struct{}{}
 	for id := range c.subs {
 		m := h.bySpace[id]
 		if m == nil {
@@ -508,8 +510,11 @@ func (h *Hub) remove(c *conn) {
 		return
 	}
 	c.expiry.Stop()
-	if h.byUser[c.user]--; h.byUser[c.user] <= 0 {
-		delete(h.byUser, c.user)
+	if u := h.byUser[c.user]; u != nil {
+		delete(u, c)
+		if len(u) == 0 {
+			delete(h.byUser, c.user)
+		}
 	}
 	for id := range c.subs {
 		if m := h.bySpace[id]; m != nil {

@@ -7,10 +7,15 @@
 //
 // Events never carry a token, a password or an invite secret: callers pass
 // only ids, names of events and the client key (an address grouped the way
-// rate limits group it).
+// rate limits group it). A login someone typed is logged only when it
+// names an account; otherwise, as Typed's digest.
 package secevent
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"sync"
 	"time"
@@ -102,3 +107,25 @@ func (l *Log) Event(event string, attrs ...any) {
 	args = append(args, attrs...)
 	l.log.Warn("security event", args...)
 }
+
+// Typed stands for text a person typed where a secret may have landed (a
+// login field holding a password typed one field too early): a keyed
+// digest that lets an operator see that attempts repeat without the log
+// ever holding what was typed. The key is made once per process, so the
+// tag cannot be reversed by hashing guesses, and tags correlate within a
+// run, which is what reading one attack needs.
+func Typed(s string) string {
+	typedOnce.Do(func() {
+		if _, err := rand.Read(typedKey[:]); err != nil {
+			panic(err) // crypto/rand does not fail on supported platforms
+		}
+	})
+	m := hmac.New(sha256.New, typedKey[:])
+	m.Write([]byte(s))
+	return "typed:" + hex.EncodeToString(m.Sum(nil)[:8])
+}
+
+var (
+	typedOnce sync.Once
+	typedKey  [32]byte
+)

@@ -99,17 +99,126 @@ func (s *Store) CreateInvite(ctx context.Context, inv *server.Invite) error {
 	if inv.ID == "" || inv.Secret == "" || inv.Space == uuid.Nil || inv.Expires.IsZero() {
 		return errors.New("store: an invite needs an id, a secret hash, a space and an expiry")
 	}
+	defer s.counts.lock(inv.Space)()
 	err := s.update(func(txn *badger.Txn) error {
+		open, err := openInvites(txn, inv.Space, inv.Created)
+		if err != nil {
+			return err
+		}
+		if open >= server.MaxOpenInvites {
+			return server.ErrTooManyInvites
+		}
 		e, err := inviteEntry(inv)
 		if err != nil {
 			return err
 		}
-		return insert(txn, e)
+		if err := insert(txn, e); err != nil {
+			return err
+		}
+		return txn.SetEntry(withExpiry(badger.NewEntry(spaceInviteKey(inv.Space, inv.ID), nil), e.ExpiresAt))
 	})
 	if err != nil {
+		if errors.Is(err, server.ErrTooManyInvites) {
+			return err
+		}
 		return fmt.Errorf("store: creating invite: %w", err)
 	}
 	return nil
+}
+
+// openInvites counts the space's invites that could still be claimed at
+// now. Reading each index entry's invite also puts those keys in the
+// transaction's read set, so two creates racing for the last open slot
+// conflict on the guard below rather than both commit.
+func openInvites(txn *badger.Txn, space uuid.UUID, now time.Time) (int, error) {
+	if _, err := getRaw(txn, idKey(kindSpaceInv, space)); err != nil && !errors.Is(err, server.ErrNotFound) {
+		return 0, err
+	}
+	var n int
+	err := eachSpaceInvite(txn, space, func(inv *server.Invite) bool {
+		if now.Before(inv.Expires) && !inv.Burned() && !inv.Claimed() && !inv.Revoked() {
+			n++
+		}
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	// The space's own guard entry (I|space, no id) is rewritten by every
+	// create, so that racing creates conflict (a phantom the range read
+	// alone would miss; see bindGuardKey).
+	return n, txn.Set(idKey(kindSpaceInv, space), nil)
+}
+
+// eachSpaceInvite calls fn with each invite the space's index names,
+// oldest key first, until fn returns false. Index entries whose invite is
+// gone are skipped (both expire together; a crash between them cannot
+// happen, they share a transaction).
+func eachSpaceInvite(txn *badger.Txn, space uuid.UUID, fn func(*server.Invite) bool) error {
+	prefix := idKey(kindSpaceInv, space)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		if len(k) == len(prefix) {
+			continue // the guard entry
+		}
+		b, err := getRaw(txn, inviteKey(string(k[len(prefix):])))
+		if errors.Is(err, server.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		inv := new(server.Invite)
+		if err := unmarshal(b, inv); err != nil {
+			return fmt.Errorf("decoding invite: %w", err)
+		}
+		if !fn(inv) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// indexInvites gives every stored invite its space's index entry: invites
+// made before the index existed (a week's worth at most, InviteKeep more
+// once used) are listed like new ones. It runs once per writable open and
+// writes only what is missing.
+func (s *Store) indexInvites() error {
+	var missing []*badger.Entry
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{kindInvite}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			b, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			inv := new(server.Invite)
+			if err := unmarshal(b, inv); err != nil {
+				continue // listed nowhere either way; Invite reports it
+			}
+			k := spaceInviteKey(inv.Space, inv.ID)
+			if _, err := txn.Get(k); errors.Is(err, badger.ErrKeyNotFound) {
+				missing = append(missing, withExpiry(badger.NewEntry(k, nil), item.ExpiresAt()))
+			} else if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || len(missing) == 0 {
+		return err
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, e := range missing {
+		if err := wb.SetEntry(e); err != nil {
+			return err
+		}
+	}
+	return wb.Flush()
 }
 
 // inviteEntry encodes an invite as an entry that badger drops once the
@@ -195,34 +304,21 @@ func (s *Store) FailInvite(ctx context.Context, id string, maxFailures int) (boo
 	return burned, nil
 }
 
-// Invites lists a space's unexpired invites, burned ones included, oldest
-// first. It walks every invite key: invites live a week, so there are at
-// most a few per student at a time.
-func (s *Store) Invites(ctx context.Context, space uuid.UUID, now time.Time) ([]*server.Invite, error) {
+// Invites lists a space's invites that have not yet been dropped
+// (expired ones stay InviteKeep, so their maker sees what became of
+// them), burned ones included, oldest first. It reads the space's own
+// index range; server.MaxOpenInvites bounds how many can be open.
+func (s *Store) Invites(ctx context.Context, space uuid.UUID) ([]*server.Invite, error) {
 	var out []*server.Invite
 	err := s.db.View(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = []byte{kindInvite}
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			b, err := it.Item().ValueCopy(nil)
-			if err != nil {
-				return err
-			}
-			inv := new(server.Invite)
-			if err := unmarshal(b, inv); err != nil {
-				return fmt.Errorf("decoding invite: %w", err)
-			}
-			if inv.Space == space {
-				out = append(out, inv)
-			}
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		return nil
+		return eachSpaceInvite(txn, space, func(inv *server.Invite) bool {
+			out = append(out, inv)
+			return ctx.Err() == nil
+		})
 	})
+	if err == nil {
+		err = ctx.Err()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: listing invites: %w", err)
 	}

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/plansync/plansync/server"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 func TestCredentials(t *testing.T) {
@@ -102,15 +104,15 @@ func TestInviteLifecycle(t *testing.T) {
 	if burned, err := s.FailInvite(ctx, "K7QM", 3); err != nil || !burned {
 		t.Fatalf("failure after burning: %v %v", burned, err)
 	}
-	list, err := s.Invites(ctx, inv.Space, now)
+	list, err := s.Invites(ctx, inv.Space)
 	if err != nil || len(list) != 1 || !list[0].Burned() || list[0].Failures != 3 {
 		t.Fatalf("invites after burning: %+v %v", list, err)
 	}
 	// Expired, it is still listed (InviteKeep), for its maker to see.
-	if list, _ := s.Invites(ctx, inv.Space, now.Add(2*time.Hour)); len(list) != 1 {
+	if list, _ := s.Invites(ctx, inv.Space); len(list) != 1 {
 		t.Fatalf("expired invite not kept: %+v", list)
 	}
-	if list, _ := s.Invites(ctx, newID(), now); len(list) != 0 {
+	if list, _ := s.Invites(ctx, newID()); len(list) != 0 {
 		t.Fatalf("another space's invites listed: %+v", list)
 	}
 }
@@ -179,5 +181,75 @@ func TestClaimInviteIsSingleUse(t *testing.T) {
 	}
 	if err := s.ClaimInvite(ctx, "BBBB", now.Add(2*time.Hour), &server.Claim{}); !errors.Is(err, server.ErrNotFound) {
 		t.Fatalf("expired claim: %v", err)
+	}
+}
+
+// TestInviteIndexAndBound: a space's invites are listed from its own
+// index, no other space's among them; at most server.MaxOpenInvites are
+// open at once, also when creates race; a revoked one frees its slot; and
+// an invite stored before the index existed is listed after a reopen.
+func TestInviteIndexAndBound(t *testing.T) {
+	ctx := context.Background()
+	s, dir := openTest(t, Options{})
+	now := time.Now().UTC()
+	space, other := newID(), newID()
+	mk := func(sp uuid.UUID, id string) error {
+		return s.CreateInvite(ctx, &server.Invite{ID: id, Secret: "h", Space: sp, Created: now, Expires: now.Add(time.Hour)})
+	}
+	if err := mk(other, "OTHER"); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, server.MaxOpenInvites+10)
+	for i := range server.MaxOpenInvites + 10 {
+		go func() { errs <- mk(space, fmt.Sprintf("S%03d", i)) }()
+	}
+	var made, refused int
+	for range server.MaxOpenInvites + 10 {
+		switch err := <-errs; {
+		case err == nil:
+			made++
+		case errors.Is(err, server.ErrTooManyInvites):
+			refused++
+		default:
+			t.Fatal(err)
+		}
+	}
+	if made != server.MaxOpenInvites || refused != 10 {
+		t.Fatalf("%d made, %d refused; want %d and 10", made, refused, server.MaxOpenInvites)
+	}
+	list, err := s.Invites(ctx, space)
+	if err != nil || len(list) != server.MaxOpenInvites {
+		t.Fatalf("listed %d, %v", len(list), err)
+	}
+	for _, inv := range list {
+		if inv.Space != space {
+			t.Fatalf("invite %s of another space listed", inv.ID)
+		}
+	}
+	if _, err := s.RevokeInvite(ctx, list[0].ID, now, newID()); err != nil {
+		t.Fatal(err)
+	}
+	if err := mk(space, "AFTER"); err != nil {
+		t.Fatalf("after a revoke: %v", err)
+	}
+
+	// An invite written the way the store wrote them before the index.
+	legacy := &server.Invite{ID: "LEGACY", Secret: "h", Space: other, Created: now, Expires: now.Add(time.Hour)}
+	e, err := inviteEntry(legacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.SetEntry(e) }); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := s.Invites(ctx, other); len(l) != 1 {
+		t.Fatalf("before reopening: %d listed (the test writes no index entry)", len(l))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openDir(t, dir, Options{})
+	if l, err := s.Invites(ctx, other); err != nil || len(l) != 2 {
+		t.Fatalf("after reopening: %d listed, %v; want OTHER and LEGACY", len(l), err)
 	}
 }

@@ -33,6 +33,8 @@ func userDeviceKey(user, device uuid.UUID) []byte { return pairKey(kindUserDevic
 // read, not keys that appear in a range it scanned, so without it two
 // concurrent binds would each count 63 live devices and both commit a 64th
 // (a phantom): the guard makes the later one conflict, retry, and count 64.
+// Binds of one user also take its count lock (countLocks), so they rarely
+// reach the conflict at all.
 func bindGuardKey(user uuid.UUID) []byte { return idKey(kindBindGuard, user) }
 
 // BindDevice implements server.Store. A hello on a known device reads one
@@ -103,13 +105,9 @@ func (s *Store) BindDevice(ctx context.Context, device uuid.UUID, se *server.Ses
 		}
 		return txn.SetEntry(withExpiry(badger.NewEntry(userDeviceKey(se.User, device), nil), exp))
 	}
-	// A device flood of one user makes its binds conflict on the guard by
-	// design; each round of update retries conflictRetries times.
-	for range bindConflictRounds {
-		if err = s.update(bind); !errors.Is(err, badger.ErrConflict) {
-			break
-		}
-	}
+	unlock := s.counts.lock(se.User)
+	err = s.update(bind)
+	unlock()
 	if err != nil {
 		if errors.Is(err, server.ErrDeviceTaken) || errors.Is(err, server.ErrDeviceLimit) {
 			return err
@@ -189,11 +187,6 @@ func liveDevices(txn *badger.Txn, user, except uuid.UUID) (int, error) {
 	}
 	return n, nil
 }
-
-// bindConflictRounds bounds the retries of one bind that keeps losing the
-// guard to the same user's other binds: enough for the hub's per-user
-// socket cap arriving at once.
-const bindConflictRounds = 8
 
 // MaxScanDevices bounds the index entries one bind reads: far above any
 // per-user device limit, so the count is exact wherever it matters.

@@ -30,6 +30,7 @@ const (
 	kindOp         byte = 'o' // o|space|node|hlc -> seq (8) | opDigest (16)
 	kindDevice     byte = 'd' // d|device -> deviceBinding (TTL: its session's expiry)
 	kindUserDevice byte = 'D' // D|user|device -> empty (index of d, same TTL)
+	kindSpaceInv   byte = 'I' // I|space|invite id -> empty (index of i, same TTL)
 	kindBindGuard  byte = 'G' // G|user -> empty: every new binding of the user rewrites it (BindDevice)
 	kindSpaceUsage byte = 'b' // b|space -> bytes charged to its quota (8, big-endian)
 	kindUserUsage  byte = 'B' // B|user -> bytes charged to their quota (8, big-endian)
@@ -118,6 +119,12 @@ func userSessionKey(user uuid.UUID, hash [32]byte) []byte {
 func loginKey(login string) []byte { return append([]byte{kindLogin}, login...) }
 
 func inviteKey(id string) []byte { return append([]byte{kindInvite}, id...) }
+
+// spaceInviteKey is I|space|id: a space's invites are listed from their
+// own range, not found among every invite of the server.
+func spaceInviteKey(space uuid.UUID, id string) []byte {
+	return append(idKey(kindSpaceInv, space), id...)
+}
 
 // opKey is o|space|node|hlc, the op index: which log entry holds the op a
 // device wrote at a clock. It is what lets the store say "already applied"

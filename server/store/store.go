@@ -70,6 +70,7 @@ type Store struct {
 	dirty bool                 // written since the last successful sync
 
 	guard  spaceGuard  // the free-space check of every write path
+	counts countLocks  // serialise the writes that count a range (device binds, invites)
 	synced syncedHeads // how far catch-up may read: the fsynced log
 	// syncHook replaces db.Sync when set: tests inject an fsync failure
 	// with it. Set before the first write, never changed after.
@@ -137,6 +138,11 @@ func Open(dir string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("store: syncing %s after opening: %w", dir, err)
 		}
 		s.makeBallast()
+		if err := s.indexInvites(); err != nil {
+			m.unregister()
+			db.Close()
+			return nil, fmt.Errorf("store: indexing invites: %w", err)
+		}
 	}
 	s.wg.Add(1)
 	go s.runCommitter()

@@ -35,6 +35,9 @@ const (
 	// welcome lists the spaces and roles it has now. Clients that do not
 	// know the code read it as internal, which they retry the same way.
 	CodeAccessChanged Code = "access_changed"
+	// CodeTooManyInvites refuses a new invite to a space holding as many
+	// open invites as the server allows (HTTP API only).
+	CodeTooManyInvites Code = "too_many_invites"
 )
 
 // Status maps a code to an HTTP status and a WebSocket close code: the one
@@ -68,6 +71,7 @@ var statuses = map[Code]Status{
 	CodeUnreadable:      {HTTP: 500, Close: 1011},
 	CodeTooManyConns:    {HTTP: 429, Close: 4430, Retry: true},
 	CodeAccessChanged:   {HTTP: 409, Close: 4412, Retry: true},
+	CodeTooManyInvites:  {HTTP: 409},
 }
 
 // StatusOf returns the status for a code; unknown codes count as internal.

@@ -54,7 +54,7 @@ async function peopleList(school, status, refresh) {
         try {
           const res = await c.call('POST', `/api/users/${m.id}/password-reset`);
           slot.replaceChildren(setupSlip(m.name, res));
-          slot.querySelector('.slip').focus();
+          slot.querySelector('.setup-slip').focus();
         } catch (err) {
           slot.replaceChildren(h('p', { class: 'error', role: 'alert' }, problem(err)));
         } finally {
@@ -82,9 +82,9 @@ function focusUser(id, action) {
 // setupSlip shows a setup code once, with what to do with it.
 export function setupSlip(name, res) {
   const url = `${location.origin}${location.pathname}#/setup`;
-  return h('div', { class: 'slip', tabindex: '-1', role: 'group', 'aria-label': t('admin.slipLabel', { name }) },
+  return h('div', { class: 'setup-slip', tabindex: '-1', role: 'group', 'aria-label': t('admin.slipLabel', { name }) },
     h('p', {}, t('admin.slipFor', { name })),
-    h('p', { class: 'code', 'data-code': res.code, translate: 'no' }, res.code),
+    h('p', { class: 'setup-code', 'data-code': res.code, translate: 'no' }, res.code),
     h('p', {}, t('admin.slipHow', { url })),
     h('p', { class: 'muted' }, t('admin.slipExpires', { time: formatTime(res.expires) })),
     h('p', { class: 'muted' }, t('admin.slipOnce')));

@@ -195,10 +195,16 @@ export function firstTime(rec) {
   return min === Infinity ? 0 : min;
 }
 
-// call sends one request of the server's team and account API with this
-// device's session (wasm/API.md): the screens that show the team, the
-// school's people and this person's devices ask the server, not the
-// device, since those lists are not synced.
+// call sends one request to the server's JSON API as the signed-in person
+// (wasm/API.md, api()): the screens that need the network, such as
+// invites, use it; the token never reaches the page.
 export async function call(method, path, body) {
-  return api.call(method, path, body === undefined ? null : body);
+  return api.api(method, path, body === undefined ? null : body);
+}
+
+// login is the signed-in person's login ("rosa-7k3m" for a family member
+// who chose a passphrase when they joined), or '' when they have none.
+export function login() {
+  const st = api && api.state ? api.state() : null;
+  return (st && st.user && st.user.login) || '';
 }

@@ -145,3 +145,14 @@ export function formatDate(s) {
   const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
   return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeZone: 'UTC' }).format(d);
 }
+
+// translatorFor resolves with a t() for another UI language than the
+// current one (a slip printed in the family's language while the teacher
+// reads the app in theirs); keys it lacks fall back to English.
+export async function translatorFor(code) {
+  const cat = !UI_LANGS.includes(code) || code === lang ? catalog : code === 'en' ? english : await fetchCatalog(code);
+  return (key, vars) => {
+    const s = cat[key] ?? english[key] ?? key;
+    return vars ? s.replace(/\{(\w+)\}/g, (m, k) => (vars[k] === undefined ? m : String(vars[k]))) : s;
+  };
+}

@@ -8,7 +8,9 @@ import { go } from './shell.js';
 import { field } from './views.js';
 
 export function joinScreen() {
-  const code = h('input', { name: 'code', required: true, autocomplete: 'one-time-code', autocapitalize: 'characters', spellcheck: 'false' });
+  // The slip's link carries the code in the fragment: #/join?code=...
+  const linked = new URLSearchParams(location.hash.split('?')[1] || '').get('code') || '';
+  const code = h('input', { name: 'code', value: linked, required: true, autocomplete: 'one-time-code', autocapitalize: 'characters', spellcheck: 'false' });
   const name = h('input', { name: 'name', required: true, autocomplete: 'name' });
   const pass = h('input', { name: 'passphrase', type: 'password', autocomplete: 'new-password' });
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
@@ -21,8 +23,9 @@ export function joinScreen() {
     error.hidden = true;
     button.disabled = true;
     try {
-      await c.join(code.value.trim(), name.value.trim(), pass.value);
-      go('#/');
+      const res = await c.join(code.value.trim(), name.value.trim(), pass.value);
+      // A passphrase made a login: show it to write down (loginslip.js).
+      go(pass.value && res && res.user && res.user.login ? '#/login' : '#/');
     } catch (err) {
       error.textContent = errorText(err);
       error.hidden = false;

@@ -20,12 +20,22 @@ const DB_NAME = 'plansync-notsaved'; // not the client's database, whose version
 const DB_VERSION = 1;
 const STORE = 'cards';
 const CHANNEL = 'plansync-notsaved'; // tells the other tabs a card came or went
-// MAX_CARDS bounds what one device keeps; past it the oldest card goes,
+// MAX_CARDS bounds what one device keeps per person; past it the oldest card goes,
 // which only happens to someone who has ignored a hundred of them.
 const MAX_CARDS = 100;
 
 let cards = [];
 let channel = null;
+// known holds the spaces as last seen on screen: a refusal that comes
+// with its space's removal (access_changed) finds the space gone from
+// the list, and its card still needs the plan's name.
+const known = new Map();
+
+async function spacesSeen() {
+  const list = await c.spaces();
+  for (const sp of list) known.set(sp.id, { name: sp.name, kind: sp.kind });
+  return list;
+}
 
 function openDB() {
   return new Promise((resolve, reject) => {
@@ -93,7 +103,7 @@ export async function keep(ev) {
   const values = wordsOf(ev.values);
   if (Object.keys(values).length === 0) return false;
   const me = c.currentUser();
-  const sp = (await c.spaces()).find((x) => x.id === ev.space);
+  const sp = (await spacesSeen()).find((x) => x.id === ev.space) || known.get(ev.space);
   const card = {
     key: `${ev.space}/${ev.collection}/${ev.id}/${JSON.stringify(values)}`,
     user: me ? me.id : '',
@@ -107,7 +117,9 @@ export async function keep(ev) {
     time: Date.now(),
   };
   await tx('readwrite', (s) => s.put(card));
-  const all = (await tx('readonly', (s) => s.getAll())) || [];
+  // The bound is per person: one person's ignored cards never push out
+  // the words of another who signs in on the same device.
+  const all = ((await tx('readonly', (s) => s.getAll())) || []).filter((k) => k.user === card.user);
   if (all.length > MAX_CARDS) {
     const old = all.sort((a, b) => a.time - b.time).slice(0, all.length - MAX_CARDS);
     await tx('readwrite', (s) => old.forEach((o) => s.delete(o.key)));
@@ -180,6 +192,7 @@ async function sendAsNote(card, ctx) {
 export async function view() {
   const me = c.currentUser();
   const mine = cards.filter((k) => me && k.user === me.id);
+  if (me) await spacesSeen().catch(() => {});
   if (mine.length === 0) return null;
   const list = [];
   for (const card of mine) {

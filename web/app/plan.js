@@ -9,6 +9,7 @@ import { spaceInfo, tabs, mayRead, notReadable, byline, creator, card, addButton
 import { goalsTab } from './goals.js';
 import { notesTab } from './notes.js';
 import { meetingsTab } from './meetings.js';
+import { inviteLink } from './invites.js';
 
 export const STUDENT_TABS = ['about', 'goals', 'notes', 'meetings', 'family'];
 
@@ -73,5 +74,6 @@ async function familyTab(ctx) {
       body: fieldsList('student', 'family', fam, names),
       removable: false,
     })),
-    addButton(ctx, recs.length === 0 ? t('family.add') : t('family.addAnother')));
+    addButton(ctx, recs.length === 0 ? t('family.add') : t('family.addAnother')),
+    await inviteLink(ctx.space, ctx.role));
 }

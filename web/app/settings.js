@@ -5,6 +5,7 @@ import { t, tn, setLang, currentLang, UI_LANGS } from './i18n.js';
 import * as c from './client.js';
 import { errorText } from './forms.js';
 import { render, go, toast, syncText, updateSync, syncState, forgetPath } from './shell.js';
+import { loginSection } from './loginslip.js';
 import { passwordSection } from './password.js';
 import { devicesSection } from './devices.js';
 
@@ -46,6 +47,7 @@ export async function settingsScreen() {
           }
         },
       }, t('settings.signOut'))) : h('p', {}, h('a', { href: '#/signin' }, t('signin.title'))),
+    loginSection(),
     me ? [passwordSection(), await devicesSection()] : null);
   return { title: t('settings.title'), crumbs: [{ href: '#/settings', label: t('settings.title') }], node };
 }

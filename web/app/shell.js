@@ -79,7 +79,7 @@ export function syncText(st) {
     case 'connecting':
       return n > 0 ? `${t('sync.connecting')} · ${waiting}` : t('sync.connecting');
     case 'stopped': {
-      const why = { unauthorized: 'sync.signedOut', upgrade_required: 'sync.upgrade', user_changed: 'sync.userChanged' }[st.reason] || 'sync.stopped';
+      const why = { unauthorized: 'sync.signedOut', upgrade_required: 'sync.upgrade', user_changed: 'sync.userChanged', device_limit: 'sync.deviceLimit' }[st.reason] || 'sync.stopped';
       return n > 0 ? `${t(why)} · ${waiting}` : t(why);
     }
     default:

@@ -22,6 +22,9 @@ import * as notSaved from './notsaved.js';
 import { teamScreen } from './team.js';
 import { adminScreen } from './admin.js';
 import { setupScreen } from './setup.js';
+import { invitesScreen } from './invites.js';
+import { inviteSlipScreen } from './inviteslip.js';
+import { loginSlipScreen } from './loginslip.js';
 
 export { render };
 
@@ -84,7 +87,8 @@ async function withNotSaved(parts) {
 }
 
 async function screen(parts) {
-  const [first] = parts;
+  // A route may carry a query after its name (#/join?code=...).
+  const first = (parts[0] || '').split('?')[0];
   if (first === 'settings') return settingsScreen();
   if (first === 'setup') return setupScreen();
   if (!c.signedIn() || first === 'signin') return first === 'join' ? joinScreen() : signInScreen();
@@ -92,6 +96,9 @@ async function screen(parts) {
   if (first === 's' && parts[2] === 'goal' && parts[3]) return goalScreen(parts[1], parts[3]);
   if (first === 's' && parts[2] === 'team') return teamScreen(parts[1]);
   if (first === 'admin') return adminScreen(parts.slice(1));
+  if (first === 's' && parts[2] === 'invites') return invitesScreen(parts[1]);
+  if (first === 's' && parts[2] === 'slip') return inviteSlipScreen(parts[1]);
+  if (first === 'login') return loginSlipScreen();
   if (first === 's') return studentScreen(parts[1], STUDENT_TABS.includes(parts[2]) ? parts[2] : 'goals');
   if (first === 'school') return schoolScreen(parts[1], SCHOOL_TABS.includes(parts[2]) ? parts[2] : 'services');
   if (first === 'h' && parts.length >= 4) return historyScreen(parts[1], parts[2], parts[3]);
