@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
 	"sync"
 	"syscall/js"
 	"time"
@@ -237,6 +238,13 @@ func (a *app) startEngine(ctx context.Context) error {
 			if _, ok := ev.(client.StateChanged); ok {
 				a.emitState() // a follower shows the leader's
 			} else {
+				if _, ok := ev.(client.AccessChanged); ok {
+					// A Welcome changed the spaces: the list read at sign
+					// in no longer holds, even when none are left.
+					a.mu.Lock()
+					a.meSpaces = nil
+					a.mu.Unlock()
+				}
 				m := eventJS(ev, true)
 				a.emit(m)
 				if _, ok := ev.(client.Rejected); ok {

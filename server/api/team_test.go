@@ -503,3 +503,37 @@ func TestAdminOfOneSchoolCannotTouchAnotherSchoolsStaff(t *testing.T) {
 		t.Fatalf("own teacher's sessions: %d", st)
 	}
 }
+
+// TestNewPlanReachesOpenSockets: a plan the admin creates, and a plan a
+// staff member is given, show on their open devices at once (each
+// connection's spaces are fixed at hello, so the sockets reconnect).
+func TestNewPlanReachesOpenSockets(t *testing.T) {
+	e := apitest.Start(t, nil)
+	as, ts := e.MustDial(e.Admin.Token), e.MustDial(e.OtherTeacher.Token)
+	var sp api.SpaceJSON
+	if st := e.Do("POST", "/api/students", e.Admin.Token, api.StudentRequest{Name: "Bea"}, &sp); st != 201 {
+		t.Fatalf("new student: %d", st)
+	}
+	waitCode(t, as, protocol.CodeAccessChanged, accessDeadline)
+	has := func(s *apitest.Sock, id uuid.UUID) bool {
+		for _, w := range s.Welcome.Spaces {
+			if w.ID == id {
+				return true
+			}
+		}
+		return false
+	}
+	if s := e.MustDial(e.Admin.Token); !has(s, sp.ID) {
+		t.Fatalf("the admin's new socket does not list the new plan: %+v", s.Welcome.Spaces)
+	}
+	select {
+	case <-ts.Closed():
+		t.Fatal("a teacher's socket closed when a plan they are not on was made")
+	default:
+	}
+	e.AddMember(sp.ID, e.OtherTeacher.ID, server.RoleTeacher)
+	waitCode(t, ts, protocol.CodeAccessChanged, accessDeadline)
+	if s := e.MustDial(e.OtherTeacher.Token); !has(s, sp.ID) {
+		t.Fatalf("the teacher's new socket does not list the plan they were given: %+v", s.Welcome.Spaces)
+	}
+}

@@ -67,17 +67,10 @@ func AddMember(ctx context.Context, st server.Store, space, user uuid.UUID, role
 	return st.PutMember(ctx, server.Member{Space: space, User: user, Role: role})
 }
 
-// RemoveMember takes a user out of a space (plansync member remove). The
-// server is stopped while admin commands run, so no socket needs closing.
+// RemoveMember takes a user out of a space (plansync member remove),
+// as auth.Service.DropMember does: a family member left with no child at
+// the school leaves the school's space too. The server is stopped while
+// admin commands run, so no socket needs closing.
 func RemoveMember(ctx context.Context, st server.Store, space, user uuid.UUID) error {
-	ms, err := st.Memberships(ctx, user)
-	if err != nil {
-		return err
-	}
-	for _, m := range ms {
-		if m.Space == space {
-			return st.DeleteMember(ctx, space, user)
-		}
-	}
-	return fmt.Errorf("user %s is not a member of %s: %w", user, space, server.ErrNotFound)
+	return auth.New(auth.Options{Store: st}).DropMember(ctx, space, user)
 }

@@ -458,12 +458,19 @@ func (s *Service) AddStudent(ctx context.Context, school uuid.UUID, name string)
 	if err != nil {
 		return nil, err
 	}
+	var admins []uuid.UUID
 	for _, m := range ms {
 		if m.Role == server.RoleAdmin {
 			if err := s.st.PutMember(ctx, server.Member{Space: sp.ID, User: m.User, Role: server.RoleAdmin, Since: sp.Created}); err != nil {
 				return nil, err
 			}
+			admins = append(admins, m.User)
 		}
+	}
+	// The admins' open sockets reconnect and list the new plan (each
+	// connection's spaces are fixed at hello).
+	for _, a := range admins {
+		s.accessChanged(a)
 	}
 	return sp, nil
 }
@@ -508,9 +515,11 @@ func (s *Service) AddMember(ctx context.Context, p *Principal, space, user uuid.
 	if err := s.st.PutMember(ctx, server.Member{Space: space, User: user, Role: role, Since: s.o.Now().UTC(), By: p.User.ID}); err != nil {
 		return err
 	}
-	if had != "" && had != role {
+	if had != role {
 		// Another role reads and writes other things: their sockets
-		// must not keep the old role's view.
+		// must not keep the old role's view. A new member's sockets
+		// reconnect too, so the plan they were given shows at once
+		// instead of at their next sign-in.
 		s.accessChanged(user)
 	}
 	return nil

@@ -136,6 +136,27 @@ func (s *Service) RemoveMember(ctx context.Context, p *Principal, space, user uu
 	return s.removeMember(ctx, sp, user, role)
 }
 
+// DropMember takes user out of space without checking who asks
+// (plansync member remove runs as the operator), and does all that
+// RemoveMember does after its checks: a family member left with no child
+// at the school leaves the school's space too.
+func (s *Service) DropMember(ctx context.Context, space, user uuid.UUID) error {
+	sp, err := s.st.Space(ctx, space)
+	if errors.Is(err, server.ErrNotFound) {
+		return ErrNoSuchSpace
+	} else if err != nil {
+		return err
+	}
+	role, err := s.memberRole(ctx, space, user)
+	if err != nil {
+		return err
+	}
+	if role == "" {
+		return ErrNoSuchOne
+	}
+	return s.removeMember(ctx, sp, user, role)
+}
+
 func (s *Service) removeMember(ctx context.Context, sp *server.Space, user uuid.UUID, role server.Role) error {
 	if err := s.st.DeleteMember(ctx, sp.ID, user); err != nil {
 		return err

@@ -4,6 +4,7 @@ import { h } from './dom.js';
 import { t, currentLang } from './i18n.js';
 import * as c from './client.js';
 import { syncState } from './shell.js';
+import { adminLinks } from './admin.js';
 
 export async function homeScreen() {
   const all = await c.spaces();
@@ -21,6 +22,7 @@ export async function homeScreen() {
     schools.length === 0 ? null : h('section', { 'aria-labelledby': 'h-schools' },
       h('h2', { id: 'h-schools' }, t('home.school')),
       h('ul', { class: 'links' }, schools.map((s) => h('li', {}, h('a', { href: `#/school/${s.id}/services`, class: 'big-link' }, s.name || t('home.unnamed')))))),
+    await adminLinks(),
     h('p', { class: 'alt' }, h('a', { href: '#/join' }, t('home.joinAnother'))));
   return { title: t('home.title'), node };
 }

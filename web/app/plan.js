@@ -44,6 +44,7 @@ export async function studentScreen(space, tab) {
     title: sp.name || t('plan.title'),
     crumbs: [{ href: `${base}/${tab}`, label: t(`plan.${tab}`) }],
     node: h('div', { class: 'plan', 'data-space': space }, tabs(base, STUDENT_TABS, tab, 'plan', readable),
+      h('p', { class: 'team-link' }, h('a', { href: `${base}/team`, id: 'team-link' }, t('team.title', { name: sp.name || t('plan.title') }))),
       h('section', { 'aria-labelledby': 'h-tab', class: 'tab' }, h('h2', { id: 'h-tab' }, t(`plan.${tab}`)), content)),
   };
 }

@@ -6,6 +6,8 @@ import * as c from './client.js';
 import { errorText } from './forms.js';
 import { render, go, toast, syncText, updateSync, syncState, forgetPath } from './shell.js';
 import { loginSection } from './loginslip.js';
+import { passwordSection } from './password.js';
+import { devicesSection } from './devices.js';
 
 export async function settingsScreen() {
   const sel = h('select', { id: 'ui-lang', name: 'ui-lang', value: currentLang() },
@@ -45,6 +47,7 @@ export async function settingsScreen() {
           }
         },
       }, t('settings.signOut'))) : h('p', {}, h('a', { href: '#/signin' }, t('signin.title'))),
-    loginSection());
+    loginSection(),
+    me ? [passwordSection(), await devicesSection()] : null);
   return { title: t('settings.title'), crumbs: [{ href: '#/settings', label: t('settings.title') }], node };
 }

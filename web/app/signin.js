@@ -30,6 +30,7 @@ export function signInScreen() {
   });
   return {
     title: t('signin.title'),
-    node: h('div', {}, h('p', {}, t('signin.intro')), form, h('p', { class: 'alt' }, t('signin.family'), ' ', h('a', { href: '#/join' }, t('join.link')))),
+    node: h('div', {}, h('p', {}, t('signin.intro')), form, h('p', { class: 'alt' }, t('signin.family'), ' ', h('a', { href: '#/join' }, t('join.link'))),
+      h('p', { class: 'alt' }, h('a', { href: '#/setup', id: 'setup-link', class: 'tap-link' }, t('setup.link')))),
   };
 }

@@ -19,6 +19,9 @@ import { schoolScreen, SCHOOL_TABS } from './school.js';
 import { historyScreen } from './history.js';
 import { settingsScreen } from './settings.js';
 import * as notSaved from './notsaved.js';
+import { teamScreen } from './team.js';
+import { adminScreen } from './admin.js';
+import { setupScreen } from './setup.js';
 import { invitesScreen } from './invites.js';
 import { inviteSlipScreen } from './inviteslip.js';
 import { loginSlipScreen } from './loginslip.js';
@@ -39,6 +42,7 @@ function onEvent(ev) {
   switch (ev && ev.type) {
     case 'state':
       Promise.resolve(ev.state || c.state()).then(updateSync);
+      redrawOnNewSpaces();
       break;
     case 'rejected':
       // A held edit stays on the device and is sent again; any other is
@@ -61,6 +65,18 @@ function onEvent(ev) {
   }
 }
 
+// redrawOnNewSpaces redraws when a connection lists other spaces than
+// the last screen saw: a plan someone was just given may hold no records
+// yet, so no record event would show it.
+let spacesSeen = '';
+async function redrawOnNewSpaces() {
+  const ids = c.signedIn() ? (await c.spaces()).map((s) => `${s.id}:${s.role}`).sort().join() : '';
+  if (ids === spacesSeen) return;
+  const first = spacesSeen === '';
+  spacesSeen = ids;
+  if (!first) scheduleRender();
+}
+
 // withNotSaved puts the person's "Not saved" cards above every screen
 // they are signed in on, so the words wait where they will be seen.
 async function withNotSaved(parts) {
@@ -74,9 +90,12 @@ async function screen(parts) {
   // A route may carry a query after its name (#/join?code=...).
   const first = (parts[0] || '').split('?')[0];
   if (first === 'settings') return settingsScreen();
+  if (first === 'setup') return setupScreen();
   if (!c.signedIn() || first === 'signin') return first === 'join' ? joinScreen() : signInScreen();
   if (first === 'join') return joinScreen();
   if (first === 's' && parts[2] === 'goal' && parts[3]) return goalScreen(parts[1], parts[3]);
+  if (first === 's' && parts[2] === 'team') return teamScreen(parts[1]);
+  if (first === 'admin') return adminScreen(parts.slice(1));
   if (first === 's' && parts[2] === 'invites') return invitesScreen(parts[1]);
   if (first === 's' && parts[2] === 'slip') return inviteSlipScreen(parts[1]);
   if (first === 'login') return loginSlipScreen();
