@@ -148,6 +148,13 @@ func (w *world) setPrefs(user uuid.UUID, p Prefs) {
 // notifier has consumed the group.
 func (w *world) write(author uuid.UUID, coll string, id uuid.UUID, fields map[string]any) {
 	w.t.Helper()
+	w.commitOnly(author, coll, id, fields)
+	w.waitConsumed()
+}
+
+// commitOnly commits one op as author without waiting for the notifier.
+func (w *world) commitOnly(author uuid.UUID, coll string, id uuid.UUID, fields map[string]any) {
+	w.t.Helper()
 	op := record.Op{Space: w.plan.ID, Collection: coll, ID: id, HLC: w.hlc.Now(), Node: w.node, Author: author}
 	for _, k := range sortedKeys(fields) {
 		op.Writes = append(op.Writes, record.Write{Name: k, Value: fields[k]})
@@ -156,7 +163,6 @@ func (w *world) write(author uuid.UUID, coll string, id uuid.UUID, fields map[st
 	res, err := w.st.Commit(context.Background(), []record.Op{op})
 	must(w.t, err)
 	must(w.t, res[0].Err)
-	w.waitConsumed()
 }
 
 func sortedKeys(m map[string]any) []string {

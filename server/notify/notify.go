@@ -91,6 +91,10 @@ type Options struct {
 	ReplyBurst int
 	Clock      Clock
 	Logger     *slog.Logger
+
+	// hold, when set, keeps the consumer from reading until it is closed
+	// (tests fill the queue with it).
+	hold chan struct{}
 }
 
 // Stats count the service's work since New.
@@ -245,6 +249,13 @@ func (s *Service) Offer(groups []server.Committed) {
 
 func (s *Service) runConsumer() {
 	defer s.wg.Done()
+	if s.o.hold != nil {
+		select {
+		case <-s.o.hold:
+		case <-s.stop:
+			return
+		}
+	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -30,7 +31,9 @@ const reminderBefore = 24 * time.Hour
 func (s *Service) consume(ctx context.Context, space uuid.UUID, recs []*record.Record) {
 	var sp *server.Space
 	for _, rec := range recs {
-		if rec.Collection != "notes" && rec.Collection != "meetings" {
+		switch rec.Collection {
+		case "notes", "meetings", "checkins":
+		default:
 			continue
 		}
 		if sp == nil {
@@ -49,6 +52,8 @@ func (s *Service) consume(ctx context.Context, space uuid.UUID, recs []*record.R
 			err = s.onNote(ctx, sp, rec)
 		case "meetings":
 			err = s.onMeeting(ctx, sp, rec)
+		case "checkins":
+			err = s.onCheckin(ctx, sp, rec)
 		}
 		if err != nil {
 			s.log.Error("notify: queueing", "space", space, "collection", rec.Collection, "record", rec.ID, "err", err)
@@ -141,6 +146,47 @@ func (s *Service) onNote(ctx context.Context, sp *server.Space, rec *record.Reco
 		items = append(items, it)
 	}
 	return s.enqueue(ctx, "note:"+rec.Key().Space.String()+":"+rec.ID.String(), items)
+}
+
+// onCheckin asks the family how it goes at home: a check-in at home that
+// a staff member made and left for the family to fill in (what happened
+// still empty) is the school's request.
+func (s *Service) onCheckin(ctx context.Context, sp *server.Space, rec *record.Record) error {
+	if rec.Deleted() || rec.Value("where") != "home" || s.o.Clock.Now().Sub(created(rec).Time()) > newWindow {
+		return nil
+	}
+	if t, _ := rec.Value("what_happened").(string); strings.TrimSpace(t) != "" {
+		return nil
+	}
+	goal, err := uuid.Parse(fmt.Sprint(rec.Value("goal_id")))
+	if err != nil {
+		return nil
+	}
+	members, err := s.o.Store.Members(ctx, sp.ID)
+	if err != nil {
+		return err
+	}
+	roles := roleMap(members)
+	author := lastAuthor(rec)
+	switch roles[author] {
+	case server.RoleTeacher, server.RoleAdmin, server.RoleSupport:
+	default:
+		return nil
+	}
+	from := s.userName(ctx, author)
+	var items []*store.NotifyItem
+	for _, m := range members {
+		if m.Role != server.RoleFamily {
+			continue
+		}
+		// The link opens the goal, where its check-ins are written.
+		it, err := s.item(ctx, sp, m.User, &payload{Event: EvCheckinRequest, Space: sp.ID, Where: sp.Name, Collection: "goal", Record: goal, From: from, Urgent: urgent(rec, roles)})
+		if err != nil {
+			return err
+		}
+		items = append(items, it)
+	}
+	return s.enqueue(ctx, "checkin:"+sp.ID.String()+":"+rec.ID.String(), items)
 }
 
 func (s *Service) onMeeting(ctx context.Context, sp *server.Space, rec *record.Record) error {
