@@ -141,6 +141,13 @@ func hashedKey(kind byte, s string) []byte {
 	return append([]byte{kind}, h[:]...)
 }
 
+// updateOutbox is update for the outbox's writes, one at a time.
+func (s *Store) updateOutbox(fn func(txn *badger.Txn) error) error {
+	s.outboxMu.Lock()
+	defer s.outboxMu.Unlock()
+	return s.update(fn)
+}
+
 func (s *Store) putItem(txn *badger.Txn, it *NotifyItem) error {
 	b, err := marshal(it)
 	if err != nil {
@@ -185,7 +192,7 @@ func countPrefix(txn *badger.Txn, prefix []byte, limit int) int {
 // nothing and reports false. An empty event is never remembered.
 func (s *Store) EnqueueNotify(ctx context.Context, event string, items []*NotifyItem) (bool, error) {
 	queued := false
-	err := s.update(func(txn *badger.Txn) error {
+	err := s.updateOutbox(func(txn *badger.Txn) error {
 		queued = false
 		if event != "" {
 			if _, err := getRaw(txn, hashedKey(kindNotifyFired, event)); err == nil {
@@ -228,7 +235,7 @@ func (s *Store) EnqueueNotify(ctx context.Context, event string, items []*Notify
 // sent or was sent is left alone and false is reported.
 func (s *Store) ReplaceNotify(ctx context.Context, item *NotifyItem) (bool, error) {
 	done := false
-	err := s.update(func(txn *badger.Txn) error {
+	err := s.updateOutbox(func(txn *badger.Txn) error {
 		done = false
 		old, err := getItem(txn, item.ID)
 		switch {
@@ -261,7 +268,7 @@ func (s *Store) ReplaceNotify(ctx context.Context, item *NotifyItem) (bool, erro
 // CancelNotify drops a queued item (a cancelled meeting's reminder);
 // anything else is left as it is.
 func (s *Store) CancelNotify(ctx context.Context, id uuid.UUID) error {
-	err := s.update(func(txn *badger.Txn) error {
+	err := s.updateOutbox(func(txn *badger.Txn) error {
 		old, err := getItem(txn, id)
 		if errors.Is(err, server.ErrNotFound) {
 			return nil
@@ -288,7 +295,7 @@ func (s *Store) CancelNotify(ctx context.Context, id uuid.UUID) error {
 // after this, so a crash while sending leaves it marked (RecoverNotify).
 func (s *Store) ClaimNotify(ctx context.Context, now time.Time, limit int) ([]*NotifyItem, error) {
 	var out []*NotifyItem
-	err := s.update(func(txn *badger.Txn) error {
+	err := s.updateOutbox(func(txn *badger.Txn) error {
 		out = out[:0]
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchValues = false
@@ -337,7 +344,7 @@ func (s *Store) ClaimNotify(ctx context.Context, now time.Time, limit int) ([]*N
 // NotifyFailed, or NotifyQueued again at retry (with errText). Items are
 // finished together when they went out as one message (a digest).
 func (s *Store) FinishNotify(ctx context.Context, ids []uuid.UUID, state NotifyState, retry time.Time, errText string) error {
-	err := s.update(func(txn *badger.Txn) error {
+	err := s.updateOutbox(func(txn *badger.Txn) error {
 		for _, id := range ids {
 			item, err := getItem(txn, id)
 			if errors.Is(err, server.ErrNotFound) {
@@ -369,7 +376,7 @@ func (s *Store) FinishNotify(ctx context.Context, ids []uuid.UUID, state NotifyS
 // channel tells repeats apart (resend(channel), an idempotency key), and
 // marked NotifyUnsure otherwise, never to be sent again. It returns both.
 func (s *Store) RecoverNotify(ctx context.Context, now time.Time, resend func(channel string) bool) (requeued, unsure []*NotifyItem, err error) {
-	err = s.update(func(txn *badger.Txn) error {
+	err = s.updateOutbox(func(txn *badger.Txn) error {
 		requeued, unsure = nil, nil
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = []byte{kindNotify}
@@ -460,7 +467,7 @@ func (s *Store) NotifyItem(ctx context.Context, id uuid.UUID) (*NotifyItem, erro
 // that would pass limit.
 func (s *Store) TakeNotifyCap(ctx context.Context, school uuid.UUID, day time.Time, n, limit int) (bool, error) {
 	ok := false
-	err := s.update(func(txn *badger.Txn) error {
+	err := s.updateOutbox(func(txn *badger.Txn) error {
 		ok = false
 		key := notifyCapKey(school, day)
 		var used uint64
@@ -501,7 +508,7 @@ func (s *Store) NotifyPrefs(ctx context.Context, user uuid.UUID) ([]byte, error)
 
 // PutNotifyPrefs replaces a person's preferences.
 func (s *Store) PutNotifyPrefs(ctx context.Context, user uuid.UUID, b []byte) error {
-	if err := s.update(func(txn *badger.Txn) error { return txn.Set(idKey(kindNotifyPrefs, user), b) }); err != nil {
+	if err := s.updateOutbox(func(txn *badger.Txn) error { return txn.Set(idKey(kindNotifyPrefs, user), b) }); err != nil {
 		return fmt.Errorf("store: writing notification preferences: %w", err)
 	}
 	return nil
@@ -519,7 +526,7 @@ func (s *Store) PutReplyToken(ctx context.Context, token, addr string, rb *Reply
 	}
 	exp := uint64(rb.Expires.Unix()) + 1
 	k := hashedKey(kindReplyToken, token)
-	err = s.update(func(txn *badger.Txn) error {
+	err = s.updateOutbox(func(txn *badger.Txn) error {
 		e := badger.NewEntry(k, b)
 		e.ExpiresAt = exp
 		if err := txn.SetEntry(e); err != nil {
