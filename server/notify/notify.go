@@ -8,7 +8,10 @@
 // It works from committed ops: the store's commit hook hands each durable
 // group to Offer, which never waits (a full queue records a gap that the
 // consumer reads back from the store later), so notifications never slow
-// a commit. The consumer turns records into items in the store's durable
+// a commit. How far each space was read is kept in the store (at most a
+// second behind, never past a gap), and a start reads back the rest, so
+// a stop or crash loses no message; reading a change twice queues
+// nothing twice, because each event remembers it fired. The consumer turns records into items in the store's durable
 // outbox (server/store/outbox_notify.go); the dispatcher sends due items,
 // marking each "sending" durably before it hands it to a channel.
 //
@@ -119,6 +122,12 @@ type Service struct {
 	gapMu sync.Mutex
 	gaps  map[uuid.UUID]uint64 // space -> the seq after which groups were dropped
 
+	// read is how far the consumer read each space since its last flush
+	// to the store (consumer goroutine only); catchUp is what Start found
+	// unread, from the cursors a stopped server left.
+	read    map[uuid.UUID]uint64
+	catchUp map[uuid.UUID]uint64
+
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	started atomic.Bool
@@ -167,6 +176,8 @@ func New(o Options) *Service {
 		chans:       map[string]Channel{},
 		in:          make(chan []server.Committed, o.QueueLen),
 		gaps:        map[uuid.UUID]uint64{},
+		read:        map[uuid.UUID]uint64{},
+		catchUp:     map[uuid.UUID]uint64{},
 		stop:        make(chan struct{}),
 		node:        uuid.Must(uuid.NewV7()),
 		hlc:         hlc.NewClock(o.Clock.Now, 0),
@@ -205,6 +216,9 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	for _, it := range unsure {
 		s.log.Warn("notify: found sending after a restart; may have been sent, not sent again", "item", it.ID, "channel", it.Channel, "attempts", it.Attempts)
+	}
+	if err := s.loadCursors(ctx); err != nil {
+		return err
 	}
 	s.wg.Add(2)
 	go s.runConsumer()
@@ -249,6 +263,7 @@ func (s *Service) Offer(groups []server.Committed) {
 
 func (s *Service) runConsumer() {
 	defer s.wg.Done()
+	defer s.flushCursors()
 	if s.o.hold != nil {
 		select {
 		case <-s.o.hold:
@@ -256,6 +271,11 @@ func (s *Service) runConsumer() {
 			return
 		}
 	}
+	// What a stopped server committed but never told is read back first.
+	for space, after := range s.catchUp {
+		s.readBack(space, after)
+	}
+	s.catchUp = nil
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -266,6 +286,7 @@ func (s *Service) runConsumer() {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			for _, g := range groups {
 				s.consume(ctx, g.Space, g.Records)
+				s.read[g.Space] = max(s.read[g.Space], g.To)
 			}
 			cancel()
 			s.stats.processed.Add(1)
@@ -273,8 +294,67 @@ func (s *Service) runConsumer() {
 			if len(s.in) == 0 {
 				s.readGaps()
 			}
+			s.flushCursors()
 		}
 	}
+}
+
+// loadCursors finds, for every student space, what the last run read:
+// the rest of its log is read back when the consumer starts. A space
+// without a cursor (notifications just turned on) starts at its head,
+// so turning them on does not tell a school its whole history.
+func (s *Service) loadCursors(ctx context.Context) error {
+	spaces, err := s.o.Store.Spaces(ctx)
+	if err != nil {
+		return err
+	}
+	init := map[uuid.UUID]uint64{}
+	for _, sp := range spaces {
+		if sp.Kind != server.KindStudent {
+			continue
+		}
+		head, err := s.o.Store.Head(ctx, sp.ID)
+		if err != nil {
+			return err
+		}
+		cur, ok, err := s.o.Store.NotifyCursor(ctx, sp.ID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !ok:
+			init[sp.ID] = head
+		case cur < head:
+			s.catchUp[sp.ID] = cur
+		}
+	}
+	if len(init) > 0 {
+		return s.o.Store.PutNotifyCursors(ctx, init)
+	}
+	return nil
+}
+
+// flushCursors records how far the consumer read, never past a gap still
+// to be read back: after a crash the next start reads from there, and
+// what it reads again is not queued twice (events remember they fired).
+func (s *Service) flushCursors() {
+	if len(s.read) == 0 {
+		return
+	}
+	s.gapMu.Lock()
+	for sp, from := range s.gaps {
+		if r, ok := s.read[sp]; ok && r > from {
+			s.read[sp] = from
+		}
+	}
+	s.gapMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.o.Store.PutNotifyCursors(ctx, s.read); err != nil {
+		s.log.Warn("notify: recording how far commits were read; will retry", "err", err)
+		return
+	}
+	clear(s.read)
 }
 
 // readGaps reads back, from the store, the changes of groups Offer had
@@ -286,20 +366,29 @@ func (s *Service) readGaps() {
 	s.gaps = map[uuid.UUID]uint64{}
 	s.gapMu.Unlock()
 	for space, after := range gaps {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		for range 1000 {
-			p, err := s.o.Store.Changes(ctx, space, after, 1<<20)
-			if err != nil {
-				s.log.Error("notify: reading back dropped changes", "space", space, "err", err)
-				break
-			}
-			s.consume(ctx, space, p.Records)
-			if !p.More || p.To <= after {
-				break
-			}
-			after = p.To
+		s.readBack(space, after)
+	}
+}
+
+// readBack reads a space's changes after a seq from the store and tells
+// them (at most 1000 pages of 1 MiB).
+func (s *Service) readBack(space uuid.UUID, after uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for range 1000 {
+		p, err := s.o.Store.Changes(ctx, space, after, 1<<20)
+		if err != nil {
+			s.log.Error("notify: reading back changes", "space", space, "after", after, "err", err)
+			return
 		}
-		cancel()
+		s.consume(ctx, space, p.Records)
+		if p.To > after {
+			s.read[space] = max(s.read[space], p.To)
+		}
+		if !p.More || p.To <= after {
+			return
+		}
+		after = p.To
 	}
 }
 

@@ -6,9 +6,11 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	webpush "github.com/SherClockHolmes/webpush-go"
 	"github.com/plansync/plansync/server/store"
+	"github.com/plansync/plansync/shared/uuid"
 )
 
 // afterSend wraps a channel: once the inner channel has accepted a
@@ -113,5 +115,37 @@ func TestQueueRestartResendsIdempotentUnderSameKey(t *testing.T) {
 	defer mu.Unlock()
 	if len(topics) != 2 || topics[0] != topics[1] || topics[0] == "" {
 		t.Fatalf("topics %q: want the same one twice", topics)
+	}
+}
+
+// A note committed but not yet read by the notifier when the server
+// stopped is read back from the store at the next start, from the cursor
+// the last run left, and told once.
+func TestCommitsUnreadAtStopAreToldAfterRestart(t *testing.T) {
+	w := newWorld(t)
+	sink := newSMTPSink(t)
+	hold := make(chan struct{}) // never closed: this run reads nothing
+	w.start(Options{Channels: []Channel{w.emailChannel(sink)}, hold: hold})
+	w.setPrefs(w.parent.ID, Prefs{Channels: []string{ChanEmail}, Email: "rosa@example.org", TimeZone: "UTC", Digest: DigestNow, Lang: "en"})
+	w.commitOnly(w.teacher.ID, "notes", uuid.Must(uuid.NewV7()), map[string]any{"lang": "en", "kind": "update", "text": "told late"})
+	w.stop()
+
+	w.open()
+	svc := w.start(Options{Channels: []Channel{w.emailChannel(sink)}})
+	defer w.stop()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && svc.Stats().Queued == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n, err := svc.DispatchOnce(context.Background()); err != nil || n != 1 {
+		t.Fatalf("after the restart: sent %d, %v", n, err)
+	}
+	// A third start reads nothing again.
+	w.stop()
+	w.open()
+	svc = w.start(Options{Channels: []Channel{w.emailChannel(sink)}})
+	time.Sleep(50 * time.Millisecond)
+	if n, _ := svc.DispatchOnce(context.Background()); n != 0 || len(sink.messages()) != 1 {
+		t.Fatalf("told again: %d, %d messages", n, len(sink.messages()))
 	}
 }

@@ -27,6 +27,7 @@ import (
 //	y|sha256(token)  -> ReplyBinding (TTL: its expiry)
 //	Y|sha256(addr)   -> sha256 of the newest reply token sent to an address (same TTL)
 //	f|sha256(event)  -> empty: this event was queued already (TTL: FiredKeep)
+//	F|space          -> the seq up to which the notifier read the space (8, big-endian)
 const (
 	kindNotify      byte = 'n'
 	kindNotifyDue   byte = 'e'
@@ -35,6 +36,7 @@ const (
 	kindReplyToken  byte = 'y'
 	kindReplyAddr   byte = 'Y'
 	kindNotifyFired byte = 'f'
+	kindNotifyRead  byte = 'F'
 )
 
 // Limits of the outbox, so that a flood of edits cannot fill the disk with
@@ -603,4 +605,39 @@ func (s *Store) CollectionRecords(ctx context.Context, space uuid.UUID, collecti
 		return nil, fmt.Errorf("store: reading %s of %s: %w", collection, space, err)
 	}
 	return out, nil
+}
+
+// NotifyCursor returns the seq up to which the notifier read a space's
+// log, and false when it never recorded one.
+func (s *Store) NotifyCursor(ctx context.Context, space uuid.UUID) (uint64, bool, error) {
+	var b []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		b, err = getRaw(txn, idKey(kindNotifyRead, space))
+		return err
+	})
+	if errors.Is(err, server.ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil || len(b) != seqLen {
+		return 0, false, fmt.Errorf("store: reading the notifier's cursor: %w (%d bytes)", err, len(b))
+	}
+	return binary.BigEndian.Uint64(b), true, nil
+}
+
+// PutNotifyCursors records, in one transaction, how far the notifier read
+// each space.
+func (s *Store) PutNotifyCursors(ctx context.Context, cursors map[uuid.UUID]uint64) error {
+	err := s.updateOutbox(func(txn *badger.Txn) error {
+		for sp, seq := range cursors {
+			if err := txn.Set(idKey(kindNotifyRead, sp), encodeSeq(seq)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: writing the notifier's cursors: %w", err)
+	}
+	return nil
 }
