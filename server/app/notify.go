@@ -13,6 +13,7 @@ import (
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/notify"
 	"github.com/plansync/plansync/server/store"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // NotifyConfig turns on notifications (server/notify); nil leaves them
@@ -34,8 +35,11 @@ type NotifyConfig struct {
 	// (where that domain's MX points) lands them.
 	ReplyDomain, ReplyAddr string
 	DailyCap               int
-	Poll                   time.Duration // tests
-	Clock                  notify.Clock  // tests
+	// TimeZone is the school's IANA zone for defaults (quiet hours, a
+	// family's "after 6 pm"); the server's local zone when empty.
+	TimeZone string
+	Poll     time.Duration // tests
+	Clock    notify.Clock  // tests
 }
 
 // teeStore hands every committed group to the hub (OnCommit's owner) and
@@ -55,7 +59,10 @@ func (t teeStore) OnCommit(fn func([]server.Committed)) {
 // openNotify builds and starts the notifier and its reply server.
 func (a *App) openNotify(ctx context.Context) error {
 	nc := a.cfg.Notify
-	o := notify.Options{Store: a.Store, Auth: a.Auth, BaseURL: nc.BaseURL, DailyCap: nc.DailyCap, Poll: nc.Poll,
+	if _, err := time.LoadLocation(nc.TimeZone); err != nil {
+		return fmt.Errorf("notify: time zone: %w", err)
+	}
+	o := notify.Options{TimeZone: nc.TimeZone, Store: a.Store, Auth: a.Auth, BaseURL: nc.BaseURL, DailyCap: nc.DailyCap, Poll: nc.Poll,
 		Clock: nc.Clock, Logger: a.log}
 	if nc.Email != nil {
 		e, err := notify.NewEmail(*nc.Email)
@@ -84,6 +91,24 @@ func (a *App) openNotify(ctx context.Context) error {
 		o.ReplyDomain = nc.ReplyDomain
 	}
 	a.Notify = notify.New(o)
+	n := a.Notify
+	for _, c := range []struct {
+		name, help string
+		v          func(notify.Stats) uint64
+	}{
+		{"plansync_notify_queued_total", "Notification items queued for a channel.", func(s notify.Stats) uint64 { return s.Queued }},
+		{"plansync_notify_sent_total", "Notification items a channel accepted (a digest counts each item).", func(s notify.Stats) uint64 { return s.Sent }},
+		{"plansync_notify_failed_total", "Notification items failed for good (refused, or out of attempts).", func(s notify.Stats) uint64 { return s.Failed }},
+		{"plansync_notify_call_total", "Notification items put on the office's call list.", func(s notify.Stats) uint64 { return s.Called }},
+		{"plansync_notify_cap_held_total", "Notification items held to the next day by the school's daily cap.", func(s notify.Stats) uint64 { return s.CapHeld }},
+		{"plansync_notify_dropped_total", "Committed groups the notifier's queue had no room for (read back from the store).", func(s notify.Stats) uint64 { return s.Dropped }},
+		{"plansync_notify_replies_total", "Email and text replies landed as notes.", func(s notify.Stats) uint64 { return s.Replies }},
+		{"plansync_notify_replies_refused_total", "Replies refused: unmatched, unsigned, rate-limited or empty.", func(s notify.Stats) uint64 { return s.RepliesRefused }},
+	} {
+		v := c.v
+		a.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
+			func() float64 { return float64(v(n.Stats())) }))
+	}
 	if err := a.Notify.Start(ctx); err != nil {
 		return err
 	}

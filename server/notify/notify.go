@@ -92,8 +92,12 @@ type Options struct {
 	// attempts one sender may make); every 20 s, burst 5 by default.
 	ReplyRate  rate.Limit
 	ReplyBurst int
-	Clock      Clock
-	Logger     *slog.Logger
+	// TimeZone is the school's IANA time zone, in which a family's "after
+	// 6 pm" and anyone's quiet hours are read when they chose none; the
+	// server's local zone when empty.
+	TimeZone string
+	Clock    Clock
+	Logger   *slog.Logger
 
 	// hold, when set, keeps the consumer from reading until it is closed
 	// (tests fill the queue with it).
@@ -169,6 +173,9 @@ func New(o Options) *Service {
 	}
 	if o.ReplyBurst == 0 {
 		o.ReplyBurst = 5
+	}
+	if _, err := time.LoadLocation(o.TimeZone); o.TimeZone == "" || err != nil {
+		o.TimeZone = "Local"
 	}
 	s := &Service{
 		o:           o,

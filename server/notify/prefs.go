@@ -45,7 +45,7 @@ type Prefs struct {
 	// values mean no quiet hours.
 	QuietStart string `json:"quiet_start,omitempty"`
 	QuietEnd   string `json:"quiet_end,omitempty"`
-	TimeZone   string `json:"time_zone,omitempty"` // IANA name; UTC when empty
+	TimeZone   string `json:"time_zone,omitempty"` // IANA name; the school's (Options.TimeZone) when empty
 	Digest     string `json:"digest"`
 	Lang       string `json:"lang,omitempty"`
 	// FromProfile is set (read-only) when these are defaults drawn from

@@ -410,6 +410,9 @@ func (s *Service) prefs(ctx context.Context, user, space uuid.UUID) (*Prefs, err
 	b, err := s.o.Store.NotifyPrefs(ctx, user)
 	if err == nil {
 		if p, err := decodePrefs(b); err == nil {
+			if p.TimeZone == "" {
+				p.TimeZone = s.o.TimeZone
+			}
 			return p, nil
 		}
 		s.log.Error("notify: stored preferences unreadable; using defaults", "user", user)
@@ -420,7 +423,7 @@ func (s *Service) prefs(ctx context.Context, user, space uuid.UUID) (*Prefs, err
 }
 
 func (s *Service) defaults(ctx context.Context, user, space uuid.UUID) (*Prefs, error) {
-	p := &Prefs{Channels: []string{ChanPush, ChanEmail}, QuietStart: defaultQuietStart, QuietEnd: defaultQuietEnd, Digest: DigestNow, Lang: "en"}
+	p := &Prefs{Channels: []string{ChanPush, ChanEmail}, QuietStart: defaultQuietStart, QuietEnd: defaultQuietEnd, Digest: DigestNow, Lang: "en", TimeZone: s.o.TimeZone}
 	u, err := s.o.Store.User(ctx, user)
 	if err != nil {
 		return nil, itemErr("reading user", err)

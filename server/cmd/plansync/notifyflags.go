@@ -25,6 +25,7 @@ type notifyFlagSet struct {
 	smsAPI, smsAccount, smsTokenFile *string
 	smsFrom, smsWebhook              *string
 	replyDomain, replyAddr           *string
+	timeZone                         *string
 }
 
 func notifyFlags(fs *flag.FlagSet) *notifyFlagSet {
@@ -46,6 +47,7 @@ func notifyFlags(fs *flag.FlagSet) *notifyFlagSet {
 		smsFrom:      fs.String("sms-from", env("PLANSYNC_SMS_FROM", ""), "sending number (E.164)"),
 		smsWebhook:   fs.String("sms-webhook-url", env("PLANSYNC_SMS_WEBHOOK_URL", ""), "public URL of /api/notify/sms as configured at the provider; turns on text replies"),
 		replyDomain:  fs.String("reply-domain", env("PLANSYNC_REPLY_DOMAIN", ""), "domain of email reply addresses (reply+…@DOMAIN); with --reply-addr turns on email replies"),
+		timeZone:     fs.String("notify-time-zone", env("PLANSYNC_NOTIFY_TIME_ZONE", ""), "the school's IANA time zone (America/Chicago), for quiet hours and a family's stated times when a person chose none; default the server's"),
 		replyAddr:    fs.String("reply-addr", env("PLANSYNC_REPLY_ADDR", ""), "listen address of the SMTP server that receives email replies"),
 	}
 }
@@ -66,7 +68,7 @@ func (n *notifyFlagSet) config() (*app.NotifyConfig, error) {
 	if *n.baseURL == "" {
 		return nil, errors.New("--notify needs --notify-base-url, the public root of the web app")
 	}
-	nc := &app.NotifyConfig{BaseURL: *n.baseURL, ReplyDomain: *n.replyDomain, ReplyAddr: *n.replyAddr, SMSWebhookURL: *n.smsWebhook}
+	nc := &app.NotifyConfig{BaseURL: *n.baseURL, TimeZone: *n.timeZone, ReplyDomain: *n.replyDomain, ReplyAddr: *n.replyAddr, SMSWebhookURL: *n.smsWebhook}
 	if *n.dailyCap != "" {
 		if _, err := fmt.Sscanf(*n.dailyCap, "%d", &nc.DailyCap); err != nil || nc.DailyCap < 1 {
 			return nil, fmt.Errorf("--notify-daily-cap: a number of messages, not %q", *n.dailyCap)
