@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -165,3 +166,63 @@ func TestDue(t *testing.T) {
 		t.Errorf("weekly: %v, want Sunday 18:00", got)
 	}
 }
+
+// An address a person types gets nothing but its code until the code is
+// entered: no plan's news goes to an address nobody proved theirs.
+func TestVerifyAddress(t *testing.T) {
+	w := newWorld(t)
+	sink := newSMTPSink(t)
+	svc := w.start(Options{Channels: []Channel{w.emailChannel(sink)}})
+	defer w.stop()
+	srv := httptest.NewServer(svc.Handler())
+	defer srv.Close()
+	tok, err := w.auth.StartSession(context.Background(), w.parent.ID, "phone")
+	must(t, err)
+	// What GET answered, sent back with a new address and a forged flag.
+	_, body := w.do(srv, "GET", "/api/notify/prefs", tok, "")
+	var got PrefsJSON
+	must(t, json.Unmarshal([]byte(body), &got))
+	got.Channels, got.Email, got.EmailVerified, got.Lang, got.TimeZone = []string{ChanEmail}, "rosa@example.org", true, "es", "UTC"
+	got.QuietStart, got.QuietEnd = "", ""
+	b, _ := json.Marshal(got)
+	code, body := w.do(srv, "PUT", "/api/notify/prefs", tok, string(b))
+	if code != http.StatusOK {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	got = PrefsJSON{}
+	must(t, json.Unmarshal([]byte(body), &got))
+	if got.EmailVerified || got.Verifying != ChanEmail || strings.Contains(body, "hash") {
+		t.Fatalf("after PUT: %s", body)
+	}
+	msgs := sink.messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages, want the code", len(msgs))
+	}
+	_, text := parseMail(t, msgs[0])
+	m := regexpCode.FindStringSubmatch(text)
+	if m == nil || !strings.Contains(text, "Su código de Plansync") {
+		t.Fatalf("code message:\n%s", text)
+	}
+
+	// Unverified: a note goes to the call list, not the inbox.
+	w.note(w.teacher.ID, "before")
+	if n, _ := svc.DispatchOnce(context.Background()); n != 0 || len(sink.messages()) != 1 {
+		t.Fatal("a message went to an unverified address")
+	}
+	wrong := "000000"
+	if m[1] == wrong {
+		wrong = "000001"
+	}
+	if code, _ := w.do(srv, "POST", "/api/notify/prefs/verify", tok, `{"code":"`+wrong+`"}`); code != http.StatusForbidden {
+		t.Errorf("wrong code: %d", code)
+	}
+	if code, body := w.do(srv, "POST", "/api/notify/prefs/verify", tok, `{"code":"`+m[1]+`"}`); code != http.StatusOK || !strings.Contains(body, `"email_verified":true`) {
+		t.Fatalf("right code: %d %s", code, body)
+	}
+	w.note(w.teacher.ID, "after")
+	if n, _ := svc.DispatchOnce(context.Background()); n != 1 || len(sink.messages()) != 2 {
+		t.Fatalf("after verifying: sent %d", n)
+	}
+}
+
+var regexpCode = regexp.MustCompile(`\b(\d{6})\b`)

@@ -139,6 +139,7 @@ func (tw testWriter) Write(b []byte) (int, error) {
 func (w *world) setPrefs(user uuid.UUID, p Prefs) {
 	w.t.Helper()
 	must(w.t, p.Validate())
+	p.EmailVerified, p.PhoneVerified = p.Email != "", p.Phone != ""
 	b, err := json.Marshal(p)
 	must(w.t, err)
 	must(w.t, w.st.PutNotifyPrefs(context.Background(), user, b))

@@ -31,6 +31,7 @@ func (s *Service) routes() http.Handler {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /api/notify/prefs", s.authed(s.getPrefs))
 	m.HandleFunc("PUT /api/notify/prefs", s.authed(s.putPrefs))
+	m.HandleFunc("POST /api/notify/prefs/verify", s.authed(s.verifyPrefs))
 	m.HandleFunc("GET /api/notify/call-list", s.authed(s.callList))
 	m.HandleFunc("POST /api/notify/sms", s.smsInbound)
 	return m
@@ -91,10 +92,17 @@ type PrefsJSON struct {
 	Available []string `json:"available"`
 	// VAPIDPublicKey is what the service worker subscribes to push with.
 	VAPIDPublicKey string `json:"vapid_public_key,omitempty"`
+	// Verifying names the channel ("email", "sms") a code was sent on,
+	// waiting for POST /api/notify/prefs/verify.
+	Verifying string `json:"verifying,omitempty"`
 }
 
 func (s *Service) prefsJSON(p *Prefs) PrefsJSON {
 	out := PrefsJSON{Prefs: *p, Available: s.available()}
+	out.Verify = nil
+	if p.Verify != nil {
+		out.Verifying = p.Verify.Channel
+	}
 	if push, ok := s.chans[ChanPush].(*Push); ok {
 		out.VAPIDPublicKey = push.PublicKey()
 	}
@@ -124,26 +132,45 @@ func (s *Service) putPrefs(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
-	var prefs Prefs
-	if err := dec.Decode(&prefs); err != nil {
+	// A PrefsJSON, so that what GET answered may be sent back as it is;
+	// its read-only parts are ignored.
+	var in PrefsJSON
+	if err := dec.Decode(&in); err != nil {
 		s.fail(w, protocol.Errorf(protocol.CodeInvalid, "preferences: "+err.Error()))
 		return
 	}
+	prefs := in.Prefs
 	if err := prefs.Validate(); err != nil {
 		s.fail(w, protocol.Errorf(protocol.CodeInvalid, "preferences: "+err.Error()))
 		return
 	}
 	prefs.FromProfile = false
-	b, err := json.Marshal(&prefs)
+	old, err := s.prefs(r.Context(), p.User.ID, uuid.Nil)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	if err := s.o.Store.PutNotifyPrefs(r.Context(), p.User.ID, b); err != nil {
+	// What the person cannot set: verification is the server's.
+	prefs.EmailVerified = old.EmailVerified && prefs.Email == old.Email
+	prefs.PhoneVerified = old.PhoneVerified && prefs.Phone == old.Phone
+	prefs.Verify = old.Verify
+	if err := s.startVerify(r.Context(), p.User, &prefs); err != nil {
+		s.fail(w, err)
+		return
+	}
+	if err := s.savePrefs(r.Context(), p.User.ID, &prefs); err != nil {
 		s.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, s.prefsJSON(&prefs))
+}
+
+func (s *Service) savePrefs(ctx context.Context, user uuid.UUID, p *Prefs) error {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	return s.o.Store.PutNotifyPrefs(ctx, user, b)
 }
 
 // CallJSON is one line of the call list.

@@ -51,6 +51,14 @@ type Prefs struct {
 	// FromProfile is set (read-only) when these are defaults drawn from
 	// the family's profile, not choices the person saved.
 	FromProfile bool `json:"from_profile,omitempty"`
+	// EmailVerified and PhoneVerified (read-only) say the person proved
+	// the address theirs with a code sent to it (verify.go); a channel is
+	// used only for a verified address, so nobody can point a plan's
+	// messages at someone else's inbox or phone.
+	EmailVerified bool `json:"email_verified,omitempty"`
+	PhoneVerified bool `json:"phone_verified,omitempty"`
+	// Verify is the code waiting to be entered; stored, never shown.
+	Verify *verifyCode `json:"verify,omitempty"`
 }
 
 // PushSubscription is the browser's PushSubscription.toJSON().

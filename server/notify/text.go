@@ -55,6 +55,8 @@ var catalogs = map[string]map[string]string{
 		"someone":         "Someone",
 		"time":            "Mon Jan 2, 3:04 PM",
 		"call":            "Call about: %s",
+		"verify":          "Your Plansync code is %s. Enter it in Settings to get messages here.",
+		"verify_subject":  "Your Plansync code",
 	},
 	"es": {
 		EvNote:            "%[1]s escribió una nota en el plan de %[2]s.",
@@ -72,6 +74,8 @@ var catalogs = map[string]map[string]string{
 		"someone":         "Alguien",
 		"time":            "02/01 15:04",
 		"call":            "Llamar por: %s",
+		"verify":          "Su código de Plansync es %s. Escríbalo en Ajustes para recibir mensajes aquí.",
+		"verify_subject":  "Su código de Plansync",
 	},
 }
 

@@ -374,9 +374,13 @@ func (s *Service) channelFor(p *Prefs) string {
 func address(p *Prefs, channel string) string {
 	switch channel {
 	case ChanEmail:
-		return p.Email
+		if p.EmailVerified {
+			return p.Email
+		}
 	case ChanSMS:
-		return p.Phone
+		if p.PhoneVerified {
+			return p.Phone
+		}
 	case ChanPush:
 		if p.Push != nil {
 			b, _ := json.Marshal(p.Push)
@@ -432,7 +436,8 @@ func (s *Service) defaults(ctx context.Context, user, space uuid.UUID) (*Prefs, 
 		p.Lang = u.Languages[0]
 	}
 	if emailRe.MatchString(u.Login) {
-		p.Email = u.Login
+		// A login the school gave out is the school's to vouch for.
+		p.Email, p.EmailVerified = u.Login, true
 	}
 	if space == uuid.Nil {
 		// The settings screen asks without a plan: the person's first
