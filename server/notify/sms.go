@@ -47,7 +47,8 @@ func (s SMS) Send(ctx context.Context, msg *Message) error {
 	text := msg.Text
 	if r := []rune(text); len(r) > maxSMSRunes {
 		// A digest too long for a text: its first lines and the app.
-		text = string(r[:maxSMSRunes-len(msg.Link)-2]) + "…\n" + msg.Link
+		cut := max(maxSMSRunes-len([]rune(msg.Link))-2, 0)
+		text = string(r[:cut]) + "…\n" + msg.Link
 	}
 	return s.P.SendSMS(ctx, msg.To, text, msg.Key)
 }

@@ -222,3 +222,18 @@ func TestDailyCap(t *testing.T) {
 		t.Fatalf("next day: sent %d, provider has %d", n, len(fake.sent()))
 	}
 }
+
+// A digest too long for a text keeps its first lines and ends with the
+// link to the app, within three segments.
+func TestSMSLongDigestTruncated(t *testing.T) {
+	fake := &twilioFake{}
+	api := httptest.NewServer(fake)
+	defer api.Close()
+	ch := SMS{P: &TwilioStyle{BaseURL: api.URL, AccountSID: "AC123", AuthToken: "tok-secret", From: "+15550001111", HTTPClient: api.Client()}}
+	link := "https://plans.example.org/"
+	must(t, ch.Send(context.Background(), &Message{To: "+15551230000", Text: strings.Repeat("Ms. Lee escribió una nota. ", 40), Link: link, Key: "k"}))
+	body := fake.sent()[0].Get("Body")
+	if n := len([]rune(body)); n > maxSMSRunes || !strings.HasSuffix(body, "…\n"+link) {
+		t.Fatalf("%d runes: %q", n, body)
+	}
+}
