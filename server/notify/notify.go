@@ -15,6 +15,18 @@
 // outbox (server/store/outbox_notify.go); the dispatcher sends due items,
 // marking each "sending" durably before it hands it to a channel.
 //
+// What tells whom (triggers.go), in student plans only, for changes made
+// in the last day: a new note tells every other member of the plan (its
+// author's own words never travel: the message says who wrote where, and
+// links to the note), and a reply tells the replied-to note's author as a
+// reply; a meeting proposed, or its status, times or length changed,
+// tells every other member, and its day-before reminder is queued with it,
+// moved with it and dropped when it is cancelled, held or gone; a check-in
+// at home a staff member leaves empty asks the family. An "urgent" field
+// set by staff sends at once, past digests and quiet hours, on the
+// person's own channel. A "suggestion answered" has no record in the plan
+// schema yet (EvSuggestion is in the catalogs for when it does).
+//
 // Delivery is exactly-once where the channel allows and at-most-once
 // where it does not. The window that remains: a message the channel
 // accepted just before the server stopped, not yet marked sent, is found
