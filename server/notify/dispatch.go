@@ -114,8 +114,20 @@ func (s *Service) send(ctx context.Context, now time.Time, b *batch) bool {
 		s.stats.called.Add(uint64(len(b.items)))
 		return false
 	}
+	urgent := false
+	for _, p := range b.ps {
+		urgent = urgent || p.Urgent
+	}
+	// later is a time to try again that respects quiet hours (an urgent
+	// item's do not apply).
+	later := func(t time.Time) time.Time {
+		if urgent {
+			return t
+		}
+		return prefs.nextAllowed(t)
+	}
 	if ok, err := s.o.Store.TakeNotifyCap(ctx, first.School, now, 1, s.o.DailyCap); err != nil || !ok {
-		next := time.Date(now.UTC().Year(), now.UTC().Month(), now.UTC().Day()+1, 0, 5, 0, 0, time.UTC)
+		next := later(time.Date(now.UTC().Year(), now.UTC().Month(), now.UTC().Day()+1, 0, 5, 0, 0, time.UTC))
 		if err != nil {
 			next = now.Add(backoff(attempt))
 		}
@@ -125,10 +137,7 @@ func (s *Service) send(ctx context.Context, now time.Time, b *batch) bool {
 		return false
 	}
 	subject, text, link := compose(b.ps, s.o.BaseURL)
-	msg := &Message{To: to, Lang: catalogLang(b.ps[0].Lang), Subject: subject, Text: text, Link: link, Key: messageKey(b.items)}
-	for _, p := range b.ps {
-		msg.Urgent = msg.Urgent || p.Urgent
-	}
+	msg := &Message{To: to, Lang: catalogLang(b.ps[0].Lang), Subject: subject, Text: text, Link: link, Key: messageKey(b.items), Urgent: urgent}
 	if rt, err := s.replyFor(ctx, first, b.ps, prefs, to); err != nil {
 		log.Error("notify: making a reply token; sending without replies", "err", err)
 	} else if rt != "" {
@@ -151,7 +160,7 @@ func (s *Service) send(ctx context.Context, now time.Time, b *batch) bool {
 		s.stats.failed.Add(uint64(len(b.items)))
 		s.finish(ctx, b.items, store.NotifyFailed, time.Time{}, err.Error())
 	default:
-		retry := now.Add(backoff(attempt))
+		retry := later(now.Add(backoff(attempt)))
 		log.Warn("notify: send failed; will retry", "key", msg.Key, "retry_at", retry, "err", err)
 		s.finish(ctx, b.items, store.NotifyQueued, retry, err.Error())
 	}

@@ -237,3 +237,34 @@ func TestSMSLongDigestTruncated(t *testing.T) {
 		t.Fatalf("%d runes: %q", n, body)
 	}
 }
+
+// A retry that would land in the person's quiet hours waits for them to
+// end.
+func TestRetryRespectsQuietHours(t *testing.T) {
+	fake := &twilioFake{status: http.StatusServiceUnavailable}
+	api := httptest.NewServer(fake)
+	defer api.Close()
+	prov := &TwilioStyle{BaseURL: api.URL, AccountSID: "AC123", AuthToken: "tok-secret", From: "+15550001111", HTTPClient: api.Client()}
+	w := newWorld(t)
+	svc := w.start(Options{Channels: []Channel{SMS{P: prov}}})
+	defer w.stop()
+	t0 := w.clock.Now() // on a minute
+	w.setPrefs(w.parent.ID, Prefs{Channels: []string{ChanSMS}, Phone: "+15551230000", QuietStart: hhmm(t0.Add(time.Minute)),
+		QuietEnd: hhmm(t0.Add(3 * time.Hour)), TimeZone: "UTC", Digest: DigestNow, Lang: "es"})
+	w.clock.Add(40 * time.Second)
+	w.note(w.teacher.ID, "x")
+	if n, _ := svc.DispatchOnce(context.Background()); n != 0 || len(fake.sent()) != 1 {
+		t.Fatal("the first attempt did not fail")
+	}
+	fake.mu.Lock()
+	fake.status = 0
+	fake.mu.Unlock()
+	w.clock.Add(2 * time.Minute) // past the backoff, inside quiet hours
+	if n, _ := svc.DispatchOnce(context.Background()); n != 0 {
+		t.Fatal("retried in quiet hours")
+	}
+	w.clock.Add(t0.Add(3*time.Hour + time.Second).Sub(w.clock.Now()))
+	if n, _ := svc.DispatchOnce(context.Background()); n != 1 {
+		t.Fatal("not retried when quiet hours ended")
+	}
+}
