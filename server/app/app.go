@@ -17,12 +17,14 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/emersion/go-smtp"
 	"github.com/plansync/plansync/server/access"
 	"github.com/plansync/plansync/server/api"
 	"github.com/plansync/plansync/server/auth"
 	"github.com/plansync/plansync/server/clientaddr"
 	"github.com/plansync/plansync/server/httpd"
 	"github.com/plansync/plansync/server/hub"
+	"github.com/plansync/plansync/server/notify"
 	"github.com/plansync/plansync/server/secevent"
 	"github.com/plansync/plansync/server/store"
 	"github.com/prometheus/client_golang/prometheus"
@@ -68,6 +70,8 @@ type Config struct {
 	// serves HTTPS (and wss) itself, with HSTS; otherwise plain HTTP, for
 	// running behind a TLS proxy or on a laptop.
 	TLSCert, TLSKey string
+	// Notify turns on notifications; nil (the default) leaves them off.
+	Notify *NotifyConfig
 }
 
 // App is a running server.
@@ -94,6 +98,10 @@ type App struct {
 	adminToken, adminTokenFile string
 	// Demo is what the seeded demo prints at start, when Seed is on.
 	Demo *Demo
+	// Notify is the notifier, nil when Config.Notify is.
+	Notify    *notify.Service
+	replySMTP *smtp.Server
+	replyAddr string
 }
 
 // Open opens the store, builds the hub and starts serving.
@@ -144,6 +152,13 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	ho := cfg.Hub
 	ho.Store = st
+	if cfg.Notify != nil {
+		if err := a.openNotify(ctx); err != nil {
+			_ = st.Close()
+			return nil, err
+		}
+		ho.Store = teeStore{Store: st, also: a.Notify.Offer}
+	}
 	ho.Logger = cfg.Logger
 	ho.Registry = a.Registry
 	ho.AllowedOrigins = cfg.AllowedOrigins
@@ -175,7 +190,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Healthy: st.Healthy,
 		Web:     cfg.Web,
 		Logger:  cfg.Logger,
-		API:     a.API,
+		API:     withNotify(a.API, a.Notify),
 		HSTS:    a.tls,
 	})
 	a.srv = httpd.NewServer(handler, cfg.Logger, cfg.HTTPTimeouts)
@@ -185,6 +200,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		a.Hub.Close()
+		_ = a.closeNotify(ctx)
+		a.wg.Wait()
 		_ = st.Close()
 		return nil, err
 	}
@@ -193,6 +210,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		_ = ln.Close()
 		_ = a.closeAdmin(ctx)
 		a.Hub.Close()
+		_ = a.closeNotify(ctx)
+		a.wg.Wait()
 		_ = st.Close()
 		return nil, err
 	}
@@ -253,6 +272,7 @@ func loadTLS(certFile, keyFile string) (*tls.Config, error) {
 func (a *App) Close(ctx context.Context) error {
 	err := errors.Join(a.srv.Shutdown(ctx), a.closeAdmin(ctx))
 	a.Hub.Close()
+	err = errors.Join(err, a.closeNotify(ctx))
 	a.wg.Wait()
 	if cerr := a.Store.Close(); err == nil {
 		err = cerr

@@ -77,7 +77,7 @@ func restore(dir string, r io.Reader, opts RestoreOptions, rep *RestoreReport) e
 	}
 	if !opts.KeepSessions {
 		// A user's session index (T) goes with the sessions (t).
-		n, err := dropPrefixes(db, []byte{kindSession}, []byte{kindInvite}, []byte{kindUserSess}, []byte{kindSetup})
+		n, err := dropPrefixes(db, []byte{kindSession}, []byte{kindInvite}, []byte{kindUserSess}, []byte{kindSetup}, []byte{kindReplyToken}, []byte{kindReplyAddr})
 		if err != nil {
 			db.Close()
 			return fmt.Errorf("store: restore: dropping sessions and invites: %w", err)

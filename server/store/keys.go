@@ -34,6 +34,8 @@ const (
 	kindBindGuard  byte = 'G' // G|user -> empty: every new binding of the user rewrites it (BindDevice)
 	kindSpaceUsage byte = 'b' // b|space -> bytes charged to its quota (8, big-endian)
 	kindUserUsage  byte = 'B' // B|user -> bytes charged to their quota (8, big-endian)
+	// n e N w y Y f F: the notification outbox, preferences and reply
+	// tokens (outbox_notify.go).
 )
 
 const (

@@ -64,6 +64,11 @@ type Store struct {
 
 	hook atomic.Pointer[func([]server.Committed)]
 
+	// outboxMu serialises the notification outbox's writes
+	// (outbox_notify.go), which read what they change: one at a time they
+	// never conflict, and a claim never races a finish.
+	outboxMu sync.Mutex
+
 	// Owned by the committer goroutine; nothing else touches them.
 	heads map[uuid.UUID]uint64 // space -> head, cached after first read
 	usage usage                // bytes charged to quotas, cached after first read

@@ -370,6 +370,7 @@ func serveConfig(args []string, log *slog.Logger) (app.Config, string, error) {
 	userQuota := fs.String("user-quota", env("PLANSYNC_USER_QUOTA", ""), "log bytes one person's changes may add, e.g. 64MiB, or off; default store.DefaultUserQuota (env PLANSYNC_USER_QUOTA)")
 	maxPerAddr := fs.Int("max-conns-per-addr", 0, "sync sockets allowed from one client address (an IPv6 /64); raise it for a school behind one NAT with more open tabs than that; 0 means the default, 512")
 	memLimit := fs.String("memory-limit", "", "soft memory limit of the Go runtime, e.g. 2GiB, or off; default 70% of the container's or machine's memory (GOMEMLIMIT, when set, wins)")
+	nf := notifyFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return app.Config{}, "", err
 	}
@@ -396,5 +397,8 @@ func serveConfig(args []string, log *slog.Logger) (app.Config, string, error) {
 		return app.Config{}, "", fmt.Errorf("--max-conns-per-addr must be 0 (the default) or more, not %d", *maxPerAddr)
 	}
 	cfg.Hub.MaxConnsPerAddr = *maxPerAddr
+	if cfg.Notify, err = nf.config(); err != nil {
+		return app.Config{}, "", err
+	}
 	return cfg, *memLimit, nil
 }
