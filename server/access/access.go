@@ -20,12 +20,21 @@
 //	notes       R W own, D own      R W own, D own R W own, D own   R W own, D
 //	meetings    R W, D own          R W D          R W, D own       R W D
 //	family      R W, D own          R W, D own     R                R W D
+//	translations        R           R              R                R D
+//	translation_flags   R W own, D own (every role; admin D)
+//
+// Interpreters read every collection and write translations only: they
+// add or replace one (marked human, with their author), never the plan's
+// own content. The server writes machine translations itself
+// (server/translations), past this table.
 //
 // # Roles in a school's space
 //
 //	collection  family  teacher        support  admin
 //	services    R       R              R        R W D
 //	events      R       R W, D own     R        R W D
+//
+// (Interpreters read both.)
 //
 // In general spaces (bench, scratch) every member reads and writes
 // everything. An unknown role reads and writes nothing.

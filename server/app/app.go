@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/access"
 	"github.com/plansync/plansync/server/api"
 	"github.com/plansync/plansync/server/auth"
@@ -25,6 +26,8 @@ import (
 	"github.com/plansync/plansync/server/hub"
 	"github.com/plansync/plansync/server/secevent"
 	"github.com/plansync/plansync/server/store"
+	"github.com/plansync/plansync/server/translate"
+	"github.com/plansync/plansync/server/translations"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -68,6 +71,12 @@ type Config struct {
 	// serves HTTPS (and wss) itself, with HSTS; otherwise plain HTTP, for
 	// running behind a TLS proxy or on a laptop.
 	TLSCert, TLSKey string
+	// Translate is the machine translation engine (server/translate);
+	// nil translates nothing, and no text is labelled a translation.
+	Translate translate.Engine
+	// Translations overrides the translator's settings (tests); its
+	// Store, Engine and Logger are set here.
+	Translations translations.Options
 }
 
 // App is a running server.
@@ -94,6 +103,9 @@ type App struct {
 	adminToken, adminTokenFile string
 	// Demo is what the seeded demo prints at start, when Seed is on.
 	Demo *Demo
+	// Translator computes machine translations after commits; nil when
+	// no engine is configured.
+	Translator *translations.Service
 }
 
 // Open opens the store, builds the hub and starts serving.
@@ -144,6 +156,29 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	ho := cfg.Hub
 	ho.Store = st
+	if cfg.Translate != nil {
+		to := cfg.Translations
+		to.Store, to.Engine = st, cfg.Translate
+		if to.Logger == nil {
+			to.Logger = cfg.Logger
+		}
+		a.Translator = translations.New(to)
+		// The translator hears every durable commit after the hub's
+		// fan-out, and only queues keys: commits never wait for it.
+		ho.Store = commitTap{Store: st, tap: a.Translator.Notify}
+		a.Registry.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "plansync_translations_total", Help: "Machine translations committed.",
+			}, func() float64 { return float64(a.Translator.Stats().Translated) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "plansync_translation_failures_total", Help: "Records whose translation failed (engine error, timeout, busy).",
+			}, func() float64 { return float64(a.Translator.Stats().Failed) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "plansync_translation_dropped_total", Help: "Changed records not queued for translation because the queue was full.",
+			}, func() float64 { return float64(a.Translator.Stats().Dropped) }),
+		)
+		a.log.Info("machine translation on", "engine", cfg.Translate.Name())
+	}
 	ho.Logger = cfg.Logger
 	ho.Registry = a.Registry
 	ho.AllowedOrigins = cfg.AllowedOrigins
@@ -185,6 +220,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		a.Hub.Close()
+		a.closeTranslator()
 		_ = st.Close()
 		return nil, err
 	}
@@ -193,6 +229,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		_ = ln.Close()
 		_ = a.closeAdmin(ctx)
 		a.Hub.Close()
+		a.closeTranslator()
 		_ = st.Close()
 		return nil, err
 	}
@@ -254,8 +291,30 @@ func (a *App) Close(ctx context.Context) error {
 	err := errors.Join(a.srv.Shutdown(ctx), a.closeAdmin(ctx))
 	a.Hub.Close()
 	a.wg.Wait()
+	a.closeTranslator()
 	if cerr := a.Store.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+func (a *App) closeTranslator() {
+	if a.Translator != nil {
+		a.Translator.Close()
+	}
+}
+
+// commitTap is the store as the hub sees it, with a second listener on
+// its commit hook (the store takes one).
+type commitTap struct {
+	*store.Store
+	tap func([]server.Committed)
+}
+
+// OnCommit implements server.Store: fn, then the tap.
+func (c commitTap) OnCommit(fn func([]server.Committed)) {
+	c.Store.OnCommit(func(b []server.Committed) {
+		fn(b)
+		c.tap(b)
+	})
 }

@@ -56,6 +56,7 @@ var (
 	rwOwnD  = Access{Read: true, Write: WriteAll, Delete: DeleteOwn}
 	rwd     = Access{Read: true, Write: WriteAll, Delete: DeleteAny}
 	rw      = Access{Read: true, Write: WriteAll}
+	readD   = Access{Read: true, Delete: DeleteAny}
 	rHomeD  = Access{Read: true, Write: WriteHome, Delete: DeleteOwn}
 	ownOnly = Access{Read: true, Write: WriteOwn, Delete: DeleteOwn}
 	ownAnyD = Access{Read: true, Write: WriteOwn, Delete: DeleteAny}
@@ -78,8 +79,9 @@ var roleTable = map[SpaceKind]map[string]map[string]Access{
 		"family":   {RoleFamily: rwOwnD, RoleTeacher: rwOwnD, RoleSupport: read, RoleAdmin: rwd, RoleInterpreter: read},
 		// The server writes machine translations itself (it commits past
 		// this table); interpreters add or replace them, marked human
-		// (checkTranslation). Nobody deletes one: a wrong one is replaced.
-		Translations: {RoleFamily: read, RoleTeacher: read, RoleSupport: read, RoleAdmin: read, RoleInterpreter: rw},
+		// (checkTranslation). A wrong one is replaced, not deleted; admins
+		// may delete any record (moderation).
+		Translations: {RoleFamily: read, RoleTeacher: read, RoleSupport: read, RoleAdmin: readD, RoleInterpreter: rw},
 		// Any reader may say "this translation is wrong".
 		TranslationFlags: {RoleFamily: ownOnly, RoleTeacher: ownOnly, RoleSupport: ownOnly, RoleAdmin: ownAnyD, RoleInterpreter: ownOnly},
 	},

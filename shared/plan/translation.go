@@ -60,8 +60,10 @@ func TranslationID(collection string, rec uuid.UUID, field, sourceHash, lang str
 	}
 	var id uuid.UUID
 	copy(id[:], h.Sum(nil))
-	id[6] = id[6]&0x0f | 0x80 // version 8: custom
-	id[8] = id[8]&0x3f | 0x80 // RFC 4122 variant
+	// Shaped as the UUIDv7 every record id must be; its time bits are
+	// hash bits, which nothing reads as a time.
+	id[6] = id[6]&0x0f | 0x70
+	id[8] = id[8]&0x3f | 0x80
 	return id
 }
 

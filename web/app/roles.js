@@ -279,7 +279,7 @@ export const ROLES = {
       "admin": {
         "read": true,
         "write": "none",
-        "delete": "none"
+        "delete": "any"
       },
       "family": {
         "read": true,
