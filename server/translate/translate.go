@@ -8,6 +8,14 @@
 // its input (MaxInput) and its time, and refuses what it cannot do with
 // ErrUnsupported rather than returning the text unchanged: a translation
 // that is really the original would be labelled as one.
+//
+// Apertium runs as a bounded pool of processes (ApertiumOptions.Procs at
+// once, each with a timeout that kills its whole pipeline): a pipeline
+// takes a core and its dictionaries' memory while it runs, and a burst of
+// notes must not fork one per family on a small school server that is
+// also committing everyone's edits. Work past the pool waits a bounded
+// time and then fails with ErrBusy; the text is tried again at its next
+// change.
 package translate
 
 import (

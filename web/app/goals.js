@@ -6,6 +6,7 @@ import { t, tn, formatDate, formatTime } from './i18n.js';
 import * as c from './client.js';
 import { enumLabel } from './forms.js';
 import { homeOnly } from './access.js';
+import { prepare as prepareTranslations } from './translation.js';
 import { spaceInfo, mayRead, notReadable, byline, creator, card, addButton, byTime, firstTimes, fieldsList } from './views.js';
 
 function goalHeading(r) {
@@ -18,6 +19,7 @@ export async function goalsTab(ctx) {
   const goals = byTime(await c.list(space, 'goals'));
   const actions = await c.list(space, 'actions');
   const checkins = await c.list(space, 'checkins');
+  await prepareTranslations(ctx, goals, ['description', 'target']);
   const list = goals.map((g) => {
     const na = actions.filter((a) => c.val(a, 'goal_id') === g.id).length;
     const nc = checkins.filter((a) => c.val(a, 'goal_id') === g.id).length;
@@ -47,6 +49,7 @@ export async function goalScreen(space, id) {
   const checkins = (await c.list(space, 'checkins')).filter((a) => c.val(a, 'goal_id') === id);
   const tm = firstTimes(checkins);
   checkins.sort((a, b) => String(c.val(b, 'date') || '').localeCompare(String(c.val(a, 'date') || '')) || tm.get(b) - tm.get(a));
+  await prepareTranslations(ctx('goals'), [goal, ...actions, ...checkins], ['description', 'target', 'what', 'who', 'how_often', 'what_happened']);
   // A check-in starts valid: a role that writes at home only has where
   // fixed to home; others start at school, and may change it.
   const checkinWhere = homeOnly(ctx('checkins'))

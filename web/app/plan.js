@@ -5,10 +5,11 @@ import { h } from './dom.js';
 import { t } from './i18n.js';
 import * as c from './client.js';
 import { collectionSchema, enumLabel } from './forms.js';
-import { spaceInfo, tabs, mayRead, notReadable, byline, creator, card, addButton, byTime, textAttrs, fieldsList } from './views.js';
+import { spaceInfo, tabs, mayRead, notReadable, byline, creator, card, addButton, byTime, fieldsList } from './views.js';
 import { goalsTab } from './goals.js';
 import { notesTab } from './notes.js';
 import { meetingsTab } from './meetings.js';
+import * as tr from './translation.js';
 
 export const STUDENT_TABS = ['about', 'goals', 'notes', 'meetings', 'family'];
 
@@ -49,12 +50,13 @@ export async function studentScreen(space, tab) {
 
 async function aboutTab(ctx) {
   const recs = byTime(await c.list(ctx.space, 'about'));
+  await tr.prepare(ctx, recs, ['text']);
   const kinds = collectionSchema('student', 'about').fields.find((f) => f.name === 'kind').enum;
   const groups = kinds.map((k) => {
     const rs = recs.filter((r) => c.val(r, 'kind') === k);
     if (rs.length === 0) return null;
     return h('section', { class: 'group' }, h('h3', {}, enumLabel('about', 'kind', k)),
-      rs.map((r) => card(ctx, r, { body: h('p', { class: 'text', ...textAttrs('student', 'about', 'text', r) }, c.val(r, 'text') || '') })));
+      rs.map((r) => card(ctx, r, { body: tr.text(ctx, r, 'text') })));
   });
   return h('div', {}, h('p', { class: 'muted' }, t('about.intro')),
     recs.length === 0 ? h('p', { class: 'muted' }, t('about.none')) : groups, addButton(ctx, t('about.add')));
