@@ -199,6 +199,12 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		ho.Seen = a.Auth.Seen
 	}
 	a.Hub = hub.New(ho)
+	if cfg.Seed && a.Translator != nil {
+		// The demo's seeded texts were written before the translator ran.
+		if err := a.Translator.Backfill(ctx, st); err != nil {
+			a.log.Warn("queueing the demo's texts for translation", "err", err)
+		}
+	}
 	// Revoking a session closes its live sockets; a change of someone's
 	// memberships re-reads them on theirs.
 	a.Auth.SetOnRevoke(a.Hub.CloseSession)

@@ -47,6 +47,7 @@ func TestTranslationJourney(t *testing.T) {
 	}
 	parent := e.newTab("parent")
 	var ok bool
+	var art string // the new note's card
 	ok = e.step("the parent joins, reading in Spanish", func(t *testing.T) {
 		parent.join(demo.InviteCode, "Rosa", "")
 		// The family's profile language; the server translates into the
@@ -82,22 +83,24 @@ func TestTranslationJourney(t *testing.T) {
 		lee.waitFor("the note form", `document.querySelector('form.record-form[data-collection=notes]')`, stepTimeout)
 		lee.fill(`form.record-form[data-collection=notes]`, map[string]string{"text": note, "lang": "en"})
 		lee.synced()
-		sel := `[...document.querySelectorAll('#main .translated[data-by=machine]')].find(d => d.closest('article').innerText.includes('Traducción automática (Apertium)') && d.querySelector('p.text[lang=es]'))`
+		// The seeded notes are translated too: find this one by its words.
+		sel := `[...document.querySelectorAll('#main .translated[data-by=machine]')].find(d => d.innerText.includes('Traducción automática (Apertium)') && d.querySelector('p.text[lang=es]')?.innerText.includes('leyó dos libros'))`
 		parent.waitFor("the note in Spanish, labelled", sel, syncTimeout)
+		art = fmt.Sprintf(`#main article[data-id="%s"]`, eval[string](parent, sel+`.closest('article').dataset.id`))
 		got := eval[string](parent, sel+`.querySelector('p.text').innerText`)
 		t.Logf("parent reads %q", got)
 		if got == note || eval[bool](parent, fmt.Sprintf(`document.getElementById('main').innerText.includes(%q)`, note)) {
 			t.Fatalf("the parent sees the English original, not a translation: %q", got)
 		}
 		parent.axe("notes in Spanish with a machine translation")
-		parent.click(`#main .translated[data-by=machine] button[data-action=toggle-original]`)
-		parent.waitFor("the original after one tap", fmt.Sprintf(`[...document.querySelectorAll('#main .translated p.text[lang=en]')].some(p => p.innerText === %q)`, note), stepTimeout)
-		if !eval[bool](parent, `document.getElementById('main').innerText.includes('Original, en inglés')`) {
+		parent.click(art + ` .translated[data-by=machine] button[data-action=toggle-original]`)
+		parent.waitFor("the original after one tap", fmt.Sprintf(`document.querySelector(%q)?.innerText === %q`, art+" .translated p.text[lang=en]", note), stepTimeout)
+		if !eval[bool](parent, fmt.Sprintf(`document.querySelector(%q).innerText.includes('Original, en inglés')`, art)) {
 			t.Error("the original is not labelled as the original")
 		}
 		parent.axe("notes showing the original")
-		parent.click(`#main .translated button[data-action=toggle-original]`)
-		parent.waitFor("the translation again", `document.querySelector('#main .translated[data-by=machine] p.text[lang=es]')`, stepTimeout)
+		parent.click(art + ` .translated button[data-action=toggle-original]`)
+		parent.waitFor("the translation again", fmt.Sprintf(`document.querySelector(%q)`, art+" .translated[data-by=machine] p.text[lang=es]"), stepTimeout)
 	})
 	if !ok {
 		return
@@ -118,15 +121,16 @@ func TestTranslationJourney(t *testing.T) {
 		if it.has(`#main button[data-action=add][data-collection=notes]`) != 0 {
 			t.Error("an interpreter is offered to write a note")
 		}
-		it.waitFor("the machine translation", `document.querySelector('#main .translated[data-by=machine] button[data-action=edit-translation]')`, syncTimeout)
-		it.click(`#main .translated[data-by=machine] button[data-action=edit-translation]`)
+		edit := art + ` .translated[data-by=machine] button[data-action=edit-translation]`
+		it.waitFor("the machine translation", fmt.Sprintf(`document.querySelector(%q)`, edit), syncTimeout)
+		it.click(edit)
 		const better = "Ana leyó dos libros esta semana. Gracias por leer con ella."
-		eval[bool](it, fmt.Sprintf(`(() => { const a = document.querySelector('#main .translation-editor textarea'); a.value = %q; a.form.requestSubmit(); return true })()`, better))
+		eval[bool](it, fmt.Sprintf(`(() => { const a = document.querySelector(%q); a.value = %q; a.form.requestSubmit(); return true })()`, art+" .translation-editor textarea", better))
 		it.synced()
-		parent.waitFor("the interpreter's translation", fmt.Sprintf(`[...document.querySelectorAll('#main .translated[data-by=human]')].some(d => d.innerText.includes(%q) && d.innerText.includes('Traducido por Mr. Tran'))`, better), syncTimeout)
+		parent.waitFor("the interpreter's translation", fmt.Sprintf(`[...document.querySelectorAll(%q)].some(d => d.innerText.includes(%q) && d.innerText.includes('Traducido por Mr. Tran'))`, art+" .translated[data-by=human]", better), syncTimeout)
 		parent.axe("notes with a person's translation")
-		parent.click(`#main .translated[data-by=human] button[data-action=flag-translation]`)
-		parent.waitFor("the flag said", `document.querySelector('#main .translated [data-flagged=true]')`, stepTimeout)
+		parent.click(art + ` .translated[data-by=human] button[data-action=flag-translation]`)
+		parent.waitFor("the flag said", fmt.Sprintf(`document.querySelector(%q)`, art+" .translated [data-flagged=true]"), stepTimeout)
 		parent.synced()
 	})
 }

@@ -366,6 +366,44 @@ func (s *Service) translateOne(ctx context.Context, k record.Key, field, text, h
 	}
 }
 
+// Pager reads a space's records (server.Store does).
+type Pager interface {
+	Spaces(ctx context.Context) ([]*server.Space, error)
+	Changes(ctx context.Context, space uuid.UUID, after uint64, maxBytes int) (server.Page, error)
+}
+
+// backfillPage is the size of the pages Backfill reads.
+const backfillPage = 256 << 10
+
+// Backfill queues every record of every student space, as if each had
+// just changed (records written before the engine was on, such as the
+// seeded demo's). It reads the store and returns; the workers translate.
+// Past MaxQueue the rest is dropped and counted, so it is for small
+// stores (the demo), not a whole district's history.
+func (s *Service) Backfill(ctx context.Context, p Pager) error {
+	spaces, err := p.Spaces(ctx)
+	if err != nil {
+		return err
+	}
+	for _, sp := range spaces {
+		if sp.Kind != server.KindStudent {
+			continue
+		}
+		for after := uint64(0); ; {
+			page, err := p.Changes(ctx, sp.ID, after, backfillPage)
+			if err != nil {
+				return err
+			}
+			s.Notify([]server.Committed{{Space: sp.ID, From: page.From, To: page.To, Records: page.Records}})
+			if !page.More || page.To <= after {
+				break
+			}
+			after = page.To
+		}
+	}
+	return nil
+}
+
 // targets are the primary languages of the space's members' first
 // profile language, cached for LangsTTL.
 func (s *Service) targets(ctx context.Context, space uuid.UUID) ([]string, error) {

@@ -205,3 +205,37 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+// TestSeededDemoTranslated: the seeded demo with apertium translates the
+// plan's existing texts into its people's languages: Rosa's Spanish into
+// English for Ms. Lee, Ms. Lee's English into Spanish for Rosa.
+func TestSeededDemoTranslated(t *testing.T) {
+	engine := apertium(t)
+	a, err := app.Open(context.Background(), app.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Seed: true, Translate: engine,
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = a.Close(context.Background()) }()
+	waitIdle(t, a.Translator)
+	spaces, err := a.Store.Spaces(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	langs := map[string]int{}
+	for _, sp := range spaces {
+		page, err := a.Store.Changes(context.Background(), sp.ID, 0, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.Records {
+			if r.Collection == plan.Translations {
+				langs[str(r, "source_lang")+">"+str(r, "lang")]++
+			}
+		}
+	}
+	t.Logf("translations %v, stats %+v", langs, a.Translator.Stats())
+	if langs["es>en"] == 0 || langs["en>es"] == 0 {
+		t.Fatalf("the demo's translations %v: want Spanish to English and English to Spanish", langs)
+	}
+}
