@@ -2,8 +2,8 @@
 // the server, once per (text version, language), after the text commits.
 //
 // A translation is a record of the space's "translations" collection
-// (shared/plan/translation.go says why), written by the server under its
-// own author (Author) and device (Node), so it syncs to every member and is
+// (shared/plan/translation.go says why), written by the server under an
+// author of its own (AuthorFor) and device (Node), so it syncs to every member and is
 // read offline like any other record, and the text its author wrote is
 // never touched. The languages produced are those the space's members use
 // (each member's first profile language) that differ from the text's own.
@@ -21,6 +21,7 @@ package translations
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"log/slog"
 	"strings"
@@ -36,12 +37,23 @@ import (
 	"github.com/plansync/plansync/shared/uuid"
 )
 
-// Author and Node stamp the server's machine translations: no person wrote
-// them, and the page labels them "machine translation" from their "by".
-var (
-	Author = uuid.MustParse("7a3b0000-0000-8000-8000-000000000001")
-	Node   = uuid.MustParse("7a3b0000-0000-8000-8000-000000000002")
-)
+// Node is the device that stamps the server's machine translations.
+var Node = uuid.MustParse("7a3b0000-0000-7000-8000-000000000002")
+
+// AuthorFor is the author of the server's machine translations in a
+// space: no person wrote them (the page labels them from their "by"). One
+// author per space rather than one for the server, because the store's
+// per-author quota is sized for one person's edits: a district's
+// translations under one author would reach it and stop every plan's,
+// while each plan's share stays within that plan's own quota.
+func AuthorFor(space uuid.UUID) uuid.UUID {
+	h := sha256.Sum256(append([]byte("plansync machine translation\x00"), space[:]...))
+	var id uuid.UUID
+	copy(id[:], h[:])
+	id[6] = id[6]&0x0f | 0x70
+	id[8] = id[8]&0x3f | 0x80
+	return id
+}
 
 // Store is what the service reads and writes (server.Store does).
 type Store interface {
@@ -339,7 +351,7 @@ func (s *Service) translateOne(ctx context.Context, k record.Key, field, text, h
 	if err := plan.ValidateRecord(plan.Student, plan.Translations, fields); err != nil {
 		return err
 	}
-	op := record.Op{Space: k.Space, Collection: plan.Translations, ID: id, Node: Node, Author: Author}
+	op := record.Op{Space: k.Space, Collection: plan.Translations, ID: id, Node: Node, Author: AuthorFor(k.Space)}
 	for _, name := range []string{"of_collection", "of_id", "of_field", "source_hash", "source_lang", "lang", "text", "by", "engine"} {
 		op.Writes = append(op.Writes, record.Write{Name: name, Value: fields[name]})
 	}

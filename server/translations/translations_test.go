@@ -96,7 +96,7 @@ func TestServerTranslatesAndSyncs(t *testing.T) {
 	if !strings.Contains(str(tr, "text"), "libros") || !strings.Contains(str(tr, "text"), "martes") {
 		t.Errorf("not Spanish: %q", str(tr, "text"))
 	}
-	if tr.Fields["text"].Author != translations.Author {
+	if tr.Fields["text"].Author != translations.AuthorFor(e.Ana.ID) {
 		t.Errorf("machine translation's author %s, want the server's", tr.Fields["text"].Author)
 	}
 	// The note itself is untouched: one version, the teacher's.
