@@ -26,7 +26,10 @@
 // Interpreters read every collection and write translations only: they
 // add or replace one (marked human, with their author), never the plan's
 // own content. The server writes machine translations itself
-// (server/translations), past this table.
+// (server/translations), past this table. A translation is read by those
+// who may read the text it translates (support staff see no translation
+// of an about text); what it translates is fixed by its id
+// (plan.TranslationID), so that can never change under a reader.
 //
 // # Roles in a school's space
 //
@@ -166,7 +169,7 @@ func (Rules) Filter(role server.Role, sp *server.Space, rec *record.Record) *rec
 	if !typed {
 		return rec
 	}
-	if !Lookup(kind, rec.Collection, role).Read {
+	if !Lookup(kind, rec.Collection, role).Read || !plan.ReadsTranslation(kind, string(role), rec) {
 		return nil
 	}
 	return rec

@@ -3,6 +3,7 @@ package access_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/api/apitest"
@@ -51,6 +52,8 @@ func TestInterpreterRole(t *testing.T) {
 		{"interpreter may not mark a translation machine", intS, write(ana, plan.Translations, nil, with(human, "by", "machine")), forbidden, "translations.by"},
 		{"interpreter may not write a text without marking it human", intS, write(ana, plan.Translations, tr, map[string]any{"text": "x"}), forbidden, "translations.by"},
 		{"interpreter may not name an engine", intS, write(ana, plan.Translations, nil, with(human, "engine", "Apertium")), forbidden, "translations.engine"},
+		{"interpreter may not add a translation under an id of its own", intS, write(ana, plan.Translations, nil, human), forbidden, "translations.of_id"},
+		{"interpreter may not move a translation to another text", intS, write(ana, plan.Translations, tr, map[string]any{"of_collection": "about"}), forbidden, "translations.of_id"},
 		{"interpreter may not delete a translation", intS, write(ana, plan.Translations, tr, del), forbidden, "translations"},
 		{"interpreter may not edit the teacher's note", intS, write(ana, "notes", teacherNote, map[string]any{"text": "Muy buena lectura hoy"}), forbidden, "notes.text"},
 		{"interpreter may not write a note", intS, write(ana, "notes", nil, map[string]any{"kind": "update", "text": "hola", "lang": "es"}), forbidden, "notes"},
@@ -84,7 +87,30 @@ func TestInterpreterRole(t *testing.T) {
 		}
 	}
 	// The interpreter reads the plan: it was sent the teacher's note.
-	if !is.HasRecord(apitest.Key(e.Ana.ID, "notes", f.teacherNote), 5e9) {
+	if !is.HasRecord(apitest.Key(e.Ana.ID, "notes", f.teacherNote), 5*time.Second) {
 		t.Error("the interpreter was not sent the plan's notes")
+	}
+
+	// A translation is read by those who read what it translates:
+	// support staff, who may not read the family's about texts, are not
+	// sent their translation, live or caught up; the teacher is.
+	aboutHash := plan.SourceHash("Le encanta dibujar")
+	aboutTr := plan.TranslationID("about", f.familyAbout, "text", aboutHash, "en")
+	note := apitest.NewID()
+	is.Push(is.Op(e.Ana.ID, plan.Translations, aboutTr, map[string]any{"of_collection": "about", "of_id": f.familyAbout.String(), "of_field": "text",
+		"source_hash": aboutHash, "source_lang": "es", "lang": "en", "text": "She loves to draw", "by": "human"}))
+	f.teacher.PushOne(f.teacher.Op(e.Ana.ID, "notes", note, map[string]any{"kind": "update", "text": "Drawing club on Friday", "lang": "en"}))
+	trKey := apitest.Key(e.Ana.ID, plan.Translations, aboutTr)
+	if !f.teacher.HasRecord(trKey, 5*time.Second) {
+		t.Fatal("the teacher was not sent the about's translation")
+	}
+	if !f.support.HasRecord(apitest.Key(e.Ana.ID, "notes", note), 5*time.Second) {
+		t.Fatal("support did not get the live note")
+	}
+	if f.support.Record(trKey) != nil {
+		t.Fatal("support was sent the translation of an about text it may not read")
+	}
+	if fresh := e.MustDial(e.Support.Token); !fresh.HasRecord(apitest.Key(e.Ana.ID, "notes", note), 5*time.Second) || fresh.Record(trKey) != nil {
+		t.Fatal("support caught up without the note, or with the about's translation")
 	}
 }

@@ -3,6 +3,7 @@ package plan
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
 
 	"github.com/plansync/plansync/shared/record"
@@ -90,12 +91,23 @@ func TextFields(kind SpaceKind, collection string) map[string]string {
 	return out
 }
 
+// translationKeyFields are what a translation's id is derived from.
+var translationKeyFields = []string{"of_collection", "of_id", "of_field", "source_hash", "lang"}
+
 // checkTranslation refuses a member's write of a translation that would
-// pass for the server's: what a person writes is marked human, and only
-// the server names an engine.
+// pass for the server's (what a person writes is marked human, and only
+// the server names an engine), or that names what it translates other
+// than its id says: those fields are written together, once, as the id
+// derives them, so a translation can never move to another record (its
+// readers are those of the record it translates, see ReadsTranslation).
 func checkTranslation(op *record.Op) *Forbidden {
 	human, text := false, false
+	key := map[string]string{}
 	for _, w := range op.Writes {
+		if slices.Contains(translationKeyFields, w.Name) {
+			s, _ := w.Value.(string)
+			key[w.Name] = s
+		}
 		switch w.Name {
 		case "by":
 			if w.Value != ByHuman {
@@ -113,5 +125,23 @@ func checkTranslation(op *record.Op) *Forbidden {
 	if text && !human {
 		return forbidden("a translation a person writes is marked human (%s.by)", op.Collection)
 	}
+	if len(key) > 0 {
+		rec, err := uuid.Parse(key["of_id"])
+		if len(key) != len(translationKeyFields) || err != nil ||
+			TranslationID(key["of_collection"], rec, key["of_field"], key["source_hash"], key["lang"]) != op.ID {
+			return forbidden("a translation's id is derived from what it translates, written once (%s.of_id)", op.Collection)
+		}
+	}
 	return nil
+}
+
+// ReadsTranslation reports whether a role may read a translation record
+// (or anything else): a translation is read by those who read the text
+// it translates.
+func ReadsTranslation(kind SpaceKind, role string, rec *record.Record) bool {
+	if rec.Collection != Translations {
+		return true
+	}
+	of, _ := rec.Value("of_collection").(string)
+	return AccessOf(kind, of, role).Read
 }
