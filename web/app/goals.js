@@ -26,7 +26,7 @@ export async function goalsTab(ctx) {
     return card(ctx, g, {
       heading: goalHeading(g),
       open: `#/s/${space}/goal/${g.id}`,
-      body: [fieldsList('student', 'goals', g, ['description', 'target', 'status', 'target_date']),
+      body: [fieldsList('student', 'goals', g, ['description', 'target', 'status', 'target_date'], ctx),
         h('p', { class: 'muted' }, tn('goals.actionCount', na), ' · ', tn('goals.checkinCount', nc))],
     });
   });
@@ -59,7 +59,7 @@ export async function goalScreen(space, id) {
     h('h2', { id: `h-${where}` }, t(`goal.${where}`)),
     actions.filter((a) => c.val(a, 'where') === where).map((a) => card(ctx('actions'), a, {
       omit: ['where'],
-      body: fieldsList('student', 'actions', a, ['what', 'who', 'how_often']),
+      body: fieldsList('student', 'actions', a, ['what', 'who', 'how_often'], ctx('actions')),
     })),
     addButton(ctx('actions'), t(`goal.add_${where}`), { fixed: { goal_id: id, where }, omit: ['where'] }));
   return {
@@ -69,7 +69,7 @@ export async function goalScreen(space, id) {
       card(ctx('goals'), goal, {
         heading: t('goal.details'),
         level: 2,
-        body: fieldsList('student', 'goals', goal, ['area', 'description', 'description_lang', 'target', 'status', 'start_date', 'target_date']),
+        body: fieldsList('student', 'goals', goal, ['area', 'description', 'description_lang', 'target', 'status', 'start_date', 'target_date'], ctx('goals')),
         afterDelete: `${base}/goals`,
       }),
       whereSection('school'),
@@ -81,7 +81,7 @@ export async function goalScreen(space, id) {
           heading: [formatDate(c.val(ci, 'date')) || t('goal.checkin'), c.val(ci, 'progress') ? ` · ${enumLabel('checkins', 'progress', c.val(ci, 'progress'))}` : ''].join(''),
           // The server's author first; "by" is what they typed.
           body: [h('p', { class: 'byline' }, t('history.by', { name: byline(space, creator(ci).author), time: formatTime(creator(ci).time) })),
-            fieldsList('student', 'checkins', ci, ['where', 'what_happened', 'by'])],
+            fieldsList('student', 'checkins', ci, ['where', 'what_happened', 'by'], ctx('checkins'))],
         })),
         addButton(ctx('checkins'), t('goal.addCheckin'), { fixed: { goal_id: id, ...checkinWhere.fixed }, omit: checkinWhere.omit, defaults: checkinWhere.defaults }))),
   };

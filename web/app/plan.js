@@ -67,11 +67,12 @@ async function aboutTab(ctx) {
 // add theirs.
 async function familyTab(ctx) {
   const recs = byTime(await c.list(ctx.space, 'family'));
+  await tr.prepare(ctx, recs, ['best_times', 'barriers_detail']);
   const names = ['preferred_language', 'contact_methods', 'best_times', 'barriers', 'barriers_detail', 'lang'];
   return h('div', {}, h('p', { class: 'muted' }, t('family.intro')),
     recs.map((fam) => card(ctx, fam, {
       heading: t('family.by', { name: byline(ctx.space, creator(fam).author) }),
-      body: fieldsList('student', 'family', fam, names),
+      body: fieldsList('student', 'family', fam, names, ctx),
       removable: false,
     })),
     addButton(ctx, recs.length === 0 ? t('family.add') : t('family.addAnother')));

@@ -107,8 +107,10 @@ export function formatValue(collection, path, f, v) {
 }
 
 // fieldsList shows the named fields that have a value, as a description
-// list; texts carry their language.
-export function fieldsList(kind, collection, rec, names) {
+// list; texts carry their language, and show in the reader's when
+// translated (translation.js; ctx, when given, is the screen's, for the
+// role's "this translation is wrong" and the interpreter's editor).
+export function fieldsList(kind, collection, rec, names, ctx) {
   const schema = collectionSchema(kind, collection);
   const rows = [];
   for (const name of names) {
@@ -117,7 +119,7 @@ export function fieldsList(kind, collection, rec, names) {
     const shown = formatValue(collection, name, f, v);
     if (shown === '') continue;
     rows.push(h('dt', {}, fieldLabel(collection, name)), f.text && typeof v === 'string'
-      ? translation.text({ kind, space: rec.space, collection, role: '' }, rec, name, 'dd')
+      ? translation.text({ kind, space: rec.space, role: '', ...ctx, collection }, rec, name, 'dd')
       : h('dd', f.text ? { ...textAttrs(kind, collection, name, rec), class: 'text' } : {}, shown));
   }
   return rows.length ? h('dl', { class: 'fields' }, rows) : null;
