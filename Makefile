@@ -31,7 +31,7 @@ FUZZ_TARGETS := shared/protocol:FuzzDecode shared/protocol:FuzzDecodeRoundTrip \
   shared/plan:FuzzValidateFields shared/plan:FuzzValidateEncoded \
   client:FuzzUnmarshalPending client:FuzzUnmarshalMeta
 
-.PHONY: run build wasm test lint tools browser node test-wasm fuzz bench soak clean
+.PHONY: run build wasm test lint tools browser node apertium test-wasm fuzz bench soak clean
 
 ## run: build the wasm and the server, then serve the seeded demo on $(ADDR), data in $(DATA)
 run: build
@@ -57,6 +57,10 @@ browser: $(AXE)
 
 $(AXE):
 	npm install --no-audit --no-fund --prefix $(NODE_DIR) axe-core@$(AXE_VERSION)
+
+## apertium: Debian's apertium and its English-Spanish pair for the translation tests, installed when missing
+apertium:
+	@{ command -v apertium >/dev/null && apertium -l | grep -q eng-spa; } || { apt-get update && apt-get install -y apertium apertium-eng-spa; }
 
 ## node: fake-indexeddb for the wasm tests under Node
 node: $(FAKE_IDB)
@@ -84,7 +88,7 @@ fuzz:
 	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$pkg/ || exit 1; done
 
 ## test: install what the tests need, lint, build the wasm, run every test (race detector on), the wasm tests and the fuzzers briefly
-test: browser node lint wasm
+test: browser node apertium lint wasm
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(MAKE) --no-print-directory test-wasm fuzz
 

@@ -69,6 +69,8 @@ const (
 	RoleTeacher Role = "teacher"
 	RoleSupport Role = "support"
 	RoleFamily  Role = "family"
+	// RoleInterpreter reads its spaces and writes translations only.
+	RoleInterpreter Role = "interpreter"
 )
 
 // User is a person with an account.

@@ -20,12 +20,24 @@
 //	notes       R W own, D own      R W own, D own R W own, D own   R W own, D
 //	meetings    R W, D own          R W D          R W, D own       R W D
 //	family      R W, D own          R W, D own     R                R W D
+//	translations        R           R              R                R D
+//	translation_flags   R W own, D own (every role; admin D)
+//
+// Interpreters read every collection and write translations only: they
+// add or replace one (marked human, with their author), never the plan's
+// own content. The server writes machine translations itself
+// (server/translations), past this table. A translation is read by those
+// who may read the text it translates (support staff see no translation
+// of an about text); what it translates is fixed by its id
+// (plan.TranslationID), so that can never change under a reader.
 //
 // # Roles in a school's space
 //
 //	collection  family  teacher        support  admin
 //	services    R       R              R        R W D
 //	events      R       R W, D own     R        R W D
+//
+// (Interpreters read both.)
 //
 // In general spaces (bench, scratch) every member reads and writes
 // everything. An unknown role reads and writes nothing.
@@ -157,7 +169,7 @@ func (Rules) Filter(role server.Role, sp *server.Space, rec *record.Record) *rec
 	if !typed {
 		return rec
 	}
-	if !Lookup(kind, rec.Collection, role).Read {
+	if !Lookup(kind, rec.Collection, role).Read || !plan.ReadsTranslation(kind, string(role), rec) {
 		return nil
 	}
 	return rec

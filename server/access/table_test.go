@@ -10,7 +10,7 @@ import (
 // Every collection of the plan schema has a row for every role, so a
 // collection added to the schema without a decision here fails loudly.
 func TestTableCoversSchema(t *testing.T) {
-	roles := []server.Role{server.RoleFamily, server.RoleTeacher, server.RoleSupport, server.RoleAdmin}
+	roles := []server.Role{server.RoleFamily, server.RoleTeacher, server.RoleSupport, server.RoleAdmin, server.RoleInterpreter}
 	for _, kind := range []plan.SpaceKind{plan.Student, plan.School} {
 		for _, c := range plan.Collections(kind) {
 			row, ok := plan.RoleTable(kind)[c.Name]

@@ -54,9 +54,9 @@ func AddSpace(ctx context.Context, st server.Store, name string, kind server.Spa
 // AddMember gives a user a role in a space.
 func AddMember(ctx context.Context, st server.Store, space, user uuid.UUID, role server.Role) error {
 	switch role {
-	case server.RoleAdmin, server.RoleTeacher, server.RoleSupport, server.RoleFamily:
+	case server.RoleAdmin, server.RoleTeacher, server.RoleSupport, server.RoleFamily, server.RoleInterpreter:
 	default:
-		return fmt.Errorf("role %q unknown (admin, teacher, support or family)", role)
+		return fmt.Errorf("role %q unknown (admin, teacher, support, family or interpreter)", role)
 	}
 	if _, err := st.Space(ctx, space); err != nil {
 		return fmt.Errorf("space %s: %w", space, err)

@@ -18,6 +18,7 @@ import (
 	"sync"
 
 	"github.com/emersion/go-smtp"
+	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/access"
 	"github.com/plansync/plansync/server/api"
 	"github.com/plansync/plansync/server/auth"
@@ -27,6 +28,8 @@ import (
 	"github.com/plansync/plansync/server/notify"
 	"github.com/plansync/plansync/server/secevent"
 	"github.com/plansync/plansync/server/store"
+	"github.com/plansync/plansync/server/translate"
+	"github.com/plansync/plansync/server/translations"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -72,6 +75,12 @@ type Config struct {
 	TLSCert, TLSKey string
 	// Notify turns on notifications; nil (the default) leaves them off.
 	Notify *NotifyConfig
+	// Translate is the machine translation engine (server/translate);
+	// nil translates nothing, and no text is labelled a translation.
+	Translate translate.Engine
+	// Translations overrides the translator's settings (tests); its
+	// Store, Engine and Logger are set here.
+	Translations translations.Options
 }
 
 // App is a running server.
@@ -102,6 +111,9 @@ type App struct {
 	Notify    *notify.Service
 	replySMTP *smtp.Server
 	replyAddr string
+	// Translator computes machine translations after commits; nil when
+	// no engine is configured.
+	Translator *translations.Service
 }
 
 // Open opens the store, builds the hub and starts serving.
@@ -152,12 +164,41 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	ho := cfg.Hub
 	ho.Store = st
+	// The notifier and the translator hear every durable commit after
+	// the hub's fan-out, and only queue: commits never wait for them.
+	var taps []func([]server.Committed)
 	if cfg.Notify != nil {
 		if err := a.openNotify(ctx); err != nil {
 			_ = st.Close()
 			return nil, err
 		}
-		ho.Store = teeStore{Store: st, also: a.Notify.Offer}
+		taps = append(taps, a.Notify.Offer)
+	}
+	if cfg.Translate != nil {
+		to := cfg.Translations
+		to.Store, to.Engine = st, cfg.Translate
+		if to.Logger == nil {
+			to.Logger = cfg.Logger
+		}
+		a.Translator = translations.New(to)
+		// The translator hears every durable commit after the hub's
+		// fan-out, and only queues keys: commits never wait for it.
+		taps = append(taps, a.Translator.Notify)
+		a.Registry.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "plansync_translations_total", Help: "Machine translations committed.",
+			}, func() float64 { return float64(a.Translator.Stats().Translated) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "plansync_translation_failures_total", Help: "Records whose translation failed (engine error, timeout, busy).",
+			}, func() float64 { return float64(a.Translator.Stats().Failed) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "plansync_translation_dropped_total", Help: "Changed records not queued for translation because the queue was full.",
+			}, func() float64 { return float64(a.Translator.Stats().Dropped) }),
+		)
+		a.log.Info("machine translation on", "engine", cfg.Translate.Name())
+	}
+	if len(taps) > 0 {
+		ho.Store = commitTap{Store: st, taps: taps}
 	}
 	ho.Logger = cfg.Logger
 	ho.Registry = a.Registry
@@ -179,6 +220,12 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		ho.Seen = a.Auth.Seen
 	}
 	a.Hub = hub.New(ho)
+	if cfg.Seed && a.Translator != nil {
+		// The demo's seeded texts were written before the translator ran.
+		if err := a.Translator.Backfill(ctx, st); err != nil {
+			a.log.Warn("queueing the demo's texts for translation", "err", err)
+		}
+	}
 	// Revoking a session closes its live sockets; a change of someone's
 	// memberships re-reads them on theirs.
 	a.Auth.SetOnRevoke(a.Hub.CloseSession)
@@ -201,6 +248,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		a.Hub.Close()
 		_ = a.closeNotify(ctx)
+		a.closeTranslator()
 		a.wg.Wait()
 		_ = st.Close()
 		return nil, err
@@ -211,6 +259,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		_ = a.closeAdmin(ctx)
 		a.Hub.Close()
 		_ = a.closeNotify(ctx)
+		a.closeTranslator()
 		a.wg.Wait()
 		_ = st.Close()
 		return nil, err
@@ -274,8 +323,32 @@ func (a *App) Close(ctx context.Context) error {
 	a.Hub.Close()
 	err = errors.Join(err, a.closeNotify(ctx))
 	a.wg.Wait()
+	a.closeTranslator()
 	if cerr := a.Store.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+func (a *App) closeTranslator() {
+	if a.Translator != nil {
+		a.Translator.Close()
+	}
+}
+
+// commitTap is the store as the hub sees it, with more listeners on its
+// commit hook (the store takes one): the notifier and the translator.
+type commitTap struct {
+	*store.Store
+	taps []func([]server.Committed)
+}
+
+// OnCommit implements server.Store: fn (the hub's fan-out), then each tap.
+func (c commitTap) OnCommit(fn func([]server.Committed)) {
+	c.Store.OnCommit(func(b []server.Committed) {
+		fn(b)
+		for _, tap := range c.taps {
+			tap(b)
+		}
+	})
 }

@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
-	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/notify"
-	"github.com/plansync/plansync/server/store"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -40,20 +38,6 @@ type NotifyConfig struct {
 	TimeZone string
 	Poll     time.Duration // tests
 	Clock    notify.Clock  // tests
-}
-
-// teeStore hands every committed group to the hub (OnCommit's owner) and
-// then to the notifier, whose Offer never waits.
-type teeStore struct {
-	*store.Store
-	also func([]server.Committed)
-}
-
-func (t teeStore) OnCommit(fn func([]server.Committed)) {
-	t.Store.OnCommit(func(g []server.Committed) {
-		fn(g)
-		t.also(g)
-	})
 }
 
 // openNotify builds and starts the notifier and its reply server.

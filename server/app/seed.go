@@ -141,6 +141,14 @@ func seedData(ctx context.Context, st server.Store, svc *auth.Service) error {
 	if err != nil {
 		return err
 	}
+	// The languages each person reads, which the server translates into
+	// when it has an engine (--translate).
+	for u, lang := range map[*server.User]string{teacher: "en", rosa: "es", david: "en"} {
+		u.Languages = []string{lang}
+		if err := st.PutUser(ctx, u); err != nil {
+			return err
+		}
+	}
 	for _, m := range []server.Member{
 		{Space: ana.ID, User: teacher.ID, Role: server.RoleTeacher},
 		{Space: sam.ID, User: teacher.ID, Role: server.RoleTeacher},

@@ -397,9 +397,9 @@ func (s *Service) CreateStaff(ctx context.Context, p *Principal, school uuid.UUI
 		return nil, err
 	}
 	switch role {
-	case server.RoleAdmin, server.RoleTeacher, server.RoleSupport:
+	case server.RoleAdmin, server.RoleTeacher, server.RoleSupport, server.RoleInterpreter:
 	default:
-		return nil, invalid("a staff role is admin, teacher or support")
+		return nil, invalid("a staff role is admin, teacher, support or interpreter")
 	}
 	return s.AddStaff(ctx, school, name, login, password, role)
 }
@@ -490,8 +490,8 @@ func (s *Service) AddMember(ctx context.Context, p *Principal, space, user uuid.
 	if err := requireAdmin(p, sp.School); err != nil {
 		return err
 	}
-	if role != server.RoleTeacher && role != server.RoleSupport {
-		return invalid("an admin adds teachers and support staff to a student's space; families join by invite")
+	if role != server.RoleTeacher && role != server.RoleSupport && role != server.RoleInterpreter {
+		return invalid("an admin adds teachers, support staff and interpreters to a student's space; families join by invite")
 	}
 	ms, err := s.st.Memberships(ctx, user)
 	if err != nil {

@@ -524,7 +524,7 @@ func (s *Service) Team(ctx context.Context, p *Principal, space uuid.UUID) ([]Te
 		}
 		out = append(out, tm)
 	}
-	order := map[server.Role]int{server.RoleAdmin: 0, server.RoleTeacher: 1, server.RoleSupport: 2, server.RoleFamily: 3}
+	order := map[server.Role]int{server.RoleAdmin: 0, server.RoleTeacher: 1, server.RoleSupport: 2, server.RoleFamily: 3, server.RoleInterpreter: 4}
 	slices.SortStableFunc(out, func(a, b TeamMember) int {
 		if d := order[a.Role] - order[b.Role]; d != 0 {
 			return d

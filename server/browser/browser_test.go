@@ -33,6 +33,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/app"
+	"github.com/plansync/plansync/server/translate"
+	"github.com/plansync/plansync/server/translations"
 	"github.com/plansync/plansync/shared/record"
 	"github.com/plansync/plansync/shared/uuid"
 	"github.com/plansync/plansync/web"
@@ -121,6 +123,8 @@ type env struct {
 	web     fs.FS
 	app     *app.App
 	browser context.Context
+	// translate, when set, is the server's translation engine.
+	translate translate.Engine
 }
 
 func (e *env) start() {
@@ -134,7 +138,8 @@ func (e *env) start() {
 	// sockets know the origin.
 	for range 50 {
 		e.app, err = app.Open(context.Background(), app.Config{Addr: addr, DataDir: e.dir, Seed: true, Web: e.web,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Translate: e.translate,
+			Translations: translations.Options{LangsTTL: time.Millisecond}})
 		if err == nil {
 			break
 		}
@@ -378,8 +383,14 @@ func (b *tab) screenshot(name string) string {
 // newEnv starts a seeded server and a headless Chromium for one test.
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with a translation engine on the server.
+func newEnvWith(t *testing.T, engine translate.Engine) *env {
+	t.Helper()
 	exe := chromium(t)
-	e := &env{t: t, root: t, dir: t.TempDir(), web: webFiles(t)}
+	e := &env{t: t, root: t, dir: t.TempDir(), web: webFiles(t), translate: engine}
 	e.start()
 	t.Cleanup(func() {
 		if e.app != nil {

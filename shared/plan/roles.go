@@ -15,10 +15,14 @@ const (
 	RoleTeacher = "teacher"
 	RoleSupport = "support"
 	RoleFamily  = "family"
+	// RoleInterpreter reads the spaces assigned to it and writes
+	// translations of their texts (marked human, with its author), never
+	// the plan's own content.
+	RoleInterpreter = "interpreter"
 )
 
 // Roles lists the roles the table knows, in the order screens show them.
-var Roles = []string{RoleFamily, RoleTeacher, RoleSupport, RoleAdmin}
+var Roles = []string{RoleFamily, RoleTeacher, RoleSupport, RoleAdmin, RoleInterpreter}
 
 // Write says which records of a collection a role may create and edit.
 type Write int
@@ -51,6 +55,8 @@ var (
 	read    = Access{Read: true}
 	rwOwnD  = Access{Read: true, Write: WriteAll, Delete: DeleteOwn}
 	rwd     = Access{Read: true, Write: WriteAll, Delete: DeleteAny}
+	rw      = Access{Read: true, Write: WriteAll}
+	readD   = Access{Read: true, Delete: DeleteAny}
 	rHomeD  = Access{Read: true, Write: WriteHome, Delete: DeleteOwn}
 	ownOnly = Access{Read: true, Write: WriteOwn, Delete: DeleteOwn}
 	ownAnyD = Access{Read: true, Write: WriteOwn, Delete: DeleteAny}
@@ -64,17 +70,24 @@ var (
 // wasm client and (generated as web/app/roles.js) the page.
 var roleTable = map[SpaceKind]map[string]map[string]Access{
 	Student: {
-		"about":    {RoleFamily: rwOwnD, RoleTeacher: ownOnly, RoleSupport: none, RoleAdmin: rwd},
-		"goals":    {RoleFamily: read, RoleTeacher: rwd, RoleSupport: read, RoleAdmin: rwd},
-		"actions":  {RoleFamily: rHomeD, RoleTeacher: rwd, RoleSupport: read, RoleAdmin: rwd},
-		"checkins": {RoleFamily: rHomeD, RoleTeacher: rwd, RoleSupport: rwOwnD, RoleAdmin: rwd},
-		"notes":    {RoleFamily: ownOnly, RoleTeacher: ownOnly, RoleSupport: ownOnly, RoleAdmin: ownAnyD},
-		"meetings": {RoleFamily: rwOwnD, RoleTeacher: rwd, RoleSupport: rwOwnD, RoleAdmin: rwd},
-		"family":   {RoleFamily: rwOwnD, RoleTeacher: rwOwnD, RoleSupport: read, RoleAdmin: rwd},
+		"about":    {RoleFamily: rwOwnD, RoleTeacher: ownOnly, RoleSupport: none, RoleAdmin: rwd, RoleInterpreter: read},
+		"goals":    {RoleFamily: read, RoleTeacher: rwd, RoleSupport: read, RoleAdmin: rwd, RoleInterpreter: read},
+		"actions":  {RoleFamily: rHomeD, RoleTeacher: rwd, RoleSupport: read, RoleAdmin: rwd, RoleInterpreter: read},
+		"checkins": {RoleFamily: rHomeD, RoleTeacher: rwd, RoleSupport: rwOwnD, RoleAdmin: rwd, RoleInterpreter: read},
+		"notes":    {RoleFamily: ownOnly, RoleTeacher: ownOnly, RoleSupport: ownOnly, RoleAdmin: ownAnyD, RoleInterpreter: read},
+		"meetings": {RoleFamily: rwOwnD, RoleTeacher: rwd, RoleSupport: rwOwnD, RoleAdmin: rwd, RoleInterpreter: read},
+		"family":   {RoleFamily: rwOwnD, RoleTeacher: rwOwnD, RoleSupport: read, RoleAdmin: rwd, RoleInterpreter: read},
+		// The server writes machine translations itself (it commits past
+		// this table); interpreters add or replace them, marked human
+		// (checkTranslation). A wrong one is replaced, not deleted; admins
+		// may delete any record (moderation).
+		Translations: {RoleFamily: read, RoleTeacher: read, RoleSupport: read, RoleAdmin: readD, RoleInterpreter: rw},
+		// Any reader may say "this translation is wrong".
+		TranslationFlags: {RoleFamily: ownOnly, RoleTeacher: ownOnly, RoleSupport: ownOnly, RoleAdmin: ownAnyD, RoleInterpreter: ownOnly},
 	},
 	School: {
-		"services": {RoleFamily: read, RoleTeacher: read, RoleSupport: read, RoleAdmin: rwd},
-		"events":   {RoleFamily: read, RoleTeacher: rwOwnD, RoleSupport: read, RoleAdmin: rwd},
+		"services": {RoleFamily: read, RoleTeacher: read, RoleSupport: read, RoleAdmin: rwd, RoleInterpreter: read},
+		"events":   {RoleFamily: read, RoleTeacher: rwOwnD, RoleSupport: read, RoleAdmin: rwd, RoleInterpreter: read},
 	},
 }
 
@@ -119,6 +132,8 @@ func who(r string) string {
 		return "support staff"
 	case RoleAdmin:
 		return "admins"
+	case RoleInterpreter:
+		return "interpreters"
 	}
 	return "members with role " + r
 }
@@ -151,6 +166,11 @@ func CheckRole(kind SpaceKind, role string, op *record.Op, rec *record.Record) *
 	}
 	if deletes && a.Delete == DeleteOwn && !WrittenOnlyBy(rec, op.Author) {
 		return forbidden("%s may delete only %s that nobody else has written (%s.%s)", who(role), op.Collection, op.Collection, record.DeletedField)
+	}
+	if op.Collection == Translations && len(data) > 0 {
+		if f := checkTranslation(op); f != nil {
+			return f
+		}
 	}
 	if len(data) > 0 {
 		switch a.Write {

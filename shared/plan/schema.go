@@ -315,6 +315,25 @@ var studentCollections = []*Collection{
 		text("barriers_detail", 2000, "lang"),
 		lang("lang"),
 	}},
+	// A translation of one version of one text field of another record
+	// (translation.go says why it is a record of its own).
+	{Name: Translations, Kind: Student, Fields: []Field{
+		required(str("of_collection", 64)),
+		required(id("of_id")),
+		required(str("of_field", 64)),
+		required(str("source_hash", SourceHashLen)),
+		lang("source_lang"),
+		required(lang("lang")),
+		required(text("text", MaxTranslationLen, "lang")),
+		required(enum("by", TranslatedBy)),
+		// The engine's name, on machine translations only.
+		str("engine", 100),
+	}},
+	{Name: TranslationFlags, Kind: Student, Fields: []Field{
+		required(id("translation_id")),
+		text("note", 1000, "lang"),
+		lang("lang"),
+	}},
 }
 
 var schoolCollections = []*Collection{

@@ -122,7 +122,7 @@ func TestLookupReturnsCopies(t *testing.T) {
 
 func TestLookupAndCollections(t *testing.T) {
 	want := map[SpaceKind][]string{
-		Student: {"about", "goals", "actions", "checkins", "notes", "meetings", "family"},
+		Student: {"about", "goals", "actions", "checkins", "notes", "meetings", "family", "translations", "translation_flags"},
 		School:  {"services", "events"},
 	}
 	for kind, names := range want {

@@ -43,6 +43,10 @@ var validExamples = map[SpaceKind]map[string]map[string]any{
 			"best_times": "Evenings after 6", "barriers": []any{"work_hours", "transport"},
 			"barriers_detail": "One car, used for work", "lang": "en",
 		},
+		"translations": {"of_collection": "notes", "of_id": replyID, "of_field": "text",
+			"source_hash": SourceHash("Thank you for the meeting"), "source_lang": "en", "lang": "es",
+			"text": "Gracias por la reunión", "by": "machine", "engine": "apertium"},
+		"translation_flags": {"translation_id": goalID, "note": "Dice otra cosa", "lang": "es"},
 	},
 	School: {
 		"services": {"name": "Family Resource Center", "kind": "community_partner",

@@ -6,6 +6,7 @@ import { t, tn, formatDate, formatTime } from './i18n.js';
 import * as c from './client.js';
 import { enumLabel } from './forms.js';
 import { homeOnly } from './access.js';
+import { prepare as prepareTranslations } from './translation.js';
 import { spaceInfo, mayRead, notReadable, byline, creator, card, addButton, byTime, firstTimes, fieldsList } from './views.js';
 
 function goalHeading(r) {
@@ -18,13 +19,14 @@ export async function goalsTab(ctx) {
   const goals = byTime(await c.list(space, 'goals'));
   const actions = await c.list(space, 'actions');
   const checkins = await c.list(space, 'checkins');
+  await prepareTranslations(ctx, goals, ['description', 'target']);
   const list = goals.map((g) => {
     const na = actions.filter((a) => c.val(a, 'goal_id') === g.id).length;
     const nc = checkins.filter((a) => c.val(a, 'goal_id') === g.id).length;
     return card(ctx, g, {
       heading: goalHeading(g),
       open: `#/s/${space}/goal/${g.id}`,
-      body: [fieldsList('student', 'goals', g, ['description', 'target', 'status', 'target_date']),
+      body: [fieldsList('student', 'goals', g, ['description', 'target', 'status', 'target_date'], ctx),
         h('p', { class: 'muted' }, tn('goals.actionCount', na), ' · ', tn('goals.checkinCount', nc))],
     });
   });
@@ -47,6 +49,7 @@ export async function goalScreen(space, id) {
   const checkins = (await c.list(space, 'checkins')).filter((a) => c.val(a, 'goal_id') === id);
   const tm = firstTimes(checkins);
   checkins.sort((a, b) => String(c.val(b, 'date') || '').localeCompare(String(c.val(a, 'date') || '')) || tm.get(b) - tm.get(a));
+  await prepareTranslations(ctx('goals'), [goal, ...actions, ...checkins], ['description', 'target', 'what', 'who', 'how_often', 'what_happened']);
   // A check-in starts valid: a role that writes at home only has where
   // fixed to home; others start at school, and may change it.
   const checkinWhere = homeOnly(ctx('checkins'))
@@ -56,7 +59,7 @@ export async function goalScreen(space, id) {
     h('h2', { id: `h-${where}` }, t(`goal.${where}`)),
     actions.filter((a) => c.val(a, 'where') === where).map((a) => card(ctx('actions'), a, {
       omit: ['where'],
-      body: fieldsList('student', 'actions', a, ['what', 'who', 'how_often']),
+      body: fieldsList('student', 'actions', a, ['what', 'who', 'how_often'], ctx('actions')),
     })),
     addButton(ctx('actions'), t(`goal.add_${where}`), { fixed: { goal_id: id, where }, omit: ['where'] }));
   return {
@@ -66,7 +69,7 @@ export async function goalScreen(space, id) {
       card(ctx('goals'), goal, {
         heading: t('goal.details'),
         level: 2,
-        body: fieldsList('student', 'goals', goal, ['area', 'description', 'description_lang', 'target', 'status', 'start_date', 'target_date']),
+        body: fieldsList('student', 'goals', goal, ['area', 'description', 'description_lang', 'target', 'status', 'start_date', 'target_date'], ctx('goals')),
         afterDelete: `${base}/goals`,
       }),
       whereSection('school'),
@@ -78,7 +81,7 @@ export async function goalScreen(space, id) {
           heading: [formatDate(c.val(ci, 'date')) || t('goal.checkin'), c.val(ci, 'progress') ? ` · ${enumLabel('checkins', 'progress', c.val(ci, 'progress'))}` : ''].join(''),
           // The server's author first; "by" is what they typed.
           body: [h('p', { class: 'byline' }, t('history.by', { name: byline(space, creator(ci).author), time: formatTime(creator(ci).time) })),
-            fieldsList('student', 'checkins', ci, ['where', 'what_happened', 'by'])],
+            fieldsList('student', 'checkins', ci, ['where', 'what_happened', 'by'], ctx('checkins'))],
         })),
         addButton(ctx('checkins'), t('goal.addCheckin'), { fixed: { goal_id: id, ...checkinWhere.fixed }, omit: checkinWhere.omit, defaults: checkinWhere.defaults }))),
   };

@@ -7,7 +7,8 @@ import { buildForm, enumLabel } from './forms.js';
 import { render, formClosed, toast } from './shell.js';
 import * as guard from './guard.js';
 import { mayCreate } from './access.js';
-import { card, addButton, byTime, textAttrs, byline } from './views.js';
+import { card, addButton, byTime, byline } from './views.js';
+import * as tr from './translation.js';
 
 // NEW_NOTE is what a new note starts as: an update, which claims nothing
 // (praise, a question or a concern is the writer's choice).
@@ -15,6 +16,7 @@ const NEW_NOTE = { kind: 'update' };
 
 export async function notesTab(ctx) {
   const notes = byTime(await c.list(ctx.space, 'notes'));
+  await tr.prepare(ctx, notes, ['text']);
   const ids = new Set(notes.map((n) => n.id));
   const top = notes.filter((n) => !c.val(n, 'reply_to') || !ids.has(c.val(n, 'reply_to')));
   const me = c.currentUser();
@@ -27,7 +29,7 @@ export async function notesTab(ctx) {
       card(ctx, n, {
         omit: ['author_name'],
         heading: [enumLabel('notes', 'kind', c.val(n, 'kind') || 'update'), ' · ', author],
-        body: [h('p', { class: 'muted' }, formatTime(time)), h('p', { class: 'text', ...textAttrs('student', 'notes', 'text', n) }, c.val(n, 'text') || '')],
+        body: [h('p', { class: 'muted' }, formatTime(time)), tr.text(ctx, n, 'text')],
         extra: mayCreate(ctx) ? replyButton(ctx, n, mine) : null,
       }),
       replies.length ? h('ol', { class: 'replies' }, replies.map(note)) : null);

@@ -5,11 +5,12 @@ import { h } from './dom.js';
 import { t } from './i18n.js';
 import * as c from './client.js';
 import { collectionSchema, enumLabel } from './forms.js';
-import { spaceInfo, tabs, mayRead, notReadable, byline, creator, card, addButton, byTime, textAttrs, fieldsList } from './views.js';
+import { spaceInfo, tabs, mayRead, notReadable, byline, creator, card, addButton, byTime, fieldsList } from './views.js';
 import { goalsTab } from './goals.js';
 import { notesTab } from './notes.js';
 import { meetingsTab } from './meetings.js';
 import { inviteLink } from './invites.js';
+import * as tr from './translation.js';
 
 export const STUDENT_TABS = ['about', 'goals', 'notes', 'meetings', 'family'];
 
@@ -51,12 +52,13 @@ export async function studentScreen(space, tab) {
 
 async function aboutTab(ctx) {
   const recs = byTime(await c.list(ctx.space, 'about'));
+  await tr.prepare(ctx, recs, ['text']);
   const kinds = collectionSchema('student', 'about').fields.find((f) => f.name === 'kind').enum;
   const groups = kinds.map((k) => {
     const rs = recs.filter((r) => c.val(r, 'kind') === k);
     if (rs.length === 0) return null;
     return h('section', { class: 'group' }, h('h3', {}, enumLabel('about', 'kind', k)),
-      rs.map((r) => card(ctx, r, { body: h('p', { class: 'text', ...textAttrs('student', 'about', 'text', r) }, c.val(r, 'text') || '') })));
+      rs.map((r) => card(ctx, r, { body: tr.text(ctx, r, 'text') })));
   });
   return h('div', {}, h('p', { class: 'muted' }, t('about.intro')),
     recs.length === 0 ? h('p', { class: 'muted' }, t('about.none')) : groups, addButton(ctx, t('about.add')));
@@ -67,11 +69,12 @@ async function aboutTab(ctx) {
 // add theirs.
 async function familyTab(ctx) {
   const recs = byTime(await c.list(ctx.space, 'family'));
+  await tr.prepare(ctx, recs, ['best_times', 'barriers_detail']);
   const names = ['preferred_language', 'contact_methods', 'best_times', 'barriers', 'barriers_detail', 'lang'];
   return h('div', {}, h('p', { class: 'muted' }, t('family.intro')),
     recs.map((fam) => card(ctx, fam, {
       heading: t('family.by', { name: byline(ctx.space, creator(fam).author) }),
-      body: fieldsList('student', 'family', fam, names),
+      body: fieldsList('student', 'family', fam, names, ctx),
       removable: false,
     })),
     addButton(ctx, recs.length === 0 ? t('family.add') : t('family.addAnother')),

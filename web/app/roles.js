@@ -14,6 +14,11 @@ export const ROLES = {
         "write": "none",
         "delete": "none"
       },
+      "interpreter": {
+        "read": true,
+        "write": "none",
+        "delete": "none"
+      },
       "support": {
         "read": true,
         "write": "none",
@@ -32,6 +37,11 @@ export const ROLES = {
         "delete": "any"
       },
       "family": {
+        "read": true,
+        "write": "none",
+        "delete": "none"
+      },
+      "interpreter": {
         "read": true,
         "write": "none",
         "delete": "none"
@@ -60,6 +70,11 @@ export const ROLES = {
         "write": "all",
         "delete": "own"
       },
+      "interpreter": {
+        "read": true,
+        "write": "none",
+        "delete": "none"
+      },
       "support": {
         "read": false,
         "write": "none",
@@ -81,6 +96,11 @@ export const ROLES = {
         "read": true,
         "write": "home",
         "delete": "own"
+      },
+      "interpreter": {
+        "read": true,
+        "write": "none",
+        "delete": "none"
       },
       "support": {
         "read": true,
@@ -104,6 +124,11 @@ export const ROLES = {
         "write": "home",
         "delete": "own"
       },
+      "interpreter": {
+        "read": true,
+        "write": "none",
+        "delete": "none"
+      },
       "support": {
         "read": true,
         "write": "all",
@@ -126,6 +151,11 @@ export const ROLES = {
         "write": "all",
         "delete": "own"
       },
+      "interpreter": {
+        "read": true,
+        "write": "none",
+        "delete": "none"
+      },
       "support": {
         "read": true,
         "write": "none",
@@ -144,6 +174,11 @@ export const ROLES = {
         "delete": "any"
       },
       "family": {
+        "read": true,
+        "write": "none",
+        "delete": "none"
+      },
+      "interpreter": {
         "read": true,
         "write": "none",
         "delete": "none"
@@ -170,6 +205,11 @@ export const ROLES = {
         "write": "all",
         "delete": "own"
       },
+      "interpreter": {
+        "read": true,
+        "write": "none",
+        "delete": "none"
+      },
       "support": {
         "read": true,
         "write": "all",
@@ -192,6 +232,11 @@ export const ROLES = {
         "write": "own",
         "delete": "own"
       },
+      "interpreter": {
+        "read": true,
+        "write": "none",
+        "delete": "none"
+      },
       "support": {
         "read": true,
         "write": "own",
@@ -201,6 +246,60 @@ export const ROLES = {
         "read": true,
         "write": "own",
         "delete": "own"
+      }
+    },
+    "translation_flags": {
+      "admin": {
+        "read": true,
+        "write": "own",
+        "delete": "any"
+      },
+      "family": {
+        "read": true,
+        "write": "own",
+        "delete": "own"
+      },
+      "interpreter": {
+        "read": true,
+        "write": "own",
+        "delete": "own"
+      },
+      "support": {
+        "read": true,
+        "write": "own",
+        "delete": "own"
+      },
+      "teacher": {
+        "read": true,
+        "write": "own",
+        "delete": "own"
+      }
+    },
+    "translations": {
+      "admin": {
+        "read": true,
+        "write": "none",
+        "delete": "any"
+      },
+      "family": {
+        "read": true,
+        "write": "none",
+        "delete": "none"
+      },
+      "interpreter": {
+        "read": true,
+        "write": "all",
+        "delete": "none"
+      },
+      "support": {
+        "read": true,
+        "write": "none",
+        "delete": "none"
+      },
+      "teacher": {
+        "read": true,
+        "write": "none",
+        "delete": "none"
       }
     }
   }

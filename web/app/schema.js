@@ -541,6 +541,92 @@ export const SCHEMA = {
           "maxLen": 35
         }
       ]
+    },
+    {
+      "name": "translations",
+      "fields": [
+        {
+          "name": "of_collection",
+          "type": "string",
+          "maxLen": 64,
+          "required": true
+        },
+        {
+          "name": "of_id",
+          "type": "id",
+          "maxLen": 36,
+          "required": true
+        },
+        {
+          "name": "of_field",
+          "type": "string",
+          "maxLen": 64,
+          "required": true
+        },
+        {
+          "name": "source_hash",
+          "type": "string",
+          "maxLen": 64,
+          "required": true
+        },
+        {
+          "name": "source_lang",
+          "type": "lang",
+          "maxLen": 35
+        },
+        {
+          "name": "lang",
+          "type": "lang",
+          "maxLen": 35,
+          "required": true
+        },
+        {
+          "name": "text",
+          "type": "string",
+          "maxLen": 12000,
+          "required": true,
+          "text": true,
+          "langField": "lang"
+        },
+        {
+          "name": "by",
+          "type": "enum",
+          "maxLen": 7,
+          "enum": [
+            "machine",
+            "human"
+          ],
+          "required": true
+        },
+        {
+          "name": "engine",
+          "type": "string",
+          "maxLen": 100
+        }
+      ]
+    },
+    {
+      "name": "translation_flags",
+      "fields": [
+        {
+          "name": "translation_id",
+          "type": "id",
+          "maxLen": 36,
+          "required": true
+        },
+        {
+          "name": "note",
+          "type": "string",
+          "maxLen": 1000,
+          "text": true,
+          "langField": "lang"
+        },
+        {
+          "name": "lang",
+          "type": "lang",
+          "maxLen": 35
+        }
+      ]
     }
   ]
 };

@@ -9,6 +9,7 @@ import { buildForm, collectionSchema, fieldLabel, enumLabel, errorText } from '.
 import { render, scheduleRender, formClosed, go, toast } from './shell.js';
 import { mayCreate, mayEdit, mayDelete, mayRead } from './access.js';
 import * as guard from './guard.js';
+import * as translation from './translation.js';
 
 // Records whose authors' names were asked of the server once.
 const askedNames = new Set();
@@ -64,7 +65,7 @@ export function creator(rec) {
 export function byline(space, id, signedAs) {
   const name = who(id);
   const role = c.roleOf(space, id);
-  const known = ['family', 'teacher', 'support', 'admin'].includes(role);
+  const known = ['family', 'teacher', 'support', 'admin', 'interpreter'].includes(role);
   const base = known ? t('byline.withRole', { name, role: t(`role.${role}`) }) : name;
   const extra = (signedAs || '').trim();
   if (!extra || extra === c.nameOf(id)) return base;
@@ -106,8 +107,10 @@ export function formatValue(collection, path, f, v) {
 }
 
 // fieldsList shows the named fields that have a value, as a description
-// list; texts carry their language.
-export function fieldsList(kind, collection, rec, names) {
+// list; texts carry their language, and show in the reader's when
+// translated (translation.js; ctx, when given, is the screen's, for the
+// role's "this translation is wrong" and the interpreter's editor).
+export function fieldsList(kind, collection, rec, names, ctx) {
   const schema = collectionSchema(kind, collection);
   const rows = [];
   for (const name of names) {
@@ -115,7 +118,9 @@ export function fieldsList(kind, collection, rec, names) {
     const v = c.val(rec, name);
     const shown = formatValue(collection, name, f, v);
     if (shown === '') continue;
-    rows.push(h('dt', {}, fieldLabel(collection, name)), h('dd', f.text ? { ...textAttrs(kind, collection, name, rec), class: 'text' } : {}, shown));
+    rows.push(h('dt', {}, fieldLabel(collection, name)), f.text && typeof v === 'string'
+      ? translation.text({ kind, space: rec.space, role: '', ...ctx, collection }, rec, name, 'dd')
+      : h('dd', f.text ? { ...textAttrs(kind, collection, name, rec), class: 'text' } : {}, shown));
   }
   return rows.length ? h('dl', { class: 'fields' }, rows) : null;
 }

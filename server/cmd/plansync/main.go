@@ -3,13 +3,14 @@
 //	plansync [serve] [--addr 127.0.0.1:8080] [--data ./data] [--seed] [--admin-addr 127.0.0.1:8081]
 //	                [--trusted-proxies CIDR,...] [--admin-token-file F] [--admin-socket PATH]
 //	                [--tls-cert FILE --tls-key FILE] [--space-quota SIZE] [--user-quota SIZE]
+//	                [--translate apertium|libretranslate:URL|off]
 //	plansync init --school NAME --admin-name NAME --admin-login LOGIN [--password-file F]
 //	                                (admin password: --password-file, env
 //	                                 PLANSYNC_ADMIN_PASSWORD, or one line on stdin)
 //	plansync bench-serve            (BENCH_DATA_DIR, BENCH_LISTEN)
 //	plansync user add --name NAME   (prints the user id and a session token)
 //	plansync space add --name NAME [--kind student|school|general]
-//	plansync member add --space ID --user ID --role teacher|family|support|admin
+//	plansync member add --space ID --user ID --role teacher|family|support|admin|interpreter
 //	plansync session add --user ID  (prints a new session token)
 //	plansync user disable|enable --user ID | --login LOGIN
 //	                                (disable ends every session of the account)
@@ -46,6 +47,7 @@ import (
 	"github.com/plansync/plansync/server/auth"
 	"github.com/plansync/plansync/server/clientaddr"
 	"github.com/plansync/plansync/server/store"
+	"github.com/plansync/plansync/server/translate"
 	"github.com/plansync/plansync/shared/uuid"
 )
 
@@ -233,7 +235,7 @@ func admin(what string, args []string, stdout io.Writer, log *slog.Logger) error
 	kind := fs.String("kind", "general", "space kind: student, school or general")
 	spaceID := fs.String("space", "", "space id (member add)")
 	userID := fs.String("user", "", "user id (member add, session add)")
-	role := fs.String("role", "", "role: admin, teacher, support or family (member add)")
+	role := fs.String("role", "", "role: admin, teacher, support, family or interpreter (member add)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -369,6 +371,7 @@ func serveConfig(args []string, log *slog.Logger) (app.Config, string, error) {
 	spaceQuota := fs.String("space-quota", env("PLANSYNC_SPACE_QUOTA", ""), "log bytes one space may hold, e.g. 256MiB, or off; default store.DefaultSpaceQuota (env PLANSYNC_SPACE_QUOTA)")
 	userQuota := fs.String("user-quota", env("PLANSYNC_USER_QUOTA", ""), "log bytes one person's changes may add, e.g. 64MiB, or off; default store.DefaultUserQuota (env PLANSYNC_USER_QUOTA)")
 	maxPerAddr := fs.Int("max-conns-per-addr", 0, "sync sockets allowed from one client address (an IPv6 /64); raise it for a school behind one NAT with more open tabs than that; 0 means the default, 512")
+	translateSpec := fs.String("translate", env("PLANSYNC_TRANSLATE", ""), "machine translation engine: apertium, libretranslate:URL or off; default off, and apertium for --seed when it is installed (env PLANSYNC_TRANSLATE)")
 	memLimit := fs.String("memory-limit", "", "soft memory limit of the Go runtime, e.g. 2GiB, or off; default 70% of the container's or machine's memory (GOMEMLIMIT, when set, wins)")
 	nf := notifyFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -399,6 +402,13 @@ func serveConfig(args []string, log *slog.Logger) (app.Config, string, error) {
 	cfg.Hub.MaxConnsPerAddr = *maxPerAddr
 	if cfg.Notify, err = nf.config(); err != nil {
 		return app.Config{}, "", err
+	}
+	spec := *translateSpec
+	if spec == "" && *seed && translate.Available(context.Background()) {
+		spec = "apertium" // the demo shows translation when it can
+	}
+	if cfg.Translate, err = translate.FromSpec(context.Background(), spec); err != nil {
+		return app.Config{}, "", fmt.Errorf("--translate: %w", err)
 	}
 	return cfg, *memLimit, nil
 }

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/plansync/plansync/server/api/apitest"
 	"github.com/plansync/plansync/server/app"
+	"github.com/plansync/plansync/server/translate"
 	"github.com/plansync/plansync/shared/protocol"
 )
 
@@ -66,5 +68,35 @@ func TestParseSize(t *testing.T) {
 		if got, ok := parseSize(in); ok {
 			t.Errorf("parseSize(%q) = %d, want refused", in, got)
 		}
+	}
+}
+
+// TestTranslateFlag: --translate is off by default, names Apertium or a
+// LibreTranslate URL, turns Apertium on for --seed when it is installed,
+// and refuses an engine it does not know.
+func TestTranslateFlag(t *testing.T) {
+	cfg, _, err := serveConfig([]string{"--data", t.TempDir()}, quietLog())
+	if err != nil || cfg.Translate != nil {
+		t.Fatalf("default: %v %v, want no engine", cfg.Translate, err)
+	}
+	cfg, _, err = serveConfig([]string{"--data", t.TempDir(), "--translate", "libretranslate:http://127.0.0.1:5000"}, quietLog())
+	if err != nil || cfg.Translate == nil || cfg.Translate.Name() != "LibreTranslate" {
+		t.Fatalf("libretranslate: %v %v", cfg.Translate, err)
+	}
+	for _, bad := range []string{"google", "libretranslate:ftp://x"} {
+		if _, _, err := serveConfig([]string{"--data", t.TempDir(), "--translate", bad}, quietLog()); err == nil {
+			t.Errorf("--translate %s accepted", bad)
+		}
+	}
+	if cfg, _, err := serveConfig([]string{"--data", t.TempDir(), "--seed", "--translate", "off"}, quietLog()); err != nil || cfg.Translate != nil {
+		t.Fatalf("--seed --translate off: %v %v", cfg.Translate, err)
+	}
+	if !translate.Available(context.Background()) {
+		t.Log("apertium is not installed: not checking that --seed turns it on")
+		return
+	}
+	cfg, _, err = serveConfig([]string{"--data", t.TempDir(), "--seed"}, quietLog())
+	if err != nil || cfg.Translate == nil || cfg.Translate.Name() != "Apertium" {
+		t.Fatalf("--seed with apertium installed: %v %v", cfg.Translate, err)
 	}
 }
