@@ -65,9 +65,10 @@ type Store struct {
 	hook atomic.Pointer[func([]server.Committed)]
 
 	// Owned by the committer goroutine; nothing else touches them.
-	heads map[uuid.UUID]uint64 // space -> head, cached after first read
-	usage usage                // bytes charged to quotas, cached after first read
-	dirty bool                 // written since the last successful sync
+	heads  map[uuid.UUID]uint64 // space -> head, cached after first read
+	usage  usage                // bytes charged to quotas, cached after first read
+	opHigh opHighs              // each device's highest indexed clock, cached
+	dirty  bool                 // written since the last successful sync
 
 	guard  spaceGuard  // the free-space check of every write path
 	synced syncedHeads // how far catch-up may read: the fsynced log
@@ -124,6 +125,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		reqs:     make(chan *commitReq, commitQueueLen),
 		heads:    make(map[uuid.UUID]uint64),
 		usage:    newUsage(),
+		opHigh:   opHighs{},
 		metrics:  m,
 	}
 	s.guard.readOnly = readOnly
