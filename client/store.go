@@ -277,11 +277,12 @@ func UnmarshalPending(b []byte) (PendingOp, error) {
 	return s.PendingOp, nil
 }
 
-// A journal entry, as every Store that keeps bytes keeps it, is the
-// server's seq (8 bytes, big-endian) then the op's outbox bytes
-// (MarshalPending) as they were: a store that holds those bytes moves an
-// acked op with JournalBytes instead of encoding it again (an encode per
-// acked op made w1, 10,000 records pushed, measurably slower).
+// A journal entry, as memstore and idbstore keep it, is the server's seq
+// (8 bytes, big-endian) then the op's outbox bytes (MarshalPending) as
+// they were: a store that holds those bytes moves an acked op with
+// JournalBytes instead of encoding it again (an encode per acked op made
+// w1, 10,000 records pushed, measurably slower). diskstore does not move
+// them at all: it marks the outbox entry acked (see its package).
 
 // JournalBytes is the journal entry of an op acked at seq whose outbox
 // bytes are pending.

@@ -8,6 +8,17 @@ import "github.com/plansync/plansync/shared/wire"
 
 // EncodeWire writes {f?, q, o, x?}.
 func (e *LogEntry) EncodeWire(w *wire.Writer) {
+	e.encode(w, func() { e.Op.EncodeWire(w) })
+}
+
+// EncodeWireOp writes what EncodeWire writes, with op, the bytes e.Op
+// encodes to (wire.Marshal of it), in place of encoding e.Op again: the
+// store encodes each op once, for its digest, and reuses the bytes here.
+func (e *LogEntry) EncodeWireOp(w *wire.Writer, op []byte) {
+	e.encode(w, func() { w.Raw(op) })
+}
+
+func (e *LogEntry) encode(w *wire.Writer, op func()) {
 	n := 2
 	if e.Format != 0 {
 		n++
@@ -23,7 +34,7 @@ func (e *LogEntry) EncodeWire(w *wire.Writer) {
 	w.String("q")
 	w.Uint(e.Seq)
 	w.String("o")
-	e.Op.EncodeWire(w)
+	op()
 	if e.Conflict {
 		w.String("x")
 		w.Bool(true)

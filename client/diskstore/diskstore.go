@@ -8,11 +8,14 @@
 package diskstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/plansync/plansync/client"
@@ -37,8 +40,22 @@ const (
 	prefixRecord  = 'r' // 'r' space(16) id(16) collection → record.Marshal
 	prefixOutbox  = 'o' // 'o' big-endian LocalSeq(8) → client.MarshalPending
 	prefixCursor  = 'c' // 'c' space(16) → big-endian seq(8)
-	prefixJournal = 'j' // 'j' big-endian LocalSeq(8) → client.JournalBytes
+	prefixAcked   = 'a' // 'a' big-endian LocalSeq(8) → big-endian seq(8)
+	prefixJournal = 'j' // 'j' big-endian LocalSeq(8) → client.JournalBytes (older stores)
 )
+
+// The journal of acked ops is the outbox entries that carry an acked mark:
+// an ack writes 'a' LocalSeq → seq beside the op's 'o' entry and leaves the
+// entry as it is. Moving each acked op's bytes to a journal key instead
+// (read, delete, write again) made an ack write every op a second time, and
+// syncing those bytes made w1 (10,000 records pushed) measurably slower; a
+// mark is 17 bytes. Rebase then only drops marks. Every write that deletes
+// an outbox entry deletes its mark too, and a mark is only ever written in
+// the transaction that finds its entry, so no mark outlives its entry
+// (LocalSeqs restart after Reset, and a stray mark would hide a new edit).
+// Stores written before the marks may hold 'j' entries (the seq, then the
+// op's outbox bytes): Load reads them, trimming deletes them, Rebase moves
+// them into the outbox.
 
 // Store is a client.Store in a badger directory.
 type Store struct {
@@ -52,6 +69,10 @@ type Store struct {
 	seqMu   sync.Mutex
 	seq     uint64
 	seqRead bool
+
+	// older is set when the store holds (or held since Open) journal
+	// entries of the older layout, which trimming must delete too.
+	older atomic.Bool
 }
 
 var _ client.Store = (*Store)(nil)
@@ -75,7 +96,19 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("diskstore: open %s: %w", dir, err)
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db}
+	err = db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixJournal}})
+		defer it.Close()
+		it.Rewind()
+		s.older.Store(it.Valid())
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("diskstore: open %s: %w", dir, err)
+	}
+	return s, nil
 }
 
 func recordKey(k record.Key) []byte {
@@ -90,6 +123,10 @@ func outboxKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{prefixOutbox}, seq)
 }
 
+func ackedKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{prefixAcked}, seq)
+}
+
 func journalKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{prefixJournal}, seq)
 }
@@ -98,15 +135,31 @@ func cursorKey(space uuid.UUID) []byte {
 	return append([]byte{prefixCursor}, space[:]...)
 }
 
-// Load implements client.Store.
+// Load implements client.Store. Keys sort by prefix, so the acked marks
+// ('a') are read before the outbox entries ('o') they mark.
 func (s *Store) Load(ctx context.Context) (*client.Snapshot, error) {
 	snap := &client.Snapshot{Records: map[record.Key]*record.Record{}, Cursors: map[uuid.UUID]uint64{}}
+	acked := map[uint64]uint64{} // LocalSeq → seq, from the marks
+	var older []client.JournalOp // 'j' entries
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.DefaultIteratorOptions)
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()
 			k := item.Key()
+			if k[0] == prefixAcked && len(k) == 9 {
+				err := item.Value(func(v []byte) error {
+					if len(v) != 8 {
+						return fmt.Errorf("diskstore: acked mark of %d bytes", len(v))
+					}
+					acked[binary.BigEndian.Uint64(k[1:])] = binary.BigEndian.Uint64(v)
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+				continue
+			}
 			v, err := item.ValueCopy(nil)
 			if err != nil {
 				return err
@@ -124,18 +177,23 @@ func (s *Store) Load(ctx context.Context) (*client.Snapshot, error) {
 					return err
 				}
 				snap.Records[r.Key()] = r
-			case k[0] == prefixOutbox:
+			case k[0] == prefixOutbox && len(k) == 9:
 				p, err := client.UnmarshalPending(v)
 				if err != nil {
 					return err
 				}
-				snap.Outbox = append(snap.Outbox, p) // keys sort by LocalSeq
+				if seq, ok := acked[binary.BigEndian.Uint64(k[1:])]; ok {
+					snap.Journal = append(snap.Journal, client.JournalOp{LocalSeq: p.LocalSeq, Seq: seq, Op: p.Op})
+				} else {
+					snap.Outbox = append(snap.Outbox, p) // keys sort by LocalSeq
+				}
 			case k[0] == prefixJournal:
 				j, err := client.UnmarshalJournal(v)
 				if err != nil {
 					return err
 				}
-				snap.Journal = append(snap.Journal, j) // keys sort by LocalSeq
+				older = append(older, j)
+				s.older.Store(true)
 			case k[0] == prefixCursor && len(k) == 17 && len(v) == 8:
 				snap.Cursors[uuid.UUID(k[1:])] = binary.BigEndian.Uint64(v)
 			default:
@@ -147,7 +205,31 @@ func (s *Store) Load(ctx context.Context) (*client.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(older) > 0 {
+		snap.Journal = mergeOlder(snap.Journal, older, snap.Outbox)
+	}
 	return snap, nil
+}
+
+// mergeOlder adds the journal entries of the older layout to marked, in
+// LocalSeq order, leaving out those whose op is in the outbox (a Rebase
+// of that layout that stopped between transactions leaves an op in both:
+// it is to be sent again, as the outbox says) or marked already.
+func mergeOlder(marked, older []client.JournalOp, outbox []client.PendingOp) []client.JournalOp {
+	have := make(map[uint64]bool, len(marked)+len(outbox))
+	for _, p := range outbox {
+		have[p.LocalSeq] = true
+	}
+	for _, j := range marked {
+		have[j.LocalSeq] = true
+	}
+	for _, j := range older {
+		if !have[j.LocalSeq] {
+			marked = append(marked, j)
+		}
+	}
+	slices.SortFunc(marked, func(a, b client.JournalOp) int { return cmp.Compare(a.LocalSeq, b.LocalSeq) })
+	return marked
 }
 
 // AddPending implements client.Store. The number is one more than the
@@ -226,32 +308,47 @@ func (s *Store) ApplyChanges(ctx context.Context, space uuid.UUID, cursor uint64
 	return txn.Commit()
 }
 
-// RemovePending implements client.Store.
+// RemovePending implements client.Store. An op acked meanwhile is in the
+// journal, not the outbox, and stays there.
 func (s *Store) RemovePending(ctx context.Context, seqs []uint64) error {
-	wb := s.db.NewWriteBatch() // deletes are idempotent: no need for one transaction
-	defer wb.Cancel()
+	return s.removeOutbox(seqs)
+}
+
+// removeOutbox deletes the outbox entries seqs names that carry no acked
+// mark, in transactions that read the mark and delete the entry together
+// (so an ack racing with it conflicts instead of leaving a mark on nothing),
+// as many as the entries need.
+func (s *Store) removeOutbox(seqs []uint64) error {
+	p := s.pieces()
+	defer p.discard()
 	for _, q := range seqs {
-		if err := wb.Delete(outboxKey(q)); err != nil {
+		err := p.do(func(txn *badger.Txn) error {
+			if _, err := txn.Get(ackedKey(q)); err == nil {
+				return nil // in the journal
+			} else if !errors.Is(err, badger.ErrKeyNotFound) {
+				return err
+			}
+			return txn.Delete(outboxKey(q))
+		})
+		if err != nil {
 			return err
 		}
 	}
-	return wb.Flush()
+	return p.commit()
 }
 
 // DropSpace implements client.Store: the cursor first, then the outbox
-// entries and the records in a write batch (deletes are idempotent, and a
-// space's records may exceed one transaction).
+// entries (removeOutbox) and the records in a write batch (deletes are
+// idempotent, and a space's records may exceed one transaction).
 func (s *Store) DropSpace(ctx context.Context, space uuid.UUID, seqs []uint64) error {
 	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(cursorKey(space)) }); err != nil {
 		return err
 	}
+	if err := s.removeOutbox(seqs); err != nil {
+		return err
+	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	for _, q := range seqs {
-		if err := wb.Delete(outboxKey(q)); err != nil {
-			return err
-		}
-	}
 	prefix := append([]byte{prefixRecord}, space[:]...)
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
@@ -275,7 +372,8 @@ func (s *Store) DropSpace(ctx context.Context, space uuid.UUID, seqs []uint64) e
 // commits in pieces, ops first and the metadata with the last piece; a
 // crash in between leaves some ops restamped under the old metadata, which
 // the engine repairs by itself (the old device id is refused again, a clock
-// still ahead is restamped again at the next Welcome).
+// still ahead is restamped again at the next Welcome). An entry with an
+// acked mark is in the journal, not the outbox, and is left as it was.
 func (s *Store) UpdatePending(ctx context.Context, ops []client.PendingOp, meta *client.Meta) error {
 	var mb []byte
 	if meta != nil {
@@ -285,66 +383,79 @@ func (s *Store) UpdatePending(ctx context.Context, ops []client.PendingOp, meta 
 		}
 		mb = b
 	}
-	txn := s.db.NewTransaction(true)
-	defer func() { txn.Discard() }()
-	set := func(k, v []byte) error {
-		err := txn.Set(k, v)
-		if errors.Is(err, badger.ErrTxnTooBig) {
-			if err := txn.Commit(); err != nil {
-				return err
-			}
-			txn = s.db.NewTransaction(true)
-			err = txn.Set(k, v)
-		}
-		return err
-	}
-	for _, p := range ops {
-		k := outboxKey(p.LocalSeq)
-		if _, err := txn.Get(k); errors.Is(err, badger.ErrKeyNotFound) {
-			continue
-		} else if err != nil {
-			return err
-		}
-		b, err := client.MarshalPending(p)
+	p := s.pieces()
+	defer p.discard()
+	for _, op := range ops {
+		b, err := client.MarshalPending(op)
 		if err != nil {
 			return err
 		}
-		if err := set(k, b); err != nil {
+		err = p.do(func(txn *badger.Txn) error {
+			k := outboxKey(op.LocalSeq)
+			if _, err := txn.Get(k); errors.Is(err, badger.ErrKeyNotFound) {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			if _, err := txn.Get(ackedKey(op.LocalSeq)); err == nil {
+				return nil
+			} else if !errors.Is(err, badger.ErrKeyNotFound) {
+				return err
+			}
+			return txn.Set(k, b)
+		})
+		if err != nil {
 			return err
 		}
 	}
 	if mb != nil {
-		if err := set([]byte{prefixMeta}, mb); err != nil {
+		if err := p.do(func(txn *badger.Txn) error { return txn.Set([]byte{prefixMeta}, mb) }); err != nil {
 			return err
 		}
 	}
-	return txn.Commit()
+	return p.commit()
 }
 
-// AckPending implements client.Store. One ack carries at most a push (500
-// ops), and trimming drops as many: one transaction.
+// AckPending implements client.Store: a mark per acked op still in the
+// outbox (see the layout above), and trimming deletes entries with their
+// marks. One ack carries at most a push (500 ops), and trimming drops as
+// many: one transaction.
 func (s *Store) AckPending(ctx context.Context, acked []client.JournalOp, trim []uint64) error {
+	seqs := make([]uint64, len(acked))
+	for i, j := range acked {
+		seqs[i] = j.LocalSeq
+	}
 	return s.db.Update(func(txn *badger.Txn) error {
+		inOutbox, err := present(txn, prefixOutbox, seqs)
+		if err != nil {
+			return err
+		}
 		for _, j := range acked {
-			k := outboxKey(j.LocalSeq)
-			item, err := txn.Get(k)
-			if errors.Is(err, badger.ErrKeyNotFound) {
+			if !inOutbox[j.LocalSeq] {
 				continue
-			} else if err != nil {
-				return err
 			}
-			var b []byte
-			if err := item.Value(func(v []byte) error { b = client.JournalBytes(j.Seq, v); return nil }); err != nil {
-				return err
-			}
-			if err := txn.Delete(k); err != nil {
-				return err
-			}
-			if err := txn.Set(journalKey(j.LocalSeq), b); err != nil {
+			if err := txn.Set(ackedKey(j.LocalSeq), binary.BigEndian.AppendUint64(nil, j.Seq)); err != nil {
 				return err
 			}
 		}
+		marked, err := present(txn, prefixAcked, trim)
+		if err != nil {
+			return err
+		}
 		for _, q := range trim {
+			if marked[q] {
+				if err := txn.Delete(outboxKey(q)); err != nil {
+					return err
+				}
+				if err := txn.Delete(ackedKey(q)); err != nil {
+					return err
+				}
+				if !s.older.Load() {
+					continue
+				}
+			}
+			// An entry of the older layout, or nothing (an unmarked outbox
+			// entry is not the journal's to drop).
 			if err := txn.Delete(journalKey(q)); err != nil {
 				return err
 			}
@@ -353,15 +464,59 @@ func (s *Store) AckPending(ctx context.Context, acked []client.JournalOp, trim [
 	})
 }
 
+// present reports which of seqs have a key prefix|seq in txn. The numbers
+// of one ack or one trim are mostly consecutive, so it walks their range
+// with one iterator over keys only (cheaper than a Get each, since most
+// are flushed to tables by then) unless they are too sparse in it.
+func present(txn *badger.Txn, prefix byte, seqs []uint64) (map[uint64]bool, error) {
+	found := make(map[uint64]bool, len(seqs))
+	if len(seqs) == 0 {
+		return found, nil
+	}
+	lo, hi := slices.Min(seqs), slices.Max(seqs)
+	if len(seqs) < 8 || hi-lo > 4*uint64(len(seqs)) {
+		for _, q := range seqs {
+			k := binary.BigEndian.AppendUint64([]byte{prefix}, q)
+			if _, err := txn.Get(k); err == nil {
+				found[q] = true
+			} else if !errors.Is(err, badger.ErrKeyNotFound) {
+				return nil, err
+			}
+		}
+		return found, nil
+	}
+	want := make(map[uint64]bool, len(seqs))
+	for _, q := range seqs {
+		want[q] = true
+	}
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefix}})
+	defer it.Close()
+	for it.Seek(binary.BigEndian.AppendUint64([]byte{prefix}, lo)); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		if len(k) != 9 {
+			continue
+		}
+		q := binary.BigEndian.Uint64(k[1:])
+		if q > hi {
+			break
+		}
+		if want[q] {
+			found[q] = true
+		}
+	}
+	return found, nil
+}
+
 // Rebase implements client.Store in steps. First the records and cursors
 // go, in as many batches as they need (a device may hold more records
 // than one badger transaction takes); a crash then leaves the old
 // incarnation in the metadata, so the engine rebases again on the next
-// Welcome. Then each journal entry moves to the outbox in a transaction
-// that deletes it from the journal, so none is lost or doubled; a journal
-// too big for one transaction moves in several, and the metadata goes with
-// the last: a crash before it leaves the rest of the journal to move at
-// the next Welcome.
+// Welcome. Then the journal returns to the outbox: each acked mark is
+// deleted (its entry is the op's outbox bytes already), and each entry of
+// the older layout moves to the outbox unless its op is there. A journal
+// too big for one transaction goes in several, and the metadata with the
+// last: a crash before it leaves the rest to go at the next Welcome; an op
+// is in the outbox or the journal at every step, never lost.
 func (s *Store) Rebase(ctx context.Context, m client.Meta) error {
 	mb, err := client.MarshalMeta(m)
 	if err != nil {
@@ -369,9 +524,12 @@ func (s *Store) Rebase(ctx context.Context, m client.Meta) error {
 	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	var moves []client.JournalOp
+	var (
+		marks [][]byte
+		older []kv // 'j' key, the op's outbox bytes
+	)
 	err = s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true})
+		it := txn.NewIterator(badger.IteratorOptions{})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			switch k := it.Item().Key(); k[0] {
@@ -379,16 +537,17 @@ func (s *Store) Rebase(ctx context.Context, m client.Meta) error {
 				if err := wb.Delete(it.Item().KeyCopy(nil)); err != nil {
 					return err
 				}
+			case prefixAcked:
+				marks = append(marks, it.Item().KeyCopy(nil))
 			case prefixJournal:
 				v, err := it.Item().ValueCopy(nil)
 				if err != nil {
 					return err
 				}
-				j, err := client.UnmarshalJournal(v)
-				if err != nil {
-					return err
+				if len(v) < 8 || len(k) != 9 {
+					return fmt.Errorf("diskstore: journal entry %q of %d bytes", k, len(v))
 				}
-				moves = append(moves, j)
+				older = append(older, kv{it.Item().KeyCopy(nil), v[8:]})
 			}
 		}
 		return nil
@@ -399,61 +558,65 @@ func (s *Store) Rebase(ctx context.Context, m client.Meta) error {
 	if err := wb.Flush(); err != nil {
 		return err
 	}
-	txn := s.db.NewTransaction(true)
-	defer func() { txn.Discard() }()
-	for start := 0; start < len(moves); {
-		n, err := moveJournal(txn, moves[start:])
-		if err != nil {
+	p := s.pieces()
+	defer p.discard()
+	for _, k := range marks {
+		if err := p.do(func(txn *badger.Txn) error { return txn.Delete(k) }); err != nil {
 			return err
 		}
-		start += n
-		if start < len(moves) {
-			if err := txn.Commit(); err != nil {
+	}
+	for _, e := range older {
+		err := p.do(func(txn *badger.Txn) error {
+			ok := outboxKey(binary.BigEndian.Uint64(e.k[1:]))
+			if _, err := txn.Get(ok); errors.Is(err, badger.ErrKeyNotFound) {
+				if err := txn.Set(ok, e.v); err != nil {
+					return err
+				}
+			} else if err != nil {
 				return err
 			}
-			txn = s.db.NewTransaction(true)
+			return txn.Delete(e.k)
+		})
+		if err != nil {
+			return err
 		}
 	}
-	if err := txn.Set([]byte{prefixMeta}, mb); errors.Is(err, badger.ErrTxnTooBig) {
-		if err := txn.Commit(); err != nil {
-			return err
-		}
-		txn = s.db.NewTransaction(true)
-		if err := txn.Set([]byte{prefixMeta}, mb); err != nil {
-			return err
-		}
-	} else if err != nil {
+	if err := p.do(func(txn *badger.Txn) error { return txn.Set([]byte{prefixMeta}, mb) }); err != nil {
 		return err
 	}
-	return txn.Commit()
+	return p.commit()
 }
 
-// moveJournal moves entries of js from the journal to the outbox in txn
-// until it is full, and returns how many it moved. Each entry's outbox
-// write goes before its journal delete, so a full transaction never drops
-// an entry: at worst the one it stopped at is in both until the next
-// transaction moves it again.
-func moveJournal(txn *badger.Txn, js []client.JournalOp) (int, error) {
-	for i, j := range js {
-		b, err := client.MarshalPending(client.PendingOp{LocalSeq: j.LocalSeq, Op: j.Op})
-		if err != nil {
-			return i, err
-		}
-		err = txn.Set(outboxKey(j.LocalSeq), b)
-		if err == nil {
-			err = txn.Delete(journalKey(j.LocalSeq))
-		}
-		if errors.Is(err, badger.ErrTxnTooBig) {
-			if i == 0 {
-				return 0, err // one entry bigger than a transaction
-			}
-			return i, nil
-		} else if err != nil {
-			return i, err
-		}
-	}
-	return len(js), nil
+type kv struct{ k, v []byte }
+
+// pieces is a write in as many transactions as it needs: each step runs in
+// the current transaction, or, when that is full, in a new one after the
+// current commits. A step must be whole by itself (a crash between two
+// transactions leaves every step before it done and none after), and may
+// run twice: a step that filled the transaction part-way runs again whole
+// in the next.
+type pieces struct {
+	db  *badger.DB
+	txn *badger.Txn
 }
+
+func (s *Store) pieces() *pieces { return &pieces{db: s.db, txn: s.db.NewTransaction(true)} }
+
+func (p *pieces) do(step func(*badger.Txn) error) error {
+	err := step(p.txn)
+	if !errors.Is(err, badger.ErrTxnTooBig) {
+		return err
+	}
+	if err := p.txn.Commit(); err != nil {
+		return err
+	}
+	p.txn = p.db.NewTransaction(true)
+	return step(p.txn)
+}
+
+func (p *pieces) commit() error { return p.txn.Commit() }
+
+func (p *pieces) discard() { p.txn.Discard() }
 
 // SaveMeta implements client.Store.
 func (s *Store) SaveMeta(ctx context.Context, m client.Meta) error {

@@ -126,3 +126,9 @@ func TestRestampAndRebaseBiggerThanOneTransaction(t *testing.T) {
 		}
 	}
 }
+
+func (o *opener) PlantJournal(t *testing.T, s client.Store, j client.JournalOp) {
+	if err := s.(*diskstore.Store).PlantJournal(j); err != nil {
+		t.Fatal(err)
+	}
+}

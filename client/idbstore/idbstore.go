@@ -12,7 +12,7 @@
 //	outbox   LocalSeq (a number, so keys sort numerically) -> client.MarshalPending bytes
 //	cursors  space id -> cursor (a number)
 //	meta     "meta" -> client.MarshalMeta bytes; "seq" -> highest LocalSeq allocated (a number)
-//	journal  LocalSeq (a number) -> client.MarshalJournal bytes: acked ops kept for a restored server
+//	journal  LocalSeq (a number) -> client.JournalBytes: acked ops kept for a restored server
 //	app      name -> string: the app's own small values (SetValue), such as
 //	         the session token, which Reset leaves alone
 //
@@ -476,10 +476,17 @@ func (s *Store) Load(ctx context.Context) (*client.Snapshot, error) {
 		}
 		snap.Outbox = append(snap.Outbox, p)
 	}
+	inOutbox := make(map[uint64]bool, len(snap.Outbox))
+	for _, p := range snap.Outbox {
+		inOutbox[p.LocalSeq] = true
+	}
 	for _, b := range jops { // keyed by LocalSeq too: in order
 		j, err := client.UnmarshalJournal(b)
 		if err != nil {
 			return nil, err
+		}
+		if inOutbox[j.LocalSeq] {
+			continue // an outbox op, to be sent (see storetest's OutboxAndJournal)
 		}
 		snap.Journal = append(snap.Journal, j)
 	}
@@ -739,15 +746,21 @@ func (s *Store) finishWalk(ctx context.Context, t *txn, walkErr *error) error {
 }
 
 // AckPending implements client.Store: one transaction over the outbox and
-// the journal; a cursor over the outbox moves each acked entry it finds.
+// the journal; a cursor over the range of acked numbers (one push's, so
+// consecutive, not the whole outbox) moves each acked entry it finds, its
+// bytes as they are (client.JournalBytes).
 func (s *Store) AckPending(ctx context.Context, acked []client.JournalOp, trim []uint64) error {
-	enc := make(map[uint64][]byte, len(acked))
-	for _, j := range acked {
-		b, err := client.MarshalJournal(j)
-		if err != nil {
-			return err
+	seqs := make(map[uint64]uint64, len(acked)) // LocalSeq → seq
+	var lo, hi uint64
+	for i, j := range acked {
+		if j.LocalSeq > maxSafeInteger {
+			continue // never stored
 		}
-		enc[j.LocalSeq] = b
+		seqs[j.LocalSeq] = j.Seq
+		if i == 0 || j.LocalSeq < lo {
+			lo = j.LocalSeq
+		}
+		hi = max(hi, j.LocalSeq)
 	}
 	t, err := s.begin(readWrite, durabilityDefault, storeOutbox, storeJournal)
 	if err != nil {
@@ -767,21 +780,28 @@ func (s *Store) AckPending(ctx context.Context, acked []client.JournalOp, trim [
 			_, err = call(journal, "delete", float64(q))
 		}
 	}
-	if err == nil && len(enc) > 0 {
-		err = t.walk(outbox, func(k, _ js.Value) error {
-			if k.Type() != js.TypeNumber {
-				return nil
-			}
-			b, ok := enc[uint64(k.Float())]
-			if !ok {
-				return nil
-			}
-			if _, err := call(outbox, "delete", k); err != nil {
+	if err == nil && len(seqs) > 0 {
+		var rng js.Value
+		if err = try(func() { rng = js.Global().Get("IDBKeyRange").Call("bound", float64(lo), float64(hi)) }); err == nil {
+			err = t.walkIn(outbox, rng, func(k, v js.Value) error {
+				if k.Type() != js.TypeNumber {
+					return nil
+				}
+				seq, ok := seqs[uint64(k.Float())]
+				if !ok {
+					return nil
+				}
+				pb, err := bytesFromJS(v)
+				if err != nil {
+					return err
+				}
+				if _, err := call(outbox, "delete", k); err != nil {
+					return err
+				}
+				_, err = call(journal, "put", bytesToJS(client.JournalBytes(seq, pb)), k)
 				return err
-			}
-			_, err := call(journal, "put", bytesToJS(b), k)
-			return err
-		}, &walkErr)
+			}, &walkErr)
+		}
 	}
 	if err != nil {
 		return s.fail(t, err)
@@ -790,8 +810,12 @@ func (s *Store) AckPending(ctx context.Context, acked []client.JournalOp, trim [
 }
 
 // Rebase implements client.Store: one strict transaction clears records
-// and cursors, walks the journal moving each entry into the outbox, and
-// saves the metadata.
+// and cursors, walks the journal moving each entry's outbox bytes (the
+// entry after its seq, client.JournalBytes) into the outbox, and saves the
+// metadata. An op the outbox holds already keeps its outbox copy (see
+// storetest's OutboxAndJournal): the outbox's keys are read by a request
+// issued before the walk, so its result is in before the walk's first
+// step (a transaction's requests complete in the order they were made).
 func (s *Store) Rebase(ctx context.Context, m client.Meta) error {
 	mb, err := client.MarshalMeta(m)
 	if err != nil {
@@ -812,7 +836,7 @@ func (s *Store) Rebase(ctx context.Context, m client.Meta) error {
 		}
 	}
 	outbox, err := t.store(storeOutbox)
-	var journal, meta js.Value
+	var journal, meta, keysReq js.Value
 	if err == nil {
 		journal, err = t.store(storeJournal)
 	}
@@ -822,28 +846,39 @@ func (s *Store) Rebase(ctx context.Context, m client.Meta) error {
 	if err == nil {
 		_, err = call(meta, "put", bytesToJS(mb), metaKey)
 	}
+	if err == nil && outbox.Get("getAllKeys").Truthy() {
+		// Without it (IndexedDB 1), the journal's copy is put over the
+		// outbox's: the op is sent either way.
+		keysReq, err = call(outbox, "getAllKeys")
+	}
 	if err == nil {
+		var held map[uint64]bool // the outbox's keys, read at the first step
 		err = t.walk(journal, func(k, v js.Value) error {
-			b, err := bytesFromJS(v)
-			if err != nil {
-				return err
+			if held == nil && !keysReq.IsUndefined() {
+				held = map[uint64]bool{}
+				ks := keysReq.Get("result")
+				for i, n := 0, ks.Length(); i < n; i++ {
+					if kv := ks.Index(i); kv.Type() == js.TypeNumber {
+						held[uint64(kv.Float())] = true
+					}
+				}
 			}
-			j, err := client.UnmarshalJournal(b)
-			if err != nil {
-				return err
+			if k.Type() != js.TypeNumber {
+				return fmt.Errorf("idbstore: journal key %s", jsString(k))
 			}
-			pb, err := client.MarshalPending(client.PendingOp{LocalSeq: j.LocalSeq, Op: j.Op})
-			if err != nil {
-				return err
+			if !held[uint64(k.Float())] {
+				b, err := bytesFromJS(v)
+				if err != nil {
+					return err
+				}
+				if len(b) < 8 {
+					return fmt.Errorf("idbstore: journal entry %s of %d bytes", jsString(k), len(b))
+				}
+				if _, err := call(outbox, "put", bytesToJS(b[8:]), k); err != nil {
+					return err
+				}
 			}
-			key, err := seqKey(j.LocalSeq)
-			if err != nil {
-				return err
-			}
-			if _, err := call(outbox, "put", bytesToJS(pb), key); err != nil {
-				return err
-			}
-			_, err = call(journal, "delete", k)
+			_, err := call(journal, "delete", k)
 			return err
 		}, &walkErr)
 	}

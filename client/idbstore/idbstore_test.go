@@ -47,6 +47,13 @@ func (o *opener) Reopen(t *testing.T, s client.Store) client.Store {
 	return s2
 }
 
+func (o *opener) PlantJournal(t *testing.T, s client.Store, j client.JournalOp) {
+	t.Helper()
+	if err := s.(*idbstore.Store).PlantJournal(context.Background(), j); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestMain(m *testing.M) {
 	if !js.Global().Get("indexedDB").Truthy() {
 		fmt.Println("SKIP: no indexedDB; run under Node with NODE_OPTIONS=--require=<fake-indexeddb>/auto")

@@ -178,7 +178,17 @@ var errAborted = errors.New("IndexedDB transaction aborted")
 // its own success handler, so the transaction stays active throughout.
 // each runs on the event loop and must not block; its error aborts t.
 func (t *txn) walk(os js.Value, each func(k, v js.Value) error, errp *error) error {
-	req, err := call(os, "openCursor")
+	return t.walkIn(os, js.Undefined(), each, errp)
+}
+
+// walkIn is walk over the entries whose keys are in query (an IDBKeyRange),
+// or all when query is undefined.
+func (t *txn) walkIn(os, query js.Value, each func(k, v js.Value) error, errp *error) error {
+	var args []any
+	if !query.IsUndefined() {
+		args = append(args, query)
+	}
+	req, err := call(os, "openCursor", args...)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 
@@ -96,7 +97,10 @@ func (s *Store) Load(ctx context.Context) (*client.Snapshot, error) {
 		snap.Outbox = append(snap.Outbox, p)
 	}
 	sortOutbox(snap.Outbox)
-	for _, b := range s.journal {
+	for q, b := range s.journal {
+		if _, ok := s.outbox[q]; ok {
+			continue // an outbox op, to be sent (see storetest's OutboxAndJournal)
+		}
 		j, err := client.UnmarshalJournal(b)
 		if err != nil {
 			return nil, err
@@ -254,21 +258,17 @@ func (s *Store) Rebase(ctx context.Context, m client.Meta) error {
 	if s.closed {
 		return ErrClosed
 	}
-	re := make(map[uint64][]byte, len(s.journal))
+	// A journal entry is the seq, then the op's outbox bytes
+	// (client.JournalBytes): those go back. An op in the outbox already
+	// keeps its outbox copy.
 	for q, b := range s.journal {
-		j, err := client.UnmarshalJournal(b)
-		if err != nil {
-			return err
+		if len(b) < 8 {
+			return fmt.Errorf("memstore: journal entry %d of %d bytes", q, len(b))
 		}
-		pb, err := client.MarshalPending(client.PendingOp{LocalSeq: j.LocalSeq, Op: j.Op})
-		if err != nil {
-			return err
-		}
-		re[q] = pb
 	}
-	for q, b := range re {
+	for q, b := range s.journal {
 		if _, ok := s.outbox[q]; !ok {
-			s.outbox[q] = b
+			s.outbox[q] = b[8:]
 		}
 	}
 	s.journal = map[uint64][]byte{}

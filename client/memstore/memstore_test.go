@@ -20,3 +20,9 @@ func (opener) Reopen(t *testing.T, s client.Store) client.Store {
 }
 
 func TestConformance(t *testing.T) { storetest.Run(t, opener{}) }
+
+func (opener) PlantJournal(t *testing.T, s client.Store, j client.JournalOp) {
+	if err := s.(*memstore.Store).PlantJournal(j); err != nil {
+		t.Fatal(err)
+	}
+}

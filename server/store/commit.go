@@ -109,6 +109,7 @@ func (s *Store) commitGroup(group []*commitReq, nops int) {
 		// again next time. Ops of this group that did reach it are found
 		// applied when the callers retry.
 		clear(s.heads)
+		clear(s.opHigh)
 		s.usage.forget()
 		s.log.Error("store: group commit failed", "ops", nops, "err", err)
 		s.replyAll(group, err)

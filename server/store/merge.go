@@ -78,12 +78,12 @@ func (s *Store) merge(reqs []*commitReq) (*group, error) {
 				overlay[rk] = cur
 			}
 			ik := opKey(op.Space, op.Node, uint64(op.HLC))
-			digest, err := digestOp(op)
+			ob, digest, err := encodeOp(op)
 			if err != nil {
 				res[j].Err = err
 				continue
 			}
-			ar, dup, err := admit(txn, opsSeen, cur, op, ik, digest, now)
+			ar, dup, err := s.admit(txn, opsSeen, cur, op, ik, digest, now)
 			if err != nil {
 				return nil, err
 			}
@@ -106,7 +106,7 @@ func (s *Store) merge(reqs []*commitReq) (*group, error) {
 			}
 			seq := head + 1
 			next.Seq = seq
-			w, err := opWrites(op, next, seq, out.Conflict)
+			w, err := opWrites(op, ob, next, seq, out.Conflict)
 			if errors.Is(err, ErrRecordTooLarge) || errors.Is(err, wire.ErrShape) {
 				res[j].Err = ErrRecordTooLarge
 				continue
@@ -126,6 +126,7 @@ func (s *Store) merge(reqs []*commitReq) (*group, error) {
 			entry := indexed{seq: seq, digest: digest}
 			w = append(w, kv{ik, entry.encode()})
 			opsSeen[string(ik)] = entry
+			s.opHigh.raise(op.Space, op.Node, uint64(op.HLC))
 			g.writes = append(g.writes, w)
 			g.changed++
 			s.heads[op.Space] = seq
@@ -163,8 +164,9 @@ func (s *Store) merge(reqs []*commitReq) (*group, error) {
 }
 
 // opWrites encodes one changed op's keys: the record, its log entry, its
-// history index key and the space's new head.
-func opWrites(op *record.Op, rec *record.Record, seq uint64, conflict bool) ([]kv, error) {
+// history index key and the space's new head. ob is the op's encoding
+// (encodeOp).
+func opWrites(op *record.Op, ob []byte, rec *record.Record, seq uint64, conflict bool) ([]kv, error) {
 	rec.Format = record.FormatVersion // the copy fanned out says what is stored
 	rb, err := record.Marshal(rec)
 	if err != nil {
@@ -173,7 +175,7 @@ func opWrites(op *record.Op, rec *record.Record, seq uint64, conflict bool) ([]k
 	if len(rb) > MaxRecordBytes {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrRecordTooLarge, len(rb), MaxRecordBytes)
 	}
-	lb, err := marshal(&server.LogEntry{Format: record.FormatVersion, Seq: seq, Op: *op, Conflict: conflict})
+	lb, err := wire.Marshal(&logEntryOp{server.LogEntry{Format: record.FormatVersion, Seq: seq, Conflict: conflict}, ob})
 	if err != nil {
 		return nil, fmt.Errorf("store: encoding log entry %d: %w", seq, err)
 	}
@@ -185,6 +187,14 @@ func opWrites(op *record.Op, rec *record.Record, seq uint64, conflict bool) ([]k
 		{idKey(kindHead, op.Space), encodeSeq(seq)},
 	}, nil
 }
+
+// logEntryOp encodes a log entry whose op is given encoded.
+type logEntryOp struct {
+	e  server.LogEntry // Op unset
+	op []byte
+}
+
+func (l *logEntryOp) EncodeWire(w *wire.Writer) { l.e.EncodeWireOp(w, l.op) }
 
 // head returns the space's head, from the cache or else from txn. Only the
 // committer goroutine calls it.

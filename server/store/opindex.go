@@ -12,6 +12,7 @@ import (
 	"github.com/plansync/plansync/server/secevent"
 	"github.com/plansync/plansync/shared/hlc"
 	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/uuid"
 	"github.com/plansync/plansync/shared/wire"
 )
 
@@ -33,18 +34,19 @@ const opDigestLen = 16
 
 type opDigest [opDigestLen]byte
 
-// digestOp hashes op's canonical encoding: the wire writer sorts map keys
-// and picks the smallest integer form, so equal ops hash alike however they
-// were decoded.
-func digestOp(op *record.Op) (opDigest, error) {
+// encodeOp returns op's canonical encoding and its digest: the wire writer
+// sorts map keys and picks the smallest integer form, so equal ops hash
+// alike however they were decoded. The bytes are written into the op's log
+// entry too (opWrites), so each op is encoded once per commit.
+func encodeOp(op *record.Op) ([]byte, opDigest, error) {
 	b, err := wire.Marshal(op)
 	if err != nil {
-		return opDigest{}, fmt.Errorf("store: encoding op for its digest: %w", err)
+		return nil, opDigest{}, fmt.Errorf("store: encoding op for its digest: %w", err)
 	}
 	sum := sha256.Sum256(b)
 	var d opDigest
 	copy(d[:], sum[:opDigestLen])
-	return d, nil
+	return b, d, nil
 }
 
 // indexed is one op index entry.
@@ -58,10 +60,69 @@ func (e indexed) encode() []byte {
 	return append(b, e.digest[:]...)
 }
 
-// lookupOp reads key's entry from the group's overlay, then from txn.
-func lookupOp(txn *badger.Txn, overlay map[string]indexed, key []byte) (indexed, bool, error) {
+// maxOpHighs bounds the committer's cache of each device's highest indexed
+// clock (opHighs): past it the cache starts over, costing one index seek
+// per device. Devices are bound to sessions (64 per person), so a busy
+// server has far fewer writing devices than this.
+const maxOpHighs = 1 << 16
+
+// opHighs caches, per (space, device), the highest clock the op index holds
+// for that device, or 0 when it holds none. A device's clock only grows, so
+// an op above it is new to the index without a read: the honest path (a
+// device pushing its next ops) never reads the index. The cache is never
+// below the index: it is read from it, and raised with every entry the
+// committer writes (the only writer) before that entry is written. Owned by
+// the committer.
+type opHighs map[opDevice]uint64
+
+type opDevice struct{ space, node uuid.UUID }
+
+// highest returns the device's highest indexed clock, from the cache or
+// else from the index in txn.
+func (h opHighs) highest(txn *badger.Txn, space, node uuid.UUID) (uint64, error) {
+	d := opDevice{space, node}
+	if v, ok := h[d]; ok {
+		return v, nil
+	}
+	prefix := opKey(space, node, 0)[:1+2*idLen]
+	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix})
+	defer it.Close()
+	it.Seek(opKey(space, node, ^uint64(0)))
+	var v uint64
+	if it.Valid() {
+		k := it.Item().Key()
+		if len(k) != len(prefix)+seqLen {
+			return 0, fmt.Errorf("store: op index key of %d bytes", len(k))
+		}
+		v = binary.BigEndian.Uint64(k[len(prefix):])
+	}
+	if len(h) >= maxOpHighs {
+		clear(h)
+	}
+	h[d] = v
+	return v, nil
+}
+
+// raise records that the index holds the device's op at ts.
+func (h opHighs) raise(space, node uuid.UUID, ts uint64) {
+	d := opDevice{space, node}
+	if v, ok := h[d]; ok && ts > v {
+		h[d] = ts
+	}
+}
+
+// lookupOp reads op's entry from the group's overlay, then, unless op's
+// clock is above every one the index holds for its device, from txn.
+func (s *Store) lookupOp(txn *badger.Txn, overlay map[string]indexed, op *record.Op, key []byte) (indexed, bool, error) {
 	if e, ok := overlay[string(key)]; ok {
 		return e, true, nil
+	}
+	high, err := s.opHigh.highest(txn, op.Space, op.Node)
+	if err != nil {
+		return indexed{}, false, err
+	}
+	if uint64(op.HLC) > high {
+		return indexed{}, false, nil
 	}
 	b, err := getRaw(txn, key)
 	if errors.Is(err, server.ErrNotFound) {
@@ -81,12 +142,12 @@ func lookupOp(txn *badger.Txn, overlay map[string]indexed, key []byte) (indexed,
 // admit decides, before merging, whether op is new, a retransmit of an op
 // already applied (dup true, res.Seq set), or refused (res.Err set). now is
 // the server's clock.
-func admit(txn *badger.Txn, overlay map[string]indexed, cur *record.Record, op *record.Op, key []byte, d opDigest, now hlc.Timestamp) (res server.OpResult, dup bool, err error) {
+func (s *Store) admit(txn *badger.Txn, overlay map[string]indexed, cur *record.Record, op *record.Op, key []byte, d opDigest, now hlc.Timestamp) (res server.OpResult, dup bool, err error) {
 	limit := hlc.New(now.Time().Add(hlc.MaxDrift).UnixMilli(), 0)
 	if op.HLC > limit {
 		return server.OpResult{Err: server.ErrClockAhead, Clock: now}, false, nil
 	}
-	e, ok, err := lookupOp(txn, overlay, key)
+	e, ok, err := s.lookupOp(txn, overlay, op, key)
 	if err != nil {
 		return server.OpResult{}, false, err
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/shared/hlc"
 	"github.com/plansync/plansync/shared/record"
+	"github.com/plansync/plansync/shared/wire"
 )
 
 // Issue 11, attack 2: "already applied" is said only of the same op. A
@@ -68,5 +70,75 @@ func TestOpIndexAcksOnlyTheSameOp(t *testing.T) {
 	res := commitRaw(t, s, a, b)
 	if !res[0].Changed || !errors.Is(res[1].Err, server.ErrClockReused) {
 		t.Fatalf("same group: %+v", res)
+	}
+}
+
+// TestOpIndexBelowTheDevicesLatest: the committer skips the index read for
+// an op above its device's highest indexed clock (opHighs). An op at or
+// below it is still looked up, with the cache warm and after a restart
+// (cold): a retransmit of an older op is acked at its seq, and a different
+// op at an indexed (device, clock) on a record that device never wrote is
+// refused, where the record's clock alone would have let it apply.
+func TestOpIndexBelowTheDevicesLatest(t *testing.T) {
+	s, dir := openTest(t, Options{})
+	space := newID()
+	dev := newWriter()
+	first := dev.op(space, "goals", newID(), map[string]any{"title": "first"})
+	latest := dev.op(space, "goals", newID(), map[string]any{"title": "latest"})
+	r1 := commit(t, s, first)[0]
+	if r := commit(t, s, latest)[0]; !r1.Changed || !r.Changed {
+		t.Fatalf("not applied: %+v, %+v", r1, r)
+	}
+	check := func(when string) {
+		t.Helper()
+		if r := commit(t, s, first)[0]; r.Changed || r.Seq != r1.Seq {
+			t.Fatalf("%s: retransmit of an older op: %+v, want unchanged at seq %d", when, r, r1.Seq)
+		}
+		for _, at := range []record.Op{first, latest} {
+			other := dev.op(space, "goals", newID(), map[string]any{"title": "another op"})
+			other.HLC = at.HLC
+			if r := commitRaw(t, s, other)[0]; !errors.Is(r.Err, server.ErrClockReused) {
+				t.Fatalf("%s: a different op at an indexed clock on a new record: %+v, want ErrClockReused", when, r)
+			}
+		}
+	}
+	check("warm")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openDir(t, dir, Options{})
+	check("after a restart")
+	// In one group: the second op at a new clock is refused from the
+	// group's own entries, before anything is on disk.
+	a := dev.op(space, "goals", newID(), map[string]any{"title": "a"})
+	b := dev.op(space, "goals", newID(), map[string]any{"title": "b"})
+	b.HLC = a.HLC
+	if res := commitRaw(t, s, a, b); !res[0].Changed || !errors.Is(res[1].Err, server.ErrClockReused) {
+		t.Fatalf("same group: %+v", res)
+	}
+}
+
+// TestLogEntryReusesTheOpBytes: the log entry written with the op's bytes
+// from its digest is the entry EncodeWire writes.
+func TestLogEntryReusesTheOpBytes(t *testing.T) {
+	op := newWriter().op(newID(), "goals", newID(), map[string]any{"title": "Read aloud", "n": int64(3), "tags": []any{"a", map[string]any{"b": 1.5}}})
+	ob, _, err := encodeOp(&op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, conflict := range []bool{false, true} {
+		e := server.LogEntry{Format: record.FormatVersion, Seq: 42, Op: op, Conflict: conflict}
+		want, err := wire.Marshal(&e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Op = record.Op{}
+		got, err := wire.Marshal(&logEntryOp{e, ob})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("conflict %v: log entry from the op's bytes differs:\n got %x\nwant %x", conflict, got, want)
+		}
 	}
 }

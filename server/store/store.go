@@ -70,9 +70,10 @@ type Store struct {
 	outboxMu sync.Mutex
 
 	// Owned by the committer goroutine; nothing else touches them.
-	heads map[uuid.UUID]uint64 // space -> head, cached after first read
-	usage usage                // bytes charged to quotas, cached after first read
-	dirty bool                 // written since the last successful sync
+	heads  map[uuid.UUID]uint64 // space -> head, cached after first read
+	usage  usage                // bytes charged to quotas, cached after first read
+	opHigh opHighs              // each device's highest indexed clock, cached
+	dirty  bool                 // written since the last successful sync
 
 	guard  spaceGuard  // the free-space check of every write path
 	counts countLocks  // serialise the writes that count a range (device binds, invites)
@@ -130,6 +131,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		reqs:     make(chan *commitReq, commitQueueLen),
 		heads:    make(map[uuid.UUID]uint64),
 		usage:    newUsage(),
+		opHigh:   opHighs{},
 		metrics:  m,
 	}
 	s.guard.readOnly = readOnly
