@@ -30,6 +30,8 @@ const (
 	// behind the form on that link (about 900 KB at 50 KB/s, compiled on
 	// the slowed CPU).
 	slowAppTimeout = 180 * time.Second
+	// slowPassphrase is the family's, chosen when joining.
+	slowPassphrase = "una frase para Rosa"
 	// maxTabs bounds the Tab presses that look for one control.
 	maxTabs = 80
 )
@@ -180,7 +182,10 @@ func TestSlowJoin(t *testing.T) {
 		}
 		before := families()
 		start := time.Now()
-		fam.do(chromedp.SendKeys(chromedp.CSS(`#join input[name=name]`), "Rosa"))
+		fam.do(
+			chromedp.SendKeys(chromedp.CSS(`#join input[name=name]`), "Rosa"),
+			chromedp.SendKeys(chromedp.CSS(`#join input[name=passphrase]`), slowPassphrase),
+		)
 		fam.click(`#join button[type=submit]`)
 		// The page claims the code itself: the server has the new family
 		// member while the wasm is still loading.
@@ -194,8 +199,15 @@ func TestSlowJoin(t *testing.T) {
 		}
 		fam.firstVisitThrottled("the code was claimed")
 		t.Logf("the code was claimed %v after the tap on Join", time.Since(start).Round(time.Millisecond))
-		fam.waitFor("the list of students", `document.querySelector('a.big-link[data-space]')`, slowAppTimeout)
-		t.Logf("from the tap on Join to the list of students: %v", time.Since(start).Round(time.Millisecond))
+		// The passphrase made a login, shown once the client holds the
+		// session the page handed it (loginslip.js).
+		fam.waitFor("the login slip", `document.querySelector('#main #my-login')`, slowAppTimeout)
+		t.Logf("from the tap on Join to the login slip: %v", time.Since(start).Round(time.Millisecond))
+		if got := eval[string](fam, `document.getElementById('my-login').textContent`); !strings.HasPrefix(got, "rosa-") {
+			t.Errorf("the login slip shows %q", got)
+		}
+		fam.goTo("#/")
+		fam.waitFor("the list of students", `document.querySelector('a.big-link[data-space]')`, stepTimeout)
 		if n := eval[int](fam, `new Promise(r => { const q = indexedDB.open('plansync-handoff'); q.onsuccess = () => { const db = q.result; const g = db.transaction('session').objectStore('session').count(); g.onsuccess = () => { r(g.result); db.close() } } })`); n != 0 {
 			t.Errorf("%d sessions still wait in the hand-over database after the client took over", n)
 		}
