@@ -208,7 +208,7 @@ func TestSlowJoin(t *testing.T) {
 		}
 		fam.goTo("#/")
 		fam.waitFor("the list of students", `document.querySelector('a.big-link[data-space]')`, stepTimeout)
-		if n := eval[int](fam, `new Promise(r => { const q = indexedDB.open('plansync-handoff'); q.onsuccess = () => { const db = q.result; const g = db.transaction('session').objectStore('session').count(); g.onsuccess = () => { r(g.result); db.close() } } })`); n != 0 {
+		if n := eval[int](fam, handoffCount); n != 0 {
 			t.Errorf("%d sessions still wait in the hand-over database after the client took over", n)
 		}
 	})
@@ -273,7 +273,33 @@ func TestSlowSignIn(t *testing.T) {
 		lee.click(`#signin button[type=submit]`)
 		lee.waitFor("the list of students", `document.querySelector('a.big-link[data-space]')`, slowAppTimeout)
 	})
+	e.step("a page left before the client ran keeps its session", func(t *testing.T) {
+		park := e.newTab("park")
+		park.slowProfile()
+		park.navigateNoWait("#/signin")
+		park.timeUntil("a usable sign-in form", usable("signin", "login", ""), slowAppTimeout)
+		park.do(
+			chromedp.SendKeys(chromedp.CSS(`#signin input[name=login]`), app.DemoAdminLogin),
+			chromedp.SendKeys(chromedp.CSS(`#signin input[name=password]`), app.DemoPassword),
+		)
+		park.click(`#signin button[type=submit]`)
+		park.waitFor("the session kept for the client", handoffCount+`.then(n => n === 1)`, stepTimeout)
+		if eval[bool](park, `document.documentElement.dataset.ready === 'true'`) {
+			t.Fatal("the wasm ran before the page kept the session; this step needs it not to")
+		}
+		// The person leaves and comes back: a new load, nothing typed.
+		park.navigateNoWait("")
+		park.waitFor("the list of students without signing in again", `document.querySelector('a.big-link[data-space]')`, slowAppTimeout)
+		if n := eval[int](park, handoffCount); n != 0 {
+			t.Errorf("%d sessions still wait in the hand-over database after the client took over", n)
+		}
+	})
 }
+
+// handoffCount counts the sessions waiting in auth.js's hand-over
+// database for the client to take them.
+// It never creates the database (an upgrade is aborted).
+const handoffCount = `new Promise(r => { const q = indexedDB.open('plansync-handoff'); q.onupgradeneeded = () => q.transaction.abort(); q.onerror = () => r(0); q.onsuccess = () => { const db = q.result; if (!db.objectStoreNames.contains('session')) { db.close(); r(0); return } const g = db.transaction('session').objectStore('session').count(); g.onsuccess = () => { r(g.result); db.close() } } })`
 
 // focusStop is where one Tab press left the focus.
 type focusStop struct {

@@ -107,18 +107,31 @@ async function post(path, body) {
   return reply;
 }
 
-function openHandoff() {
+// openHandoff opens the hand-over database; one found without its store
+// (made by anything else that opened the name) is upgraded to have it.
+function openHandoff(version) {
   return new Promise((resolve, reject) => {
-    const req = indexedDB.open(HANDOFF_DB, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore(HANDOFF_STORE);
-    req.onsuccess = () => resolve(req.result);
+    const req = version ? indexedDB.open(HANDOFF_DB, version) : indexedDB.open(HANDOFF_DB);
+    req.onupgradeneeded = () => {
+      if (!req.result.objectStoreNames.contains(HANDOFF_STORE)) req.result.createObjectStore(HANDOFF_STORE);
+    };
+    req.onsuccess = () => {
+      const db = req.result;
+      if (db.objectStoreNames.contains(HANDOFF_STORE) || version) {
+        resolve(db);
+        return;
+      }
+      const next = db.version + 1;
+      db.close();
+      openHandoff(next).then(resolve, reject);
+    };
     req.onerror = () => reject(req.error);
     req.onblocked = () => reject(new Error('handoff database blocked'));
   });
 }
 
 async function handoff(mode, fn) {
-  const db = await openHandoff();
+  const db = await openHandoff(0);
   try {
     return await new Promise((resolve, reject) => {
       const tx = db.transaction(HANDOFF_STORE, mode, { durability: 'strict' });
@@ -151,9 +164,14 @@ let adopting = Promise.resolve(null);
 export function adoptPending() {
   adopting = adopting.catch(() => null).then(async () => {
     if (memToken) {
-      const res = await c.useSession(memToken);
-      memToken = '';
-      return res;
+      try {
+        const res = await c.useSession(memToken);
+        memToken = '';
+        return res;
+      } catch (err) {
+        if (err && err.code === 'unauthorized') memToken = '';
+        throw err;
+      }
     }
     let token = '';
     try {
@@ -162,7 +180,15 @@ export function adoptPending() {
       return null; // no IndexedDB: nothing can wait there
     }
     if (!token) return null;
-    const res = await c.useSession(token);
+    let res;
+    try {
+      res = await c.useSession(token);
+    } catch (err) {
+      // A session the server has ended since is dropped, or it would be
+      // tried on every load; any other failure (no network) keeps it.
+      if (err && err.code === 'unauthorized') await handoff('readwrite', (st) => st.delete(HANDOFF_KEY));
+      throw err;
+    }
     await handoff('readwrite', (st) => st.delete(HANDOFF_KEY));
     return res;
   });
@@ -188,8 +214,8 @@ async function finish(token) {
 // signIn signs in with a login and password: through the client once it
 // runs, over HTTP before. It resolves once the client holds the session.
 export async function signIn(login, password) {
+  if (await pendingSession()) return finish(null); // an earlier try's, not yet handed over
   if (app) return c.signIn(login, password);
-  if (await pendingSession()) return finish(null);
   const res = await post('/api/login', { login, password, device: c.device() });
   return finish(res.token);
 }
@@ -198,8 +224,8 @@ export async function signIn(login, password) {
 // again, so a session already kept for this page is handed over rather
 // than claiming a second time.
 export async function join(code, name, passphrase) {
-  if (app) return c.join(code, name, passphrase);
   if (await pendingSession()) return finish(null);
+  if (app) return c.join(code, name, passphrase);
   const body = { code, name, device: c.device() };
   if (passphrase) body.passphrase = passphrase;
   const res = await post('/api/invites/claim', body);
