@@ -308,9 +308,9 @@ type focusStop struct {
 	What    string `json:"what"`
 }
 
-// tabTo presses Tab until the focus is on what sel matches, and fails
+// tabToVisible presses Tab until the focus is on what sel matches, and fails
 // when a stop on the way shows no visible focus ring.
-func (b *tab) tabTo(sel string) {
+func (b *tab) tabToVisible(sel string) {
 	b.e.t.Helper()
 	js := fmt.Sprintf(`(() => {
 		const a = document.activeElement;
@@ -351,39 +351,39 @@ func TestKeyboardJourney(t *testing.T) {
 	lee := e.newTab("lee")
 	e.step("sign in", func(t *testing.T) {
 		lee.open("#/signin")
-		lee.tabTo(`#signin input[name=login]`)
+		lee.tabToVisible(`#signin input[name=login]`)
 		lee.typeKeys(app.DemoTeacherLogin)
-		lee.tabTo(`#signin input[name=password]`)
+		lee.tabToVisible(`#signin input[name=password]`)
 		lee.typeKeys(app.DemoPassword)
 		lee.do(chromedp.KeyEvent(kb.Enter))
 		lee.waitFor("the list of students", `document.querySelector('a.big-link[data-space]')`, syncTimeout)
 	})
 	e.step("open a plan and a goal", func(t *testing.T) {
-		lee.tabTo(`a.big-link[data-space]`)
+		lee.tabToVisible(`a.big-link[data-space]`)
 		lee.do(chromedp.KeyEvent(kb.Enter))
 		lee.waitFor("the plan's goals", `location.hash.endsWith('/goals') && document.querySelector('#main a[href*="/goal/"]')`, syncTimeout)
-		lee.tabTo(`#main a[href*="/goal/"]`)
+		lee.tabToVisible(`#main a[href*="/goal/"]`)
 		lee.do(chromedp.KeyEvent(kb.Enter))
 		lee.waitFor("the goal's page", `location.hash.includes('/goal/') && document.querySelector('#main button[data-action=add][data-collection=checkins]')`, stepTimeout)
 	})
 	e.step("add a check-in", func(t *testing.T) {
-		lee.tabTo(`#main button[data-action=add][data-collection=checkins]`)
+		lee.tabToVisible(`#main button[data-action=add][data-collection=checkins]`)
 		lee.do(chromedp.KeyEvent(kb.Enter))
 		lee.waitFor("the check-in form", `document.querySelector('form.record-form[data-collection=checkins]')`, stepTimeout)
-		lee.tabTo(`form.record-form[data-collection=checkins] [name=what_happened]`)
+		lee.tabToVisible(`form.record-form[data-collection=checkins] [name=what_happened]`)
 		lee.typeKeys("Read aloud for ten minutes")
-		lee.tabTo(`form.record-form[data-collection=checkins] button[type=submit]`)
+		lee.tabToVisible(`form.record-form[data-collection=checkins] button[type=submit]`)
 		lee.do(chromedp.KeyEvent(kb.Enter))
 		lee.waitFor("the new check-in", `!document.querySelector('form.record-form[data-collection=checkins]') && document.getElementById('main').innerText.includes('Read aloud for ten minutes')`, stepTimeout)
 	})
 	e.step("add a note", func(t *testing.T) {
-		lee.tabTo(`.crumbs a[href$="/goals"]`)
+		lee.tabToVisible(`.crumbs a[href$="/goals"]`)
 		lee.do(chromedp.KeyEvent(kb.Enter))
 		lee.waitFor("the plan's tabs", `location.hash.endsWith('/goals') && document.querySelector('.tabs a[href$="/notes"]')`, stepTimeout)
-		lee.tabTo(`.tabs a[href$="/notes"]`)
+		lee.tabToVisible(`.tabs a[href$="/notes"]`)
 		lee.do(chromedp.KeyEvent(kb.Enter))
 		lee.waitFor("the notes", `location.hash.endsWith('/notes') && document.querySelector('#main button[data-action=add][data-collection=notes]')`, stepTimeout)
-		lee.tabTo(`#main button[data-action=add][data-collection=notes]`)
+		lee.tabToVisible(`#main button[data-action=add][data-collection=notes]`)
 		lee.do(chromedp.KeyEvent(kb.Enter))
 		lee.waitFor("the note form", `document.querySelector('form.record-form[data-collection=notes]')`, stepTimeout)
 		if n := eval[int](lee, `[...document.querySelectorAll('#main button[data-action=add][data-collection=notes]')].filter(b => b.offsetParent !== null).length`); n != 0 {
@@ -392,9 +392,9 @@ func TestKeyboardJourney(t *testing.T) {
 		if k := eval[string](lee, `document.querySelector('form.record-form[data-collection=notes] [name=kind]').value`); k == "praise" {
 			t.Errorf("a new note starts as praise")
 		}
-		lee.tabTo(`form.record-form[data-collection=notes] [name=text]`)
+		lee.tabToVisible(`form.record-form[data-collection=notes] [name=text]`)
 		lee.typeKeys("We practised the new words at school")
-		lee.tabTo(`form.record-form[data-collection=notes] button[type=submit]`)
+		lee.tabToVisible(`form.record-form[data-collection=notes] button[type=submit]`)
 		lee.do(chromedp.KeyEvent(kb.Enter))
 		lee.waitFor("the new note", `!document.querySelector('form.record-form[data-collection=notes]') && document.getElementById('main').innerText.includes('We practised the new words at school')`, stepTimeout)
 		lee.synced()

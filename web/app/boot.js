@@ -155,9 +155,10 @@ function followUntilLeader(api, dbName = 'plansync') {
 }
 
 // earlyScreen names the screen to show before the client runs: the join
-// or sign-in screen for someone this browser does not know as signed in
-// (the UI shows nothing else to them), else null: a signed-in person's
-// screens need the client, which loads from the service worker's cache.
+// or sign-in screen, on their own routes and on #/, for someone this
+// browser does not know as signed in; else null: a signed-in person's
+// screens need the client, which loads from the service worker's cache,
+// and any other route (#/setup, a deep link) is left to ui.js's router.
 function earlyScreen() {
   let remembered = null;
   try {
@@ -167,8 +168,9 @@ function earlyScreen() {
   }
   if (remembered) return null;
   const first = location.hash.replace(/^#\/?/, '').split(/[/?]/)[0];
-  if (first === 'settings') return null;
-  return first === 'join' ? joinScreen : signInScreen;
+  if (first === 'join') return joinScreen;
+  if (first === 'signin' || first === '') return signInScreen;
+  return null;
 }
 
 let shown = null; // the location.hash whose screen paintEarly showed
