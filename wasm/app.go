@@ -380,6 +380,19 @@ func (a *app) join(code, name, passphrase, device string) (any, error) {
 	return a.startSession(ctx, tok, res.Get("user"))
 }
 
+// useSession takes over a session the page started itself over HTTP
+// (web/app/auth.js signs in and claims invites before this client has
+// loaded on a slow link): it keeps the token and starts syncing, as after
+// signIn.
+func (a *app) useSession(token string) (any, error) {
+	if err := a.requireOpen(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := withTimeout()
+	defer cancel()
+	return a.startSession(ctx, token, js.Null())
+}
+
 // startSession reads the user's spaces, keeps the session and (re)starts
 // syncing; it answers {user, spaces}.
 func (a *app) startSession(ctx context.Context, token string, user js.Value) (any, error) {

@@ -81,6 +81,26 @@ func TestSignedOut(t *testing.T) {
 	}
 }
 
+// TestUseSessionArgs: useSession needs a token, and an open client; with
+// no server it rejects with a network error (it reads /api/me) and stays
+// signed out.
+func TestUseSessionArgs(t *testing.T) {
+	_, err := await(newApp().exports().Call("useSession", obj("token", "t")))
+	if codeOf(err) != string(CodeNotOpen) {
+		t.Fatalf("useSession before open: %v", err)
+	}
+	api := openApp(t, "t-usesession")
+	if _, err := await(api.Call("useSession", obj("token", ""))); codeOf(err) != "bad_request" {
+		t.Fatalf("useSession with no token: %v", err)
+	}
+	if _, err := await(api.Call("useSession", obj("token", "t"))); codeOf(err) != string(CodeNetwork) {
+		t.Fatalf("useSession without server: %v", err)
+	}
+	if api.Call("state").Get("signedIn").Bool() {
+		t.Fatal("signed in after a hand-over the server never confirmed")
+	}
+}
+
 // TestOfflineEditSurvivesReload edits with no server, "reloads" (a new
 // app on the same database) and finds the edit and its outbox entry; then
 // signs out, which erases them.

@@ -71,6 +71,11 @@ func (a *app) exports() js.Value {
 		code, name, pass, device := r.field(o, "code", true), r.field(o, "name", false), r.field(o, "passphrase", false), r.field(o, "device", false)
 		return func() (any, error) { return a.join(code, name, pass, device) }
 	})
+	promised("useSession", func(r *argReader) func() (any, error) {
+		o := r.object(0, "session")
+		token := r.field(o, "token", true)
+		return func() (any, error) { return a.useSession(token) }
+	})
 	promised("signOut", func(*argReader) func() (any, error) { return a.signOut })
 	promised("spaces", func(*argReader) func() (any, error) { return a.spaces })
 	promised("list", func(r *argReader) func() (any, error) {

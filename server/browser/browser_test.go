@@ -250,14 +250,15 @@ func eval[T any](b *tab, js string) T {
 	return v
 }
 
-// waitFor polls a JS condition until it is true.
+// waitFor polls a JS condition until it is true. The condition may be a
+// promise (caches.keys().then(...)): it is awaited, not taken as true.
 func (b *tab) waitFor(what, js string, timeout time.Duration) {
 	b.e.t.Helper()
 	deadline := time.Now().Add(timeout)
 	var last error
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+js+")", chromedp.EvalAwaitPromise))
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("(async () => !!(await ("+js+")))()", chromedp.EvalAwaitPromise))
 		cancel()
 		if err == nil && ok {
 			return

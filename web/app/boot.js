@@ -1,11 +1,25 @@
-// Boot: translate the shell, register the service worker, stream the wasm
-// in with a progress bar, open the sync client, then hand over to the UI.
-// The wasm (dist/plansync.<hash>.wasm) and Go's wasm_exec.js have hashed
-// names listed in dist/assets.json, so this file never changes when only
-// the client does.
+// Boot: translate the shell, show the sign-in or join screen at once to
+// someone not signed in, stream the wasm in behind it with a progress bar,
+// open the sync client, register the service worker, then hand over to
+// the UI. The wasm (dist/plansync.<hash>.wasm) and Go's wasm_exec.js have
+// hashed names listed in dist/assets.json, so this file never changes
+// when only the client does.
+//
+// On a family's first visit over a slow phone link the wasm takes many
+// seconds; the sign-in and join screens (signin.js, join.js, over
+// auth.js) work without it, so the person types while it loads, and a
+// sign in that finishes first waits for it (auth.js hands the session
+// over).
 
 import { init as initI18n, t } from './i18n.js';
 import { registerServiceWorker } from './sw-client.js';
+import { h, clear } from './dom.js';
+import * as c from './client.js';
+import * as auth from './auth.js';
+import { joinScreen } from './join.js';
+import { signInScreen } from './signin.js';
+
+const ME_KEY = 'plansync.me'; // client.js's copy of who is signed in
 
 const WASM_READY_TIMEOUT = 30000; // ms for globalThis.plansync to appear after go.run
 
@@ -140,6 +154,65 @@ function followUntilLeader(api, dbName = 'plansync') {
   return request;
 }
 
+// earlyScreen names the screen to show before the client runs: the join
+// or sign-in screen, on their own routes and on #/, for someone this
+// browser does not know as signed in; else null: a signed-in person's
+// screens need the client, which loads from the service worker's cache,
+// and any other route (#/setup, a deep link) is left to ui.js's router.
+function earlyScreen() {
+  let remembered = null;
+  try {
+    remembered = JSON.parse(localStorage.getItem(ME_KEY) || 'null');
+  } catch {
+    remembered = null;
+  }
+  if (remembered) return null;
+  const first = location.hash.replace(/^#\/?/, '').split(/[/?]/)[0];
+  if (first === 'join') return joinScreen;
+  if (first === 'signin' || first === '') return signInScreen;
+  return null;
+}
+
+let shown = null; // the location.hash whose screen paintEarly showed
+
+// paintEarly shows the join or sign-in screen in the frame, with the
+// loading bar under it, as shell.js would once the client runs.
+function paintEarly() {
+  const screen = earlyScreen();
+  if (!screen) return false;
+  const view = screen();
+  const main = document.getElementById('main');
+  const loading = document.getElementById('loading');
+  const heading = h('h1', { tabindex: '-1' }, view.title);
+  clear(main).append(heading, view.node);
+  if (loading) {
+    const text = document.getElementById('loading-text');
+    if (text) {
+      text.dataset.i18n = 'loading.behind';
+      text.textContent = t('loading.behind');
+    }
+    main.append(loading);
+  }
+  const crumbs = document.getElementById('crumbs');
+  if (crumbs) clear(crumbs).append(h('ol', {}, h('li', {}, h('a', { href: '#/' }, t('nav.home')))));
+  document.title = `${view.title} · ${t('app.name')}`;
+  // Nobody is signed in: the header says so, not "offline" while the
+  // network works (shell.js says the same once the client runs).
+  const sync = document.getElementById('sync');
+  if (sync) {
+    sync.textContent = navigator.onLine === false ? t('sync.offline') : t('sync.notSignedIn');
+    sync.dataset.state = 'signedOut';
+  }
+  if (shown !== location.hash) heading.focus({ preventScroll: true });
+  shown = location.hash;
+  return true;
+}
+
+// Until the UI starts, boot.js follows the links between the two screens.
+function onEarlyHash() {
+  paintEarly();
+}
+
 function showFailure(err) {
   const main = document.getElementById('main');
   const loading = document.getElementById('loading');
@@ -166,15 +239,39 @@ async function boot() {
   } catch (err) {
     console.error(err);
   }
+  // A session kept from a page closed while it waited for the client is
+  // handed over before anything else is shown.
+  const early = !(await auth.pendingSession()) && paintEarly();
+  if (early) window.addEventListener('hashchange', onEarlyHash);
+  let api;
+  try {
+    api = await loadClient();
+  } catch (err) {
+    console.error(err);
+    auth.appFailed(err);
+    showFailure(err);
+    return;
+  }
+  // After the wasm, not before: the worker's install then finds it in the
+  // HTTP cache instead of pulling it a second time over the same link.
   registerServiceWorker();
   try {
-    const api = await loadClient();
+    c.init(api);
+    try {
+      await auth.adoptPending();
+    } catch (err) {
+      // Kept for the next try (a form's, or the next load's).
+      console.error('plansync: could not hand the session to the client', err);
+    }
     const ui = await import('./ui.js');
+    window.removeEventListener('hashchange', onEarlyHash);
     document.getElementById('loading')?.remove();
-    await ui.start(api);
+    await ui.start(api, { shown: early && !c.signedIn() ? shown : null });
+    auth.appReady(api);
     document.documentElement.dataset.ready = 'true';
   } catch (err) {
     console.error(err);
+    auth.appFailed(err);
     showFailure(err);
   }
 }

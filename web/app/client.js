@@ -67,7 +67,9 @@ export function roleOf(space, id) {
   return roles.get(`${space}/${id}`) || '';
 }
 
-function device() {
+// device labels the session ("Chrome on Android") in the person's list of
+// devices.
+export function device() {
   const ua = navigator.userAgent;
   const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Windows/.test(ua) ? 'Windows' : /Mac/.test(ua) ? 'Mac' : /Linux/.test(ua) ? 'Linux' : '';
   const br = /Firefox\//.test(ua) ? 'Firefox' : /Edg\//.test(ua) ? 'Edge' : /Chrom/.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'Browser';
@@ -83,6 +85,14 @@ export async function signIn(login, password) {
 
 export async function join(code, name, passphrase) {
   const res = await api.join({ code, name, passphrase: passphrase || '', device: device() });
+  remember(res && res.user);
+  return res;
+}
+
+// useSession hands the client a session the page started over HTTP
+// before the client ran (auth.js).
+export async function useSession(token) {
+  const res = await api.useSession({ token });
   remember(res && res.user);
   return res;
 }

@@ -7,9 +7,10 @@
 // uses CSS logical properties, so a right-to-left language needs nothing
 // more than its code in RTL.
 
-export const UI_LANGS = ['en', 'es'];
+import { UI_LANGS, STORE_KEY, pick, fetchCatalog } from './lang.js';
+
+export { UI_LANGS };
 const RTL = new Set(['ar', 'fa', 'he', 'ur', 'ps', 'yi']);
-const STORE_KEY = 'plansync.lang';
 
 let lang = 'en';
 let catalog = {};
@@ -30,30 +31,17 @@ export function isRTL(tag) {
   return RTL.has(String(tag || '').toLowerCase().split('-')[0]);
 }
 
-async function fetchCatalog(code) {
-  const res = await fetch(`/i18n/${code}.json`);
-  if (!res.ok) throw new Error(`catalog ${code}: HTTP ${res.status}`);
-  return res.json();
-}
-
-function pick() {
-  const saved = localStorage.getItem(STORE_KEY);
-  if (saved && UI_LANGS.includes(saved)) return saved;
-  for (const l of navigator.languages || [navigator.language || 'en']) {
-    const base = l.toLowerCase().split('-')[0];
-    if (UI_LANGS.includes(base)) return base;
-  }
-  return 'en';
-}
-
 // init loads the chosen (or the browser's) language.
 export async function init() {
   await load(pick());
 }
 
 async function load(code) {
-  english = await fetchCatalog('en');
-  catalog = code === 'en' ? english : await fetchCatalog(code);
+  // Both at once: on a link with a long round trip, one after the other
+  // costs the first screen a round trip.
+  const [en, chosen] = await Promise.all([fetchCatalog('en'), code === 'en' ? null : fetchCatalog(code)]);
+  english = en;
+  catalog = chosen || english;
   lang = code;
   missing.clear();
   applyDocument();

@@ -165,6 +165,13 @@ export async function render() {
   applyDocument(main);
 }
 
+// keep tells the frame that the current route's screen is on the page
+// already (boot.js showed it before the client ran), so the first render
+// does not rebuild it under someone typing or focused in it.
+export function keep() {
+  lastPath = parseRoute().path;
+}
+
 export function go(hash) {
   if (location.hash === hash) render();
   else location.hash = hash;

@@ -9,7 +9,7 @@ import { h } from './dom.js';
 import { t } from './i18n.js';
 import * as c from './client.js';
 import { errorText } from './forms.js';
-import { render, scheduleRender, setRouter, toast, updateSync } from './shell.js';
+import { keep, render, scheduleRender, setRouter, toast, updateSync } from './shell.js';
 import { signInScreen } from './signin.js';
 import { joinScreen } from './join.js';
 import { homeScreen } from './home.js';
@@ -28,14 +28,17 @@ import { loginSlipScreen } from './loginslip.js';
 
 export { render };
 
-export async function start(api) {
+// start takes over from boot.js; shown is the location.hash whose screen
+// boot.js already put on the page, left as it is when still current.
+export async function start(api, { shown = null } = {}) {
   c.init(api);
   c.subscribe(onEvent);
   await notSaved.init();
   setRouter(withNotSaved);
   updateSync(await c.state());
   window.addEventListener('hashchange', () => render());
-  await render();
+  if (shown !== null && shown === location.hash) keep();
+  else await render();
 }
 
 function onEvent(ev) {

@@ -14,11 +14,10 @@ import * as translation from './translation.js';
 // Records whose authors' names were asked of the server once.
 const askedNames = new Set();
 
-// field is a labelled input of the sign-in and join forms.
-export function field(label, input) {
-  input.id = input.id || `in-${input.name}`;
-  return h('div', { class: 'field' }, h('label', { for: input.id }, label), input);
-}
+// field, a labelled input of the sign-in and join forms, lives in auth.js
+// now (those screens load before this module); screens may still take it
+// from here.
+export { field } from './auth.js';
 
 // spaceInfo is a space this person belongs to, {id, name, kind, role},
 // or one with no role (which may do nothing) when the device does not
