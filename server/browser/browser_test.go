@@ -24,12 +24,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/app"
@@ -180,27 +182,81 @@ type tab struct {
 	e    *env
 	name string
 	ctx  context.Context
+	errs *pageErrors
+}
+
+// pageErrors keeps the last uncaught exceptions and console errors of a
+// page, so that a timed-out wait says what broke in the page.
+type pageErrors struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (p *pageErrors) add(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.list) >= 20 {
+		p.list = p.list[1:]
+	}
+	p.list = append(p.list, s)
+}
+
+func (p *pageErrors) String() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.list, " || ")
+}
+
+// listen collects the page's uncaught exceptions and console errors
+// (chromedp.WithListener).
+func (pe *pageErrors) listen(ev any) {
+	{
+		switch ev := ev.(type) {
+		case *cdpruntime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil && d.Exception.Description != "" {
+				msg = d.Exception.Description
+			}
+			pe.add("exception: " + msg)
+		case *cdpruntime.EventConsoleAPICalled:
+			if ev.Type != cdpruntime.ConsoleAPICalledTypeError {
+				return
+			}
+			var parts []string
+			for _, a := range ev.Args {
+				if a.Description != "" {
+					parts = append(parts, a.Description)
+				} else {
+					parts = append(parts, string(a.Value))
+				}
+			}
+			pe.add("console.error: " + strings.Join(parts, " "))
+		}
+	}
 }
 
 func (e *env) newTab(name string) *tab {
-	ctx, cancel := chromedp.NewContext(e.browser, chromedp.WithNewBrowserContext())
+	errs := &pageErrors{}
+	ctx, cancel := chromedp.NewContext(e.browser, chromedp.WithNewBrowserContext(), chromedp.WithListener(errs.listen))
 	e.t.Cleanup(cancel)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 780)); err != nil {
 		e.t.Fatal(err)
 	}
-	return &tab{e: e, name: name, ctx: ctx}
+	return &tab{e: e, name: name, ctx: ctx, errs: errs}
 }
 
 // newTabIn opens another page in other's browser context: a second tab of
 // the same browser profile, sharing its IndexedDB and Web Locks. It stays
 // open until the whole test ends.
 func (e *env) newTabIn(other *tab, name string) *tab {
-	ctx, cancel := chromedp.NewContext(other.ctx)
+	errs := &pageErrors{}
+	ctx, cancel := chromedp.NewContext(other.ctx, chromedp.WithListener(errs.listen))
 	e.root.Cleanup(cancel)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 780)); err != nil {
 		e.t.Fatal(err)
 	}
-	return &tab{e: e, name: name, ctx: ctx}
+	return &tab{e: e, name: name, ctx: ctx, errs: errs}
 }
 
 func (b *tab) fatalf(format string, args ...any) {
@@ -267,7 +323,7 @@ func (b *tab) waitFor(what, js string, timeout time.Duration) {
 		time.Sleep(pollEvery)
 	}
 	state, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.getElementById('sync')?.textContent + ' | ' + location.hash + ' | ' + (document.querySelector('main')?.innerText || '').slice(0, 600)`))
-	b.fatalf("timed out waiting for %s (last error %v); page: %s", what, last, state)
+	b.fatalf("timed out waiting for %s (last error %v); page: %s; page errors: %s", what, last, state, b.errs)
 }
 
 func (b *tab) open(frag string) {
