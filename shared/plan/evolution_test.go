@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/plansync/plansync/shared/hlc"
@@ -197,6 +196,97 @@ func TestSchema1Golden(t *testing.T) {
 		if !reflect.DeepEqual(got, changes.Records) {
 			t.Errorf("%s: golden ops merge to other records than the golden ones", k.kind)
 		}
-		_ = strings.TrimSpace
+	}
+}
+
+// TestSchema1StillValid: every op an earlier build wrote (the golden
+// push) passes today's shape check and plan schema, creates as creates.
+func TestSchema1StillValid(t *testing.T) {
+	for _, k := range schema1Kinds {
+		push, _ := readSchema1(t, k)
+		seen := map[record.Key]bool{}
+		for i := range push.Ops {
+			op := push.Ops[i]
+			if err := op.Validate(); err != nil {
+				t.Errorf("%s op %d: %v", k.kind, i, err)
+			}
+			fields := map[string]any{}
+			for _, w := range op.Writes {
+				fields[w.Name] = w.Value
+			}
+			var err error
+			if !seen[op.Key()] {
+				err = plan.ValidateRecord(k.kind, op.Collection, fields)
+			} else {
+				err = plan.ValidateFields(k.kind, op.Collection, fields)
+			}
+			seen[op.Key()] = true
+			if err != nil {
+				t.Errorf("%s op %d (%s): %v", k.kind, i, op.Collection, err)
+			}
+		}
+	}
+}
+
+// TestUnknownFieldsPassThrough is an earlier build meeting a newer one's
+// record: fields and collections it has no schema for are kept through
+// its codec and its merge, and its own edits (golden ops) land beside them
+// without dropping any.
+func TestUnknownFieldsPassThrough(t *testing.T) {
+	push, changes := readSchema1(t, schema1Kinds[0])
+	var goal *record.Record
+	for _, r := range changes.Records {
+		if r.Collection == "goals" {
+			goal = r
+		}
+	}
+	// A newer build adds fields an earlier one never heard of (a made-up
+	// one stands for a future schema), and a record of a new collection.
+	newer := goal.Clone()
+	for name, v := range map[string]any{"measure_target": 90.5, "measure_unit": "wpm", "field_of_schema_9": []any{"x", int64(2)}} {
+		newer.Fields[name] = &record.Field{Version: record.Version{Value: v, HLC: hlc.New(1_733_000_100_000, 0), Node: g1Author, Author: g1Author}}
+	}
+	b, err := record.Marshal(newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	through, err := record.Unmarshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(through, newer) {
+		t.Fatal("a record with fields of a newer schema changed through the codec")
+	}
+	// The earlier build's edits of the goal (the golden ops) apply on top.
+	merged := through
+	for i := range push.Ops {
+		op := push.Ops[i]
+		if op.Collection != "goals" {
+			continue
+		}
+		op.Node, op.Author = g1Node, g1Author
+		op.HLC += 1_000_000
+		if merged, _, err = record.Apply(merged, &op); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name := range newer.Fields {
+		if _, ok := goal.Fields[name]; ok {
+			continue
+		}
+		if !reflect.DeepEqual(merged.Fields[name], newer.Fields[name]) {
+			t.Errorf("field %s of the newer schema lost or changed by an earlier build's edit: %+v", name, merged.Fields[name])
+		}
+	}
+	sugg := &record.Op{Space: g1Space, Collection: "suggestions", ID: g1Goal, HLC: 5, Node: g1Node, Author: g1Author,
+		Writes: []record.Write{{Name: "text", Value: "Leer con su hermana"}}}
+	r, _, err := record.Apply(nil, sugg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := record.Marshal(r); err != nil {
+		t.Fatal(err)
+	} else if back, err := record.Unmarshal(b); err != nil || !reflect.DeepEqual(back, r) {
+		t.Errorf("a record of a new collection did not pass through: %v", err)
 	}
 }
