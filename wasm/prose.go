@@ -1,4 +1,7 @@
 // Code generated from shared/plan by wasm/prose_test.go; DO NOT EDIT.
+
+//go:build js
+
 // Regenerate with: go test ./wasm -run TestProseMirror -update-prose
 
 package main

@@ -34,7 +34,7 @@ func proseGo() []byte {
 	}
 	slices.Sort(names)
 	var b bytes.Buffer
-	b.WriteString("// Code generated from shared/plan by wasm/prose_test.go; DO NOT EDIT.\n")
+	b.WriteString("// Code generated from shared/plan by wasm/prose_test.go; DO NOT EDIT.\n\n//go:build js\n\n")
 	b.WriteString("// Regenerate with: go test ./wasm -run TestProseMirror -update-prose\n\n")
 	b.WriteString("package main\n\n")
 	b.WriteString("// proseFields are the fields whose edits carry their base text, so that\n")

@@ -159,6 +159,28 @@ export const ROLES = {
         "delete": "any"
       }
     },
+    "meeting_answers": {
+      "admin": {
+        "read": true,
+        "write": "own",
+        "delete": "any"
+      },
+      "family": {
+        "read": true,
+        "write": "own",
+        "delete": "own"
+      },
+      "support": {
+        "read": true,
+        "write": "own",
+        "delete": "own"
+      },
+      "teacher": {
+        "read": true,
+        "write": "own",
+        "delete": "own"
+      }
+    },
     "meetings": {
       "admin": {
         "read": true,
@@ -202,6 +224,43 @@ export const ROLES = {
         "write": "own",
         "delete": "own"
       }
+    },
+    "suggestions": {
+      "admin": {
+        "read": true,
+        "write": "own",
+        "delete": "any",
+        "decide": true
+      },
+      "family": {
+        "read": true,
+        "write": "own",
+        "delete": "own"
+      },
+      "support": {
+        "read": true,
+        "write": "own",
+        "delete": "own"
+      },
+      "teacher": {
+        "read": true,
+        "write": "own",
+        "delete": "own",
+        "decide": true
+      }
     }
+  }
+};
+
+export const DECISIONS = {
+  "student": {
+    "suggestions": [
+      "status",
+      "decline_reason",
+      "decision_lang",
+      "accepted_goal_id",
+      "decided_by_name",
+      "decided_at"
+    ]
   }
 };
