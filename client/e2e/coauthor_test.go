@@ -283,3 +283,34 @@ func eventually(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+// TestBaseTextOnlyOnProse: the server takes a base text with prose and
+// refuses it with anything else (a date merged from two edits would be a
+// day nobody chose).
+func TestBaseTextOnlyOnProse(t *testing.T) {
+	s := newSchool(t)
+	ana := s.Ana.ID
+	teacher := s.MustDial(s.Teacher.Token)
+	id := uuid.Must(uuid.NewV7())
+	create := teacher.Op(ana, "goals", id, map[string]any{"description": "Read every night", "target_date": "2026-02-28"})
+	if r := teacher.PushOne(create); r.Code != "" {
+		t.Fatalf("create: %+v", r)
+	}
+	k := record.Key{Space: ana, Collection: "goals", ID: id}
+	if !teacher.HasRecord(k, waitLimit) {
+		t.Fatal("goal not sent back")
+	}
+	rec := teacher.Record(k)
+	write := func(name string, v, base string) record.Op {
+		op := teacher.Op(ana, "goals", id, nil)
+		ref := rec.Fields[name].Ref()
+		op.Writes = []record.Write{{Name: name, Value: v, Base: &ref, BaseText: base}}
+		return op
+	}
+	if r := teacher.PushOne(write("target_date", "2026-03-31", "2026-02-28")); r.Code != protocol.CodeInvalid {
+		t.Errorf("a base text with a date: %+v", r)
+	}
+	if r := teacher.PushOne(write("description", "Read every evening", "Read every night")); r.Code != "" {
+		t.Errorf("a base text with prose: %+v", r)
+	}
+}
