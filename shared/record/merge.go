@@ -177,7 +177,12 @@ func mergeText(w *Write, visible any) (string, bool) {
 		return "", false
 	}
 	text, err := prose.Merge(w.BaseText, ours, theirs)
-	if err != nil {
+	if err != nil || len(text) > MaxValueBytes {
+		// Past the value bound the merge would make a record its own
+		// decoder refuses: keep both versions instead. (The schema's
+		// tighter per-field limits are checked on writes, not merges: a
+		// merged text may run past its field's MaxLen by the words the
+		// other edit added, and the next edit must trim it.)
 		return "", false
 	}
 	return text, true
