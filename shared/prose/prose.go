@@ -146,7 +146,7 @@ func Merge(base, ours, theirs string) (string, error) {
 			return "", ErrConflict
 		}
 	}
-	out := make([]byte, 0, len(ours)+len(theirs)-len(base))
+	out := make([]byte, 0, max(0, len(ours)+len(theirs)-len(base)))
 	pos := 0
 	for _, h := range all {
 		for ; pos < h.start; pos++ {
