@@ -167,7 +167,16 @@ func (r *Record) write(w *Write, v Version) (conflict, merged bool, err error) {
 // write says what its base was (Write.BaseText) and the two edits touch
 // different words (prose.Merge); otherwise it reports false and the write
 // becomes a conflict, as it would without a base.
-func mergeText(w *Write, visible any) (string, bool) {
+func mergeText(w *Write, visible any) (text string, ok bool) {
+	// The merge runs inside the server's committer on texts a client
+	// chose: should the diff library ever panic on some input, that input
+	// keeps a conflict (on every replica alike) instead of stopping the
+	// server.
+	defer func() {
+		if recover() != nil {
+			text, ok = "", false
+		}
+	}()
 	if w.BaseText == "" || w.Base == nil {
 		return "", false
 	}
