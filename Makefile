@@ -29,7 +29,7 @@ WASM_ENV  := PATH="$$($(GO) env GOROOT)/lib/wasm:$$PATH" NODE_OPTIONS="--require
 FUZZ_TARGETS := shared/protocol:FuzzDecode shared/protocol:FuzzDecodeRoundTrip \
   shared/record:FuzzUnmarshal shared/record:FuzzOpValidate shared/wire:FuzzCheckShape \
   shared/plan:FuzzValidateFields shared/plan:FuzzValidateEncoded \
-  client:FuzzUnmarshalPending client:FuzzUnmarshalMeta
+  client:FuzzUnmarshalPending client:FuzzUnmarshalMeta shared/prose:FuzzMerge
 
 .PHONY: run build wasm test lint tools browser node apertium test-wasm fuzz bench soak clean
 

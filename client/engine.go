@@ -46,6 +46,11 @@ type Options struct {
 	// BackoffBase and BackoffMax shape reconnect delays (DefaultBackoffBase,
 	// DefaultBackoffMax when zero).
 	BackoffBase, BackoffMax time.Duration
+	// MergesText says which fields are prose (plan.MergesTextAnyKind): an
+	// edit of one carries the text it replaced, so that a concurrent edit
+	// of other words merges instead of conflicting. Nil: none (ops as
+	// earlier builds sent them).
+	MergesText func(collection, field string) bool
 	// HealthyAfter is how long a connection must last before the backoff
 	// resets (DefaultHealthyAfter when zero).
 	HealthyAfter time.Duration

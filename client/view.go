@@ -115,10 +115,28 @@ func (e *Engine) Put(ctx context.Context, space uuid.UUID, collection string, id
 	key := record.Key{Space: space, Collection: collection, ID: id}
 	return e.edit(ctx, key, func(cur *record.Record, op *record.Op) error {
 		for _, name := range slices.Sorted(maps.Keys(fields)) {
-			op.Writes = append(op.Writes, record.Write{Name: name, Value: fields[name], Base: baseOf(cur, name)})
+			w := record.Write{Name: name, Value: fields[name], Base: baseOf(cur, name)}
+			w.BaseText = e.baseText(cur, collection, &w)
+			op.Writes = append(op.Writes, w)
 		}
 		return nil
 	})
+}
+
+// baseText is the text a write of prose replaces, which the op carries so
+// that an edit made concurrently elsewhere merges word by word (see
+// record.Write.BaseText); "" for anything else, or when the field was
+// empty, or unchanged.
+func (e *Engine) baseText(cur *record.Record, collection string, w *record.Write) string {
+	if w.Base == nil || e.opts.MergesText == nil || !e.opts.MergesText(collection, w.Name) {
+		return ""
+	}
+	text, ok1 := w.Value.(string)
+	base, ok2 := cur.Fields[w.Name].Value.(string)
+	if !ok1 || !ok2 || base == text {
+		return ""
+	}
+	return base
 }
 
 // Create makes a record with a new UUIDv7 id and returns the id.

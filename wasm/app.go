@@ -220,6 +220,9 @@ func (a *app) startEngine(ctx context.Context) error {
 		Token:     a.token,
 		Logger:    consoleLogger{},
 		Offline:   !a.online || !a.leader,
+		// Prose fields, from shared/plan (prose.go): the server refuses a
+		// base text on anything else.
+		MergesText: mergesText,
 	})
 	a.mu.Unlock()
 	if err := eng.Open(ctx); err != nil {

@@ -14,6 +14,8 @@ type jsAccess struct {
 	Read   bool   `json:"read"`
 	Write  string `json:"write"`
 	Delete string `json:"delete"`
+	// Decide: may write the collection's decision fields (DECISIONS).
+	Decide bool `json:"decide,omitempty"`
 }
 
 func rolesJS(t *testing.T) []byte {
@@ -25,7 +27,7 @@ func rolesJS(t *testing.T) []byte {
 		for c, row := range plan.RoleTable(kind) {
 			out[string(kind)][c] = map[string]jsAccess{}
 			for r, a := range row {
-				out[string(kind)][c][r] = jsAccess{Read: a.Read, Write: writes[a.Write], Delete: deletes[a.Delete]}
+				out[string(kind)][c][r] = jsAccess{Read: a.Read, Write: writes[a.Write], Delete: deletes[a.Delete], Decide: a.Decide}
 			}
 		}
 	}
@@ -38,6 +40,25 @@ func rolesJS(t *testing.T) []byte {
 	b.WriteString("// Regenerate with: go test ./web -run TestRolesMirror -update\n\n")
 	b.WriteString("export const ROLES = ")
 	b.Write(js)
+	b.WriteString(";\n")
+	// Decision fields: written only by roles whose row says decide.
+	decisions := map[string]map[string][]string{}
+	for _, kind := range []plan.SpaceKind{plan.Student, plan.School} {
+		for _, c := range plan.Collections(kind) {
+			if d := plan.DecisionFields(kind, c.Name); len(d) > 0 {
+				if decisions[string(kind)] == nil {
+					decisions[string(kind)] = map[string][]string{}
+				}
+				decisions[string(kind)][c.Name] = d
+			}
+		}
+	}
+	dj, err := json.MarshalIndent(decisions, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.WriteString("\nexport const DECISIONS = ")
+	b.Write(dj)
 	b.WriteString(";\n")
 	return b.Bytes()
 }

@@ -20,6 +20,10 @@
 //	notes       R W own, D own      R W own, D own R W own, D own   R W own, D
 //	meetings    R W, D own          R W D          R W, D own       R W D
 //	family      R W, D own          R W, D own     R                R W D
+//	meeting_    R W own, D own      R W own, D own R W own, D own   R W own, D
+//	 answers
+//	suggestions R W own, D own      R W own, D own R W own, D own   R W own, D,
+//	                                + decide                        + decide
 //	translations        R           R              R                R D
 //	translation_flags   R W own, D own (every role; admin D)
 //
@@ -67,6 +71,16 @@
 //   - Deleting what someone else wrote is kept to those responsible for
 //     the collection (teachers for goals and actions, admins anywhere);
 //     everyone may delete what only they wrote.
+//   - Suggestions (issue 13) are the family's and support staff's way to
+//     propose a goal or a change to one without writing goals: the
+//     suggester writes and withdraws their own; "decide" is the right to
+//     write a suggestion's decision fields (status, decline_reason, ...;
+//     plan.DecisionFields) on anyone's, which teachers and admins have and
+//     nobody else, so nobody accepts their own suggestion. A decided
+//     suggestion has someone else's writes on it, so its author can no
+//     longer edit or delete it: the answer stays readable to both.
+//   - Each member's answers to a meeting's proposed times are a record of
+//     their own (meeting_answers), so answers never collide offline.
 //
 // "Nobody else has written" means every field's visible version and every
 // conflicting version was written by the op's author. Checks that depend on

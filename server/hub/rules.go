@@ -47,6 +47,11 @@ func CheckSchema(sp *server.Space, op *record.Op) *protocol.Error {
 	fields := make(map[string]any, len(op.Writes))
 	for _, w := range op.Writes {
 		fields[w.Name] = w.Value
+		if w.BaseText != "" && !plan.MergesText(kind, op.Collection, w.Name) {
+			// Only prose merges word by word: a date or a name merged from
+			// two edits would be a value nobody wrote.
+			return protocol.Errorf(protocol.CodeInvalid, op.Collection+"."+w.Name+": a base text goes only with prose, which merges word by word")
+		}
 	}
 	if err := plan.ValidateFields(kind, op.Collection, fields); err != nil {
 		return protocol.Errorf(protocol.CodeInvalid, err.Error())

@@ -146,6 +146,11 @@ func (s *Store) merge(reqs []*commitReq) (*group, error) {
 			} else {
 				sc.sole[rk] = nil
 			}
+			if out.Merged {
+				// A replica of an earlier build would make a conflict of
+				// this op (it ignores the base text): it gets the record.
+				sc.sole[rk] = nil
+			}
 		}
 		g.results[i] = res
 	}

@@ -22,6 +22,8 @@ func sampleValue(f *Field) any {
 		return true
 	case TypeInt:
 		return f.Min
+	case TypeNumber:
+		return 2.5
 	case TypeEnum:
 		return f.Enum[0]
 	case TypeDate:

@@ -48,6 +48,11 @@ type Access struct {
 	Read   bool
 	Write  Write
 	Delete Delete
+	// Decide lets the role write the collection's decision fields
+	// (DecisionFields) on any record, whatever Write says: a teacher
+	// accepts or declines a family's suggestion without being able to
+	// rewrite it. Roles without it may not write those fields at all.
+	Decide bool
 }
 
 var (
@@ -60,7 +65,26 @@ var (
 	rHomeD  = Access{Read: true, Write: WriteHome, Delete: DeleteOwn}
 	ownOnly = Access{Read: true, Write: WriteOwn, Delete: DeleteOwn}
 	ownAnyD = Access{Read: true, Write: WriteOwn, Delete: DeleteAny}
+	// suggest writes its own suggestions and deletes them while nobody
+	// else has written them (so not once decided); decide also answers
+	// anyone's.
+	suggest   = Access{Read: true, Write: WriteOwn, Delete: DeleteOwn}
+	decide    = Access{Read: true, Write: WriteOwn, Delete: DeleteOwn, Decide: true}
+	decideAny = Access{Read: true, Write: WriteOwn, Delete: DeleteAny, Decide: true}
 )
+
+// decisionFields are the fields of a collection that record a decision
+// about a record someone else wrote; only roles with Access.Decide write
+// them. A suggestion's status says whether it was accepted, so its author
+// cannot mark it accepted themselves.
+var decisionFields = map[SpaceKind]map[string][]string{
+	Student: {"suggestions": {"status", "decline_reason", "decision_lang", "accepted_goal_id", "decided_by_name", "decided_at"}},
+}
+
+// DecisionFields returns the decision fields of a collection (a copy).
+func DecisionFields(kind SpaceKind, collection string) []string {
+	return slices.Clone(decisionFields[kind][collection])
+}
 
 // roleTable is the role table (its reasons are in server/access's package
 // doc), by space kind, collection and role; a missing entry is none. It
@@ -84,6 +108,9 @@ var roleTable = map[SpaceKind]map[string]map[string]Access{
 		Translations: {RoleFamily: read, RoleTeacher: read, RoleSupport: read, RoleAdmin: readD, RoleInterpreter: rw},
 		// Any reader may say "this translation is wrong".
 		TranslationFlags: {RoleFamily: ownOnly, RoleTeacher: ownOnly, RoleSupport: ownOnly, RoleAdmin: ownAnyD, RoleInterpreter: ownOnly},
+		// Added with issue 13.
+		"meeting_answers": {RoleFamily: ownOnly, RoleTeacher: ownOnly, RoleSupport: ownOnly, RoleAdmin: ownAnyD, RoleInterpreter: read},
+		"suggestions":     {RoleFamily: suggest, RoleTeacher: decide, RoleSupport: suggest, RoleAdmin: decideAny, RoleInterpreter: read},
 	},
 	School: {
 		"services": {RoleFamily: read, RoleTeacher: read, RoleSupport: read, RoleAdmin: rwd, RoleInterpreter: read},
@@ -143,8 +170,26 @@ func who(r string) string {
 func NeedsRecord(kind SpaceKind, role string, op *record.Op) bool {
 	a := AccessOf(kind, op.Collection, role)
 	deletes, data := splitWrites(op)
+	decision, data := splitDecisions(kind, op.Collection, data)
 	return (len(data) > 0 && (a.Write == WriteHome || a.Write == WriteOwn)) ||
-		(deletes && a.Delete == DeleteOwn)
+		(deletes && a.Delete == DeleteOwn) || len(decision) > 0
+}
+
+// splitDecisions separates the decision fields among data (sorted) from
+// the rest.
+func splitDecisions(kind SpaceKind, collection string, data []string) (decision, rest []string) {
+	dec := decisionFields[kind][collection]
+	if len(dec) == 0 {
+		return nil, data
+	}
+	for _, name := range data {
+		if slices.Contains(dec, name) {
+			decision = append(decision, name)
+		} else {
+			rest = append(rest, name)
+		}
+	}
+	return decision, rest
 }
 
 // CheckRole decides whether a member with role may apply op, authored by
@@ -158,6 +203,14 @@ func CheckRole(kind SpaceKind, role string, op *record.Op, rec *record.Record) *
 	}
 	a := AccessOf(kind, op.Collection, role)
 	deletes, data := splitWrites(op)
+	decision, rest := splitDecisions(kind, op.Collection, data)
+	if len(decision) > 0 && !a.Decide {
+		return forbidden("%s may not decide on %s (%s.%s)", who(role), op.Collection, op.Collection, decision[0])
+	}
+	if len(decision) > 0 && rec == nil {
+		return forbidden("%s are decided only once written (%s.%s)", op.Collection, op.Collection, decision[0])
+	}
+	data = rest
 	if len(data) > 0 && a.Write == WriteNone {
 		return forbidden("%s may not change %s (%s.%s)", who(role), op.Collection, op.Collection, data[0])
 	}

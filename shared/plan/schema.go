@@ -37,6 +37,7 @@ const (
 	TypeEnum      FieldType = "enum"      // one of Field.Enum
 	TypeBool      FieldType = "bool"      // true or false
 	TypeInt       FieldType = "int"       // whole number within Field.Min..Field.Max
+	TypeNumber    FieldType = "number"    // finite number, fractions allowed, within Field.Min..Field.Max
 	TypeDate      FieldType = "date"      // calendar date "YYYY-MM-DD", no time zone
 	TypeTimestamp FieldType = "timestamp" // RFC 3339 instant with its offset
 	TypeID        FieldType = "id"        // another record's id: lowercase UUID text
@@ -76,7 +77,7 @@ type Field struct {
 	// MaxItems bounds a list, so a hostile client cannot make the server walk
 	// a million items.
 	MaxItems int
-	// Min and Max bound a TypeInt field.
+	// Min and Max bound a TypeInt or TypeNumber field.
 	Min, Max int64
 	// Enum lists the allowed values of a TypeEnum field, in display order.
 	Enum []string
@@ -189,6 +190,14 @@ var (
 		"community_partner", "tutoring", "other"}
 	costValues      = []string{"free", "sliding_scale", "paid", "unknown"}
 	eventKindValues = []string{"workshop", "family_meeting", "open_house", "support_group", "other"}
+
+	// Added with issue 13 (co-authoring the plan).
+	suggestionKinds    = []string{"new_goal", "change_goal"}
+	suggestionStatus   = []string{"open", "accepted", "declined"}
+	suggestedFields    = []string{"description", "target"}
+	meetingAnswers     = []string{"works", "does_not_work", "suggest_other"}
+	maxMeasure         = int64(1_000_000_000)
+	maxProposedAnswers = 3
 )
 
 // Builders keep the tables below short enough to read as a form.
@@ -218,6 +227,10 @@ func timestamp(name string) Field {
 
 func integer(name string, lo, hi int64) Field {
 	return Field{Name: name, Type: TypeInt, Min: lo, Max: hi}
+}
+
+func number(name string, lo, hi int64) Field {
+	return Field{Name: name, Type: TypeNumber, Min: lo, Max: hi}
 }
 
 func list(name string, maxItems int, elem Field) Field {
@@ -263,6 +276,15 @@ var studentCollections = []*Collection{
 		enum("status", goalStatusValues),
 		date("start_date"),
 		date("target_date"),
+		// A measure makes progress a number and a chart (issue 13): what
+		// is counted, in what unit, from where to where, by when. Flat
+		// fields, not an object, so that two people setting the unit and
+		// the target offline do not collide.
+		text("measure_name", 200, "description_lang"),
+		text("measure_unit", 50, "description_lang"),
+		number("measure_baseline", -maxMeasure, maxMeasure),
+		number("measure_target", -maxMeasure, maxMeasure),
+		date("measure_target_date"),
 	}},
 	{Name: "actions", Kind: Student, Fields: []Field{
 		required(id("goal_id")),
@@ -271,6 +293,10 @@ var studentCollections = []*Collection{
 		text("what", 2000, "lang"),
 		text("how_often", 200, "lang"),
 		lang("lang"),
+		// An action agreed at a meeting names it, and the member who owns
+		// it (a user id; who stays the words shown).
+		id("meeting_id"),
+		id("owner_id"),
 	}},
 	{Name: "checkins", Kind: Student, Fields: []Field{
 		required(id("goal_id")),
@@ -280,6 +306,8 @@ var studentCollections = []*Collection{
 		enum("progress", progressValues),
 		str("by", 200),
 		lang("lang"),
+		// The reading of the goal's measure (goals.measure_unit).
+		number("value", -maxMeasure, maxMeasure),
 	}},
 	{Name: "notes", Kind: Student, Fields: []Field{
 		str("author_name", 200),
@@ -287,6 +315,9 @@ var studentCollections = []*Collection{
 		required(enum("kind", noteKindValues)),
 		required(text("text", 8000, "lang")),
 		id("reply_to"),
+		// A note about a goal sits in that goal's thread; a note without
+		// one is a general note. A reply takes its thread's goal_id.
+		id("goal_id"),
 	}},
 	{Name: "meetings", Kind: Student, Fields: []Field{
 		text("title", 200, "lang"),
@@ -306,6 +337,12 @@ var studentCollections = []*Collection{
 		text("agreed_actions", 4000, "lang"),
 		enum("status", meetingStatus),
 		lang("lang"),
+		// The time chosen from proposed_times (its start), and who chose it
+		// and when, as shown; the field's version also carries the
+		// chooser's account and clock, stamped by the server.
+		timestamp("chosen_start"),
+		str("chosen_by_name", 200),
+		timestamp("chosen_at"),
 	}},
 	{Name: "family", Kind: Student, Fields: []Field{
 		lang("preferred_language"),
@@ -333,6 +370,44 @@ var studentCollections = []*Collection{
 		required(id("translation_id")),
 		text("note", 1000, "lang"),
 		lang("lang"),
+	}},
+	// One record per member and meeting: each person's answers to the
+	// proposed times. Separate records, so that two members answering
+	// offline never touch the same field.
+	{Name: "meeting_answers", Kind: Student, Fields: []Field{
+		required(id("meeting_id")),
+		list("answers", maxProposedAnswers*3, object(
+			required(timestamp("start")), // which proposed time (its start)
+			required(enum("answer", meetingAnswers)),
+			timestamp("suggested_start"), // with suggest_other
+		)),
+		str("author_name", 200),
+		text("comment", 1000, "lang"),
+		lang("lang"),
+	}},
+	// A family member or support worker suggests a goal or a change to
+	// one, in their language; a teacher accepts (the goal takes the text,
+	// accepted_goal_id names it, and the suggestion's author is the goal's
+	// co-author) or declines with a reason. The decision fields are
+	// written only by roles that may decide (see the role table).
+	{Name: "suggestions", Kind: Student, Fields: []Field{
+		required(enum("kind", suggestionKinds)),
+		id("goal_id"),                  // change_goal: the goal to change
+		enum("field", suggestedFields), // change_goal: which text (description by default)
+		enum("area", areaValues),       // new_goal
+		required(text("text", 4000, "lang")),
+		text("reason", 2000, "lang"),
+		// The goal's text the suggestion was written against, so the
+		// teacher sees what it would change.
+		text("current_text", 4000, "lang"),
+		required(lang("lang")),
+		str("author_name", 200),
+		enum("status", suggestionStatus), // decision; absent means open
+		text("decline_reason", 2000, "decision_lang"),
+		lang("decision_lang"),
+		id("accepted_goal_id"),
+		str("decided_by_name", 200),
+		timestamp("decided_at"),
 	}},
 }
 

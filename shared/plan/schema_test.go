@@ -58,7 +58,7 @@ func checkFieldDef(t *testing.T, c *Collection, path string, f *Field, depth int
 				t.Errorf("%s: bad or repeated enum value %q", path, v)
 			}
 		}
-	case TypeInt:
+	case TypeInt, TypeNumber:
 		if f.Min > f.Max {
 			t.Errorf("%s: Min > Max", path)
 		}
@@ -122,7 +122,7 @@ func TestLookupReturnsCopies(t *testing.T) {
 
 func TestLookupAndCollections(t *testing.T) {
 	want := map[SpaceKind][]string{
-		Student: {"about", "goals", "actions", "checkins", "notes", "meetings", "family", "translations", "translation_flags"},
+		Student: {"about", "goals", "actions", "checkins", "notes", "meetings", "family", "translations", "translation_flags", "meeting_answers", "suggestions"},
 		School:  {"services", "events"},
 	}
 	for kind, names := range want {

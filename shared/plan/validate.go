@@ -122,6 +122,8 @@ func check(f *Field, v any, depth int) *Error {
 		return nil
 	case TypeInt:
 		return checkInt(f, v)
+	case TypeNumber:
+		return checkNumber(f, v)
 	case TypeList:
 		return checkList(f, v, depth)
 	case TypeObject:
@@ -219,6 +221,37 @@ func checkInt(f *Field, v any) *Error {
 		return &Error{Code: CodeOutOfRange, Limit: int(f.Min), Got: int(n), Detail: strconv.FormatInt(n, 10) + rng}
 	case n > f.Max:
 		return &Error{Code: CodeOutOfRange, Limit: int(f.Max), Got: int(n), Detail: strconv.FormatInt(n, 10) + rng}
+	}
+	return nil
+}
+
+// checkNumber accepts any integer kind or a finite float within Min..Max:
+// a reading of "words per minute" or "3.5 hours" alike.
+func checkNumber(f *Field, v any) *Error {
+	var x float64
+	switch n := v.(type) {
+	case float64:
+		x = n
+	case float32:
+		x = float64(n)
+	default:
+		i, ok, big := toInt64(v)
+		if !ok {
+			return &Error{Code: CodeWrongType, Detail: wrongType(v, "a number")}
+		}
+		if big != 0 {
+			return &Error{Code: CodeOutOfRange, Limit: int(f.Max), Detail: "number out of range"}
+		}
+		x = float64(i)
+	}
+	rng := " out of range (" + strconv.FormatInt(f.Min, 10) + " to " + strconv.FormatInt(f.Max, 10) + ")"
+	switch {
+	case math.IsNaN(x) || math.IsInf(x, 0):
+		return &Error{Code: CodeWrongType, Detail: wrongType(v, "a finite number")}
+	case x < float64(f.Min):
+		return &Error{Code: CodeOutOfRange, Limit: int(f.Min), Detail: strconv.FormatFloat(x, 'g', 6, 64) + rng}
+	case x > float64(f.Max):
+		return &Error{Code: CodeOutOfRange, Limit: int(f.Max), Detail: strconv.FormatFloat(x, 'g', 6, 64) + rng}
 	}
 	return nil
 }
@@ -417,6 +450,8 @@ func describeType(f *Field) string {
 		return "true or false"
 	case TypeInt:
 		return "a whole number"
+	case TypeNumber:
+		return "a number"
 	case TypeList:
 		return "a list"
 	case TypeObject:
@@ -510,4 +545,23 @@ func allASCII(s string, digits bool) bool {
 		}
 	}
 	return true
+}
+
+// MergesText reports whether a write of field in collection may carry a
+// base text (record.Write.BaseText) so that concurrent edits merge word by
+// word: prose a person writes (Field.Text), in a collection of kind. Not
+// names, codes, dates or ids, whose words do not combine.
+func MergesText(kind SpaceKind, collection, field string) bool {
+	e, ok := schema[kind][collection]
+	if !ok {
+		return false
+	}
+	f, ok := e.fields[field]
+	return ok && f.Type == TypeString && f.Text
+}
+
+// MergesTextAnyKind is MergesText for a device that knows a collection by
+// name only: collection names are unique across kinds.
+func MergesTextAnyKind(collection, field string) bool {
+	return MergesText(Student, collection, field) || MergesText(School, collection, field)
 }

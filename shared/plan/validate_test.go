@@ -21,13 +21,17 @@ var validExamples = map[SpaceKind]map[string]map[string]any{
 			"area": "reading", "description": "Read grade-level texts aloud with expression.",
 			"description_lang": "en", "target": "90 words per minute", "status": "in_progress",
 			"start_date": "2025-09-02", "target_date": "2026-02-28",
+			"measure_name": "Words read correctly in a minute", "measure_unit": "words per minute",
+			"measure_baseline": int64(42), "measure_target": 90.5, "measure_target_date": "2026-02-28",
 		},
 		"actions": {"goal_id": goalID, "where": "home", "who": "Mamá", "what": "Leer juntos 15 minutos",
-			"how_often": "cada noche", "lang": "es"},
+			"how_often": "cada noche", "lang": "es",
+			"meeting_id": replyID, "owner_id": "01936b2e-7c4a-7d3e-9f10-000000000002"},
 		"checkins": {"goal_id": goalID, "date": "2024-02-29", "where": "school",
-			"what_happened": "Read two pages\twithout help.", "progress": "on_track", "by": "Ms. Lee", "lang": "en"},
+			"what_happened": "Read two pages\twithout help.", "progress": "on_track", "by": "Ms. Lee", "lang": "en",
+			"value": uint8(57)},
 		"notes": {"author_name": "أم ليلى", "lang": "ar", "kind": "praise",
-			"text": "شكراً على الاجتماع", "reply_to": replyID},
+			"text": "شكراً على الاجتماع", "reply_to": replyID, "goal_id": goalID},
 		"meetings": {
 			"title": "Fall conference",
 			"proposed_times": []any{
@@ -36,7 +40,24 @@ var validExamples = map[SpaceKind]map[string]map[string]any{
 			},
 			"duration_minutes": int8(30), "agenda": "Reading progress", "attendees": []any{"Ms. Lee", "Mr. García"},
 			"interpreter_needed": true, "interpreter_language": "es", "notes": "", "agreed_actions": "Weekly reading log",
-			"status": "proposed", "lang": "en",
+			"status": "scheduled", "lang": "en",
+			"chosen_start": "2025-10-14T17:30:00-05:00", "chosen_by_name": "Ms. Lee", "chosen_at": "2025-10-10T08:00:00Z",
+		},
+		"meeting_answers": {
+			"meeting_id": replyID,
+			"answers": []any{
+				map[string]any{"start": "2025-10-14T17:30:00-05:00", "answer": "works"},
+				map[string]any{"start": "2025-10-15T12:00:00Z", "answer": "suggest_other", "suggested_start": "2025-10-15T18:00:00Z"},
+			},
+			"author_name": "Mamá de Sofía", "comment": "Después del trabajo, por favor", "lang": "es",
+		},
+		"suggestions": {
+			"kind": "change_goal", "goal_id": goalID, "field": "description", "area": "reading",
+			"text":   "Leer en voz alta 15 minutos con su hermana, en español o inglés.",
+			"reason": "En casa lee mejor en español", "current_text": "Read grade-level texts aloud with expression.",
+			"lang": "es", "author_name": "Mamá de Sofía", "status": "declined",
+			"decline_reason": "Let us talk at the meeting first", "decision_lang": "en",
+			"accepted_goal_id": goalID, "decided_by_name": "Ms. Lee", "decided_at": "2025-10-10T08:00:00Z",
 		},
 		"family": {
 			"preferred_language": "es", "contact_methods": []any{"text_message", "home_visit"},
@@ -469,6 +490,15 @@ func limitCases(t *testing.T, kind SpaceKind, coll, path string, f *Field, wrap 
 		ok(f.Max)
 		bad(f.Min-1, CodeOutOfRange, int(f.Min))
 		bad(f.Max+1, CodeOutOfRange, int(f.Max))
+	case TypeNumber:
+		ok(f.Min)
+		ok(float64(f.Max))
+		ok(0.5)
+		bad(float64(f.Min)-0.5, CodeOutOfRange, int(f.Min))
+		bad(float64(f.Max)+0.5, CodeOutOfRange, int(f.Max))
+		bad(math.NaN(), CodeWrongType, 0)
+		bad(math.Inf(1), CodeWrongType, 0)
+		bad("3", CodeWrongType, 0)
 	case TypeList:
 		full := make([]any, f.MaxItems)
 		for i := range full {
@@ -505,6 +535,9 @@ func validObject(f *Field) map[string]any {
 	for _, sub := range f.Fields {
 		if sub.Required {
 			m[sub.Name] = "2026-06-30T08:00:00Z"
+			if sub.Type == TypeEnum {
+				m[sub.Name] = sub.Enum[0]
+			}
 		}
 	}
 	return m

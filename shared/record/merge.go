@@ -4,6 +4,8 @@ import (
 	"errors"
 	"maps"
 	"slices"
+
+	"github.com/plansync/plansync/shared/prose"
 )
 
 // MaxConflicts bounds the unresolved concurrent values one field may hold.
@@ -35,6 +37,12 @@ type Outcome struct {
 	// Conflict is true when the op collided with a version its author had
 	// not seen, so that a field now holds concurrent values.
 	Conflict bool
+	// Merged is true when a text the op wrote was merged word by word with
+	// a concurrent edit (Write.BaseText), so the record holds a text
+	// nobody wrote whole. A replica of an earlier build, which ignores
+	// BaseText, would make a conflict of that op instead: whoever sends
+	// the change on sends the record, not the op.
+	Merged bool
 }
 
 // Apply merges op into rec (which must be the record op addresses; nil is an
@@ -74,10 +82,12 @@ func Apply(rec *Record, op *Op) (*Record, Outcome, error) {
 			touchesDeleted = true
 		}
 		v := Version{Value: w.Value, HLC: op.HLC, Node: op.Node, Author: op.Author}
-		if conflict, err := next.write(w, v); err != nil {
+		if conflict, merged, err := next.write(w, v); err != nil {
 			return rec, Outcome{}, err
 		} else if conflict {
 			out.Conflict = true
+		} else if merged {
+			out.Merged = true
 		}
 	}
 	if op.IsDelete() {
@@ -107,12 +117,13 @@ func Apply(rec *Record, op *Op) (*Record, Outcome, error) {
 
 func (o *Op) ref() Ref { return Ref{HLC: o.HLC, Node: o.Node} }
 
-// write applies one field write; it reports whether it left a conflict.
-func (r *Record) write(w *Write, v Version) (bool, error) {
+// write applies one field write; it reports whether it left a conflict
+// or merged two texts.
+func (r *Record) write(w *Write, v Version) (conflict, merged bool, err error) {
 	f := r.Fields[w.Name]
 	if f == nil {
 		r.Fields[w.Name] = &Field{Version: v}
-		return false, nil
+		return false, false, nil
 	}
 	// Versions the author saw and wrote over leave Conflicts: those named
 	// in Resolves, and the base itself when it has since become a conflict
@@ -124,16 +135,24 @@ func (r *Record) write(w *Write, v Version) (bool, error) {
 	}
 	if w.Base != nil && *w.Base == f.Ref() {
 		f.Version = v
-		return false, nil
+		return false, false, nil
 	}
 	if slices.Contains(w.Resolves, f.Ref()) {
 		// The author saw the visible version as one side of a conflict and
 		// chose: their choice replaces it even though Base named another.
 		f.Version = v
-		return false, nil
+		return false, false, nil
+	}
+	if text, ok := mergeText(w, f.Value); ok {
+		// Concurrent edits of different words of one text: both stand.
+		// The merged text is a new version, the op's, so that an edit
+		// still based on the version it replaced does not overwrite it.
+		v.Value = text
+		f.Version = v
+		return false, true, nil
 	}
 	if len(f.Conflicts) >= MaxConflicts {
-		return false, ErrTooManyConflicts
+		return false, false, ErrTooManyConflicts
 	}
 	if f.Ref().Less(v.Ref()) {
 		f.Conflicts = append(f.Conflicts, f.Version)
@@ -141,7 +160,41 @@ func (r *Record) write(w *Write, v Version) (bool, error) {
 	} else {
 		f.Conflicts = append(f.Conflicts, v)
 	}
-	return true, nil
+	return true, false, nil
+}
+
+// mergeText merges a concurrent text write with the visible text when the
+// write says what its base was (Write.BaseText) and the two edits touch
+// different words (prose.Merge); otherwise it reports false and the write
+// becomes a conflict, as it would without a base.
+func mergeText(w *Write, visible any) (text string, ok bool) {
+	// The merge runs inside the server's committer on texts a client
+	// chose: should the diff library ever panic on some input, that input
+	// keeps a conflict (on every replica alike) instead of stopping the
+	// server.
+	defer func() {
+		if recover() != nil {
+			text, ok = "", false
+		}
+	}()
+	if w.BaseText == "" || w.Base == nil {
+		return "", false
+	}
+	theirs, ok1 := w.Value.(string)
+	ours, ok2 := visible.(string)
+	if !ok1 || !ok2 {
+		return "", false
+	}
+	text, err := prose.Merge(w.BaseText, ours, theirs)
+	if err != nil || len(text) > MaxValueBytes {
+		// Past the value bound the merge would make a record its own
+		// decoder refuses: keep both versions instead. (The schema's
+		// tighter per-field limits are checked on writes, not merges: a
+		// merged text may run past its field's MaxLen by the words the
+		// other edit added, and the next edit must trim it.)
+		return "", false
+	}
+	return text, true
 }
 
 // flagEditDuringDelete records on DeletedField that an edit was made without

@@ -203,11 +203,21 @@ func (r *Record) setNodeClock(n uuid.UUID, t hlc.Timestamp) {
 // Write sets one field. Base is the version the author saw when they made
 // the edit (nil when the field was empty to them). Resolves lists the
 // conflicting versions the author saw and chose between; they are cleared.
+//
+// BaseText, set only on a text written over a text Base, is the base's
+// text: with it, an edit made concurrently with another edit of the same
+// text merges word by word instead of becoming a conflict (see Apply), on
+// every replica alike, since the op carries all the merge needs. It costs
+// little on the wire (a push is deflated, and the base repeats most of
+// Value); the server's log keeps it with the op. Ops of earlier builds
+// carry none and merge as they always did; decoders of earlier builds skip
+// it.
 type Write struct {
 	Name     string `msgpack:"n"`
 	Value    any    `msgpack:"v"`
 	Base     *Ref   `msgpack:"b,omitempty"`
 	Resolves []Ref  `msgpack:"r,omitempty"`
+	BaseText string `msgpack:"t,omitempty"`
 }
 
 // Op is one person's edit of one record: some fields written at one clock.

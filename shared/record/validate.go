@@ -101,6 +101,14 @@ func (o *Op) Validate() error {
 			return invalid(w.Name, "%v", err)
 		}
 		w.Value = v
+		if w.BaseText != "" {
+			if _, text := v.(string); !text || w.Base == nil {
+				return invalid(w.Name, "a base text goes only with a text written over a base")
+			}
+			if budget -= len(w.BaseText); budget < 0 || len(w.BaseText) > MaxValueBytes {
+				return invalid(w.Name, "base text too long")
+			}
+		}
 	}
 	return nil
 }

@@ -235,6 +235,9 @@ func (wr *Write) EncodeWire(w *wire.Writer) {
 	if len(wr.Resolves) > 0 {
 		n++
 	}
+	if wr.BaseText != "" {
+		n++
+	}
 	w.MapLen(n)
 	w.String("n")
 	w.String(wr.Name)
@@ -247,6 +250,10 @@ func (wr *Write) EncodeWire(w *wire.Writer) {
 	if len(wr.Resolves) > 0 {
 		w.String("r")
 		wire.WriteArray(w, wr.Resolves)
+	}
+	if wr.BaseText != "" {
+		w.String("t")
+		w.String(wr.BaseText)
 	}
 }
 
@@ -268,6 +275,8 @@ func (wr *Write) DecodeWire(r *wire.Reader) error {
 			err = wr.Base.DecodeWire(r)
 		case "r":
 			err = wire.ReadArray(r, &wr.Resolves)
+		case "t":
+			wr.BaseText, err = r.String()
 		default:
 			err = r.Skip()
 		}

@@ -194,6 +194,33 @@ export const ROLES = {
         "delete": "any"
       }
     },
+    "meeting_answers": {
+      "admin": {
+        "read": true,
+        "write": "own",
+        "delete": "any"
+      },
+      "family": {
+        "read": true,
+        "write": "own",
+        "delete": "own"
+      },
+      "interpreter": {
+        "read": true,
+        "write": "none",
+        "delete": "none"
+      },
+      "support": {
+        "read": true,
+        "write": "own",
+        "delete": "own"
+      },
+      "teacher": {
+        "read": true,
+        "write": "own",
+        "delete": "own"
+      }
+    },
     "meetings": {
       "admin": {
         "read": true,
@@ -246,6 +273,35 @@ export const ROLES = {
         "read": true,
         "write": "own",
         "delete": "own"
+      }
+    },
+    "suggestions": {
+      "admin": {
+        "read": true,
+        "write": "own",
+        "delete": "any",
+        "decide": true
+      },
+      "family": {
+        "read": true,
+        "write": "own",
+        "delete": "own"
+      },
+      "interpreter": {
+        "read": true,
+        "write": "none",
+        "delete": "none"
+      },
+      "support": {
+        "read": true,
+        "write": "own",
+        "delete": "own"
+      },
+      "teacher": {
+        "read": true,
+        "write": "own",
+        "delete": "own",
+        "decide": true
       }
     },
     "translation_flags": {
@@ -302,5 +358,18 @@ export const ROLES = {
         "delete": "none"
       }
     }
+  }
+};
+
+export const DECISIONS = {
+  "student": {
+    "suggestions": [
+      "status",
+      "decline_reason",
+      "decision_lang",
+      "accepted_goal_id",
+      "decided_by_name",
+      "decided_at"
+    ]
   }
 };

@@ -223,6 +223,37 @@ export const SCHEMA = {
           "name": "target_date",
           "type": "date",
           "maxLen": 10
+        },
+        {
+          "name": "measure_name",
+          "type": "string",
+          "maxLen": 200,
+          "text": true,
+          "langField": "description_lang"
+        },
+        {
+          "name": "measure_unit",
+          "type": "string",
+          "maxLen": 50,
+          "text": true,
+          "langField": "description_lang"
+        },
+        {
+          "name": "measure_baseline",
+          "type": "number",
+          "min": -1000000000,
+          "max": 1000000000
+        },
+        {
+          "name": "measure_target",
+          "type": "number",
+          "min": -1000000000,
+          "max": 1000000000
+        },
+        {
+          "name": "measure_target_date",
+          "type": "date",
+          "maxLen": 10
         }
       ]
     },
@@ -269,6 +300,16 @@ export const SCHEMA = {
           "name": "lang",
           "type": "lang",
           "maxLen": 35
+        },
+        {
+          "name": "meeting_id",
+          "type": "id",
+          "maxLen": 36
+        },
+        {
+          "name": "owner_id",
+          "type": "id",
+          "maxLen": 36
         }
       ]
     },
@@ -322,6 +363,12 @@ export const SCHEMA = {
           "name": "lang",
           "type": "lang",
           "maxLen": 35
+        },
+        {
+          "name": "value",
+          "type": "number",
+          "min": -1000000000,
+          "max": 1000000000
         }
       ]
     },
@@ -361,6 +408,11 @@ export const SCHEMA = {
         },
         {
           "name": "reply_to",
+          "type": "id",
+          "maxLen": 36
+        },
+        {
+          "name": "goal_id",
           "type": "id",
           "maxLen": 36
         }
@@ -472,6 +524,21 @@ export const SCHEMA = {
           "name": "lang",
           "type": "lang",
           "maxLen": 35
+        },
+        {
+          "name": "chosen_start",
+          "type": "timestamp",
+          "maxLen": 40
+        },
+        {
+          "name": "chosen_by_name",
+          "type": "string",
+          "maxLen": 200
+        },
+        {
+          "name": "chosen_at",
+          "type": "timestamp",
+          "maxLen": 40
         }
       ]
     },
@@ -625,6 +692,182 @@ export const SCHEMA = {
           "name": "lang",
           "type": "lang",
           "maxLen": 35
+        }
+      ]
+    },
+    {
+      "name": "meeting_answers",
+      "fields": [
+        {
+          "name": "meeting_id",
+          "type": "id",
+          "maxLen": 36,
+          "required": true
+        },
+        {
+          "name": "answers",
+          "type": "list",
+          "maxItems": 9,
+          "elem": {
+            "type": "object",
+            "fields": [
+              {
+                "name": "start",
+                "type": "timestamp",
+                "maxLen": 40,
+                "required": true
+              },
+              {
+                "name": "answer",
+                "type": "enum",
+                "maxLen": 13,
+                "enum": [
+                  "works",
+                  "does_not_work",
+                  "suggest_other"
+                ],
+                "required": true
+              },
+              {
+                "name": "suggested_start",
+                "type": "timestamp",
+                "maxLen": 40
+              }
+            ]
+          }
+        },
+        {
+          "name": "author_name",
+          "type": "string",
+          "maxLen": 200
+        },
+        {
+          "name": "comment",
+          "type": "string",
+          "maxLen": 1000,
+          "text": true,
+          "langField": "lang"
+        },
+        {
+          "name": "lang",
+          "type": "lang",
+          "maxLen": 35
+        }
+      ]
+    },
+    {
+      "name": "suggestions",
+      "fields": [
+        {
+          "name": "kind",
+          "type": "enum",
+          "maxLen": 11,
+          "enum": [
+            "new_goal",
+            "change_goal"
+          ],
+          "required": true
+        },
+        {
+          "name": "goal_id",
+          "type": "id",
+          "maxLen": 36
+        },
+        {
+          "name": "field",
+          "type": "enum",
+          "maxLen": 11,
+          "enum": [
+            "description",
+            "target"
+          ]
+        },
+        {
+          "name": "area",
+          "type": "enum",
+          "maxLen": 16,
+          "enum": [
+            "reading",
+            "writing",
+            "math",
+            "communication",
+            "social_emotional",
+            "behavior",
+            "motor",
+            "independence",
+            "attendance",
+            "other"
+          ]
+        },
+        {
+          "name": "text",
+          "type": "string",
+          "maxLen": 4000,
+          "required": true,
+          "text": true,
+          "langField": "lang"
+        },
+        {
+          "name": "reason",
+          "type": "string",
+          "maxLen": 2000,
+          "text": true,
+          "langField": "lang"
+        },
+        {
+          "name": "current_text",
+          "type": "string",
+          "maxLen": 4000,
+          "text": true,
+          "langField": "lang"
+        },
+        {
+          "name": "lang",
+          "type": "lang",
+          "maxLen": 35,
+          "required": true
+        },
+        {
+          "name": "author_name",
+          "type": "string",
+          "maxLen": 200
+        },
+        {
+          "name": "status",
+          "type": "enum",
+          "maxLen": 8,
+          "enum": [
+            "open",
+            "accepted",
+            "declined"
+          ]
+        },
+        {
+          "name": "decline_reason",
+          "type": "string",
+          "maxLen": 2000,
+          "text": true,
+          "langField": "decision_lang"
+        },
+        {
+          "name": "decision_lang",
+          "type": "lang",
+          "maxLen": 35
+        },
+        {
+          "name": "accepted_goal_id",
+          "type": "id",
+          "maxLen": 36
+        },
+        {
+          "name": "decided_by_name",
+          "type": "string",
+          "maxLen": 200
+        },
+        {
+          "name": "decided_at",
+          "type": "timestamp",
+          "maxLen": 40
         }
       ]
     }

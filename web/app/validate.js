@@ -48,6 +48,11 @@ function check(f, v, depth) {
       if (typeof v !== 'number' || !Number.isInteger(v)) return 'invalid';
       if ((f.min !== undefined && v < f.min) || (f.max !== undefined && v > f.max)) return 'out_of_range';
       return null;
+    case 'number':
+      // Fractions allowed (a measure's reading), as plan.TypeNumber.
+      if (typeof v !== 'number' || !Number.isFinite(v)) return 'invalid';
+      if ((f.min !== undefined && v < f.min) || (f.max !== undefined && v > f.max)) return 'out_of_range';
+      return null;
     case 'list':
       return checkList(f, v, depth);
     case 'object':
