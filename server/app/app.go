@@ -17,10 +17,12 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/access"
 	"github.com/plansync/plansync/server/api"
 	"github.com/plansync/plansync/server/auth"
 	"github.com/plansync/plansync/server/clientaddr"
+	"github.com/plansync/plansync/server/cluster"
 	"github.com/plansync/plansync/server/httpd"
 	"github.com/plansync/plansync/server/hub"
 	"github.com/plansync/plansync/server/secevent"
@@ -68,6 +70,9 @@ type Config struct {
 	// serves HTTPS (and wss) itself, with HSTS; otherwise plain HTTP, for
 	// running behind a TLS proxy or on a laptop.
 	TLSCert, TLSKey string
+	// Cluster, when set, runs this server as one node of a cluster
+	// (server/cluster); nil is the single-node badger server.
+	Cluster *ClusterConfig
 }
 
 // App is a running server.
@@ -94,6 +99,8 @@ type App struct {
 	adminToken, adminTokenFile string
 	// Demo is what the seeded demo prints at start, when Seed is on.
 	Demo *Demo
+	// cluster is set in cluster mode; Store is then its local view.
+	cluster *clustered
 }
 
 // Open opens the store, builds the hub and starts serving.
@@ -114,11 +121,25 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	so := cfg.Store
 	so.Logger = cfg.Logger
 	so.Registry = a.Registry
-	st, err := store.Open(cfg.DataDir, so)
+	var clock *cluster.Clock
+	if cfg.Cluster != nil {
+		// Time-dependent decisions of the view are the log entry's time.
+		clock = new(cluster.Clock)
+		so.Now = clock.Now
+	}
+	local, err := store.Open(cfg.DataDir, so)
 	if err != nil {
 		return nil, err
 	}
-	a.Store = st
+	a.Store = local
+	var st server.Store = local
+	if cfg.Cluster != nil {
+		if a.cluster, err = openCluster(ctx, cfg, local, clock); err != nil {
+			_ = local.Close()
+			return nil, err
+		}
+		st = a.cluster.store
+	}
 	ao := cfg.Auth
 	ao.Store = st
 	ao.Logger = cfg.Logger
@@ -137,7 +158,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Seed {
 		demo, err := Seed(ctx, st, a.Auth, filepath.Join(cfg.DataDir, "demo-token"))
 		if err != nil {
-			_ = st.Close()
+			_ = a.closeStore()
 			return nil, fmt.Errorf("seeding the demo: %w", err)
 		}
 		a.Demo = demo
@@ -168,11 +189,16 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	// memberships re-reads them on theirs.
 	a.Auth.SetOnRevoke(a.Hub.CloseSession)
 	a.Auth.SetOnAccessChange(a.Hub.Revalidate)
+	if a.cluster != nil {
+		// Every node applies every revocation: a session ended through
+		// any node closes its sockets on this one.
+		a.cluster.store.SetHooks(a.Hub.CloseSession, a.Hub.Revalidate)
+	}
 	a.API = api.New(api.Options{Auth: a.Auth, Store: st, Rules: ho.Rules, Logger: cfg.Logger, Now: cfg.Auth.Now, Limits: cfg.APILimits,
 		ClientKey: a.Clients.Key, Events: a.Events})
 	handler := httpd.New(httpd.Options{
 		Sync:    a.Hub,
-		Healthy: st.Healthy,
+		Healthy: a.Healthy,
 		Web:     cfg.Web,
 		Logger:  cfg.Logger,
 		API:     a.API,
@@ -185,7 +211,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		a.Hub.Close()
-		_ = st.Close()
+		_ = a.closeStore()
 		return nil, err
 	}
 	a.ln = ln
@@ -193,7 +219,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		_ = ln.Close()
 		_ = a.closeAdmin(ctx)
 		a.Hub.Close()
-		_ = st.Close()
+		_ = a.closeStore()
 		return nil, err
 	}
 	a.wg.Add(1)
@@ -254,8 +280,17 @@ func (a *App) Close(ctx context.Context) error {
 	err := errors.Join(a.srv.Shutdown(ctx), a.closeAdmin(ctx))
 	a.Hub.Close()
 	a.wg.Wait()
-	if cerr := a.Store.Close(); err == nil {
+	if cerr := a.closeStore(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// closeStore closes the store: in cluster mode the cluster store (which
+// closes the badger view), its connection and the embedded node.
+func (a *App) closeStore() error {
+	if a.cluster != nil {
+		return a.cluster.close()
+	}
+	return a.Store.Close()
 }

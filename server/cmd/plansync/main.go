@@ -216,7 +216,18 @@ func benchServe(stdout io.Writer, log *slog.Logger) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	a, err := app.OpenBench(ctx, dir, env("BENCH_LISTEN", "127.0.0.1:0"), app.Config{Logger: log, Store: benchStoreOptions(log)}, stdout)
+	cfg := app.Config{Logger: log, Store: benchStoreOptions(log)}
+	// Cluster mode from the environment (PLANSYNC_CLUSTER_*, PLANSYNC_NATS_*),
+	// for the crash harness's cluster runs.
+	cl := clusterFlags(flag.NewFlagSet("bench-serve", flag.ContinueOnError))
+	var err error
+	if cfg.Cluster, err = cl.config(); err != nil {
+		return err
+	}
+	if cfg.Cluster != nil && cfg.Cluster.Node != nil && cfg.Store.NoSync {
+		cfg.Cluster.Node.NoSync = true // the control run: the log unsynced too
+	}
+	a, err := app.OpenBench(ctx, dir, env("BENCH_LISTEN", "127.0.0.1:0"), cfg, stdout)
 	if err != nil {
 		return err
 	}
@@ -370,6 +381,7 @@ func serveConfig(args []string, log *slog.Logger) (app.Config, string, error) {
 	userQuota := fs.String("user-quota", env("PLANSYNC_USER_QUOTA", ""), "log bytes one person's changes may add, e.g. 64MiB, or off; default store.DefaultUserQuota (env PLANSYNC_USER_QUOTA)")
 	maxPerAddr := fs.Int("max-conns-per-addr", 0, "sync sockets allowed from one client address (an IPv6 /64); raise it for a school behind one NAT with more open tabs than that; 0 means the default, 512")
 	memLimit := fs.String("memory-limit", "", "soft memory limit of the Go runtime, e.g. 2GiB, or off; default 70% of the container's or machine's memory (GOMEMLIMIT, when set, wins)")
+	cl := clusterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return app.Config{}, "", err
 	}
@@ -396,5 +408,8 @@ func serveConfig(args []string, log *slog.Logger) (app.Config, string, error) {
 		return app.Config{}, "", fmt.Errorf("--max-conns-per-addr must be 0 (the default) or more, not %d", *maxPerAddr)
 	}
 	cfg.Hub.MaxConnsPerAddr = *maxPerAddr
+	if cfg.Cluster, err = cl.config(); err != nil {
+		return app.Config{}, "", err
+	}
 	return cfg, *memLimit, nil
 }
