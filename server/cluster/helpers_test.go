@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/plansync/plansync/server/store"
 	"github.com/plansync/plansync/shared/hlc"
@@ -33,6 +34,7 @@ type trio struct {
 	t       testing.TB
 	members []*member
 	routes  []string
+	tls     *natsserver.TLSConfigOpts // route TLS of every node; nil: plain routes
 }
 
 func freePort(t testing.TB) int {
@@ -55,7 +57,13 @@ func quiet() *slog.Logger {
 // newTrio starts three nodes and opens a Store on each.
 func newTrio(t testing.TB) *trio {
 	t.Helper()
-	tr := &trio{t: t}
+	return newTrioTLS(t, nil)
+}
+
+// newTrioTLS is newTrio with route TLS.
+func newTrioTLS(t testing.TB, tls *natsserver.TLSConfigOpts) *trio {
+	t.Helper()
+	tr := &trio{t: t, tls: tls}
 	for i := range 3 {
 		m := &member{name: fmt.Sprintf("n%d", i+1), dir: t.TempDir(), port: freePort(t)}
 		tr.members = append(tr.members, m)
@@ -87,7 +95,7 @@ func (tr *trio) startNode(m *member) {
 	tr.t.Helper()
 	n, err := StartNode(NodeConfig{
 		Name: m.name, Dir: filepath.Join(m.dir, "nats"), ClusterName: "test",
-		ClusterListen: fmt.Sprintf("127.0.0.1:%d", m.port), Routes: tr.routes, Logger: quiet(),
+		ClusterListen: fmt.Sprintf("127.0.0.1:%d", m.port), Routes: tr.routes, Logger: quiet(), RouteTLS: tr.tls,
 	})
 	if err != nil {
 		tr.t.Fatal(err)

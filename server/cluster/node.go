@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -113,6 +114,10 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 			if err != nil {
 				return nil, fmt.Errorf("cluster: route TLS: %w", err)
 			}
+			// As NATS' own config file does for routes: strict client
+			// verification, and the CA for the routes this node dials too.
+			tc.ClientAuth = tls.RequireAndVerifyClientCert
+			tc.RootCAs = tc.ClientCAs
 			opts.Cluster.TLSConfig = tc
 			opts.Cluster.TLSTimeout = 2
 		}
