@@ -107,10 +107,14 @@ func (s *Store) apply(msg jetstream.Msg) error {
 		r.err = err
 	} else {
 		for {
+			// The mark lands in the transaction of what the entry
+			// writes: an entry that wrote is never applied twice.
+			s.local.MarkNextWrite(markName, seq)
 			r = s.exec(e)
 			if !errors.Is(r.err, server.ErrUnavailable) {
 				break
 			}
+			s.local.TakeMark()
 			if s.ctx.Err() != nil {
 				return nil // closing: not applied, not marked
 			}
@@ -122,8 +126,11 @@ func (s *Store) apply(msg jetstream.Msg) error {
 			}
 		}
 	}
-	if err := s.local.SetMark(markName, seq); err != nil {
-		return fmt.Errorf("cluster: writing the applied mark: %w", err)
+	if s.local.TakeMark() {
+		// The entry wrote nothing (a refusal, a duplicate, a no-op).
+		if err := s.local.SetMark(markName, seq); err != nil {
+			return fmt.Errorf("cluster: writing the applied mark: %w", err)
+		}
 	}
 	s.stats.Applied.Add(1)
 	s.amu.Lock()

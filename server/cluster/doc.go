@@ -74,12 +74,12 @@
 // (plansync.log.ops, plansync.log.accounts) leave room to shard spaces
 // over several streams later (left to do, see the README).
 //
-// # What it does not do yet
+// # Restarts and what is not exact yet
 //
-// The mark of the last applied entry is written after the entry, not in
-// its transaction: a crash between the two applies that one entry again
-// on restart. For ops and for account writes that create, delete or
-// replace, that changes nothing; FailInvite counts once more on that node.
+// The mark of the last applied entry is stored in the transaction of what
+// the entry writes (store.MarkNextWrite), so an entry that wrote is never
+// applied twice, and one that wrote nothing is applied again after a crash
+// only against the state it was decided on, so it decides the same.
 // Badger's TTLs (sessions, invites) expire by each node's wall clock, so
 // near an expiry two nodes can disagree for a second about whether a
 // session is live.

@@ -9,6 +9,40 @@ import (
 	"github.com/plansync/plansync/server"
 )
 
+// pendingMark is a mark the next write stores in its own transaction.
+type pendingMark struct{ key, val []byte }
+
+// MarkNextWrite makes the next write (a group commit or an account write)
+// store the position v under name in the same transaction as what it
+// writes, so the mark is durable exactly when the write is: an entry of
+// the outside log that wrote something is never applied twice. The
+// caller must be the store's only writer while it is pending (the
+// cluster applier is). TakeMark ends it.
+func (s *Store) MarkNextWrite(name string, v uint64) {
+	s.mark.Store(&pendingMark{key: markKey(name), val: encodeSeq(v)})
+}
+
+// TakeMark ends the pending mark and reports whether no write stored it
+// (the entry wrote nothing): the caller then stores it with SetMark.
+func (s *Store) TakeMark() (unwritten bool) {
+	return s.mark.Swap(nil) != nil
+}
+
+// withMark wraps a write transaction's function so that it also stores
+// the pending mark, if there is one, and returns the mark it stored.
+func (s *Store) withMark(fn func(txn *badger.Txn) error) (func(txn *badger.Txn) error, *pendingMark) {
+	m := s.mark.Load()
+	if m == nil {
+		return fn, nil
+	}
+	return func(txn *badger.Txn) error {
+		if err := fn(txn); err != nil {
+			return err
+		}
+		return txn.Set(m.key, m.val)
+	}, m
+}
+
 // Marks remember how far this database has applied an outside log: in
 // cluster mode (server/cluster) the replicated stream every write goes
 // through, so that a restarted node resumes after the last entry it
@@ -35,13 +69,10 @@ func (s *Store) Mark(name string) (uint64, error) {
 	return v, err
 }
 
-// SetMark stores a position under name without syncing: the next group
-// commit or account write syncs it with what it wrote. A mark lost to a
-// crash is behind what was applied, never ahead, so the entries after it
-// are applied again, and applying an entry twice changes nothing the
-// second time for ops (the op index) and for the account writes that are
-// creates, deletes or replacements (see server/cluster for the ones that
-// count).
+// SetMark stores a position under name without syncing, for an entry
+// that wrote nothing (see MarkNextWrite): the next write syncs it. Lost
+// to a crash, it makes that one entry be applied again, against the
+// state it was decided on, so it decides the same.
 func (s *Store) SetMark(name string, v uint64) error {
 	return s.db.Update(func(txn *badger.Txn) error {
 		return txn.Set(markKey(name), encodeSeq(v))

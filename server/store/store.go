@@ -63,6 +63,8 @@ type Store struct {
 	wg     sync.WaitGroup // the committer
 
 	hook atomic.Pointer[func([]server.Committed)]
+	// mark is stored by the next write's transaction (MarkNextWrite).
+	mark atomic.Pointer[pendingMark]
 
 	// Owned by the committer goroutine; nothing else touches them.
 	heads map[uuid.UUID]uint64 // space -> head, cached after first read
