@@ -79,7 +79,13 @@ func OpenBench(ctx context.Context, dataDir, listen string, cfg Config, out io.W
 
 func seedBench(ctx context.Context, st server.Store) error {
 	now := time.Now().UTC()
-	err := st.CreateSpace(ctx, &server.Space{ID: benchauth.SpaceID, Name: "bench", Kind: server.KindGeneral, Created: now})
+	var err error
+	if _, serr := st.Space(ctx, benchauth.SpaceID); serr == nil {
+		// A restart (a read: in cluster mode it needs no quorum).
+		err = server.ErrExists
+	} else {
+		err = st.CreateSpace(ctx, &server.Space{ID: benchauth.SpaceID, Name: "bench", Kind: server.KindGeneral, Created: now})
+	}
 	if errors.Is(err, server.ErrExists) {
 		// Made already, or being made by another node of a cluster
 		// started at the same time: ready once the last session is.

@@ -18,6 +18,9 @@ import (
 // than apart, and catches up once space returns.
 const applyRetry = 500 * time.Millisecond
 
+// consumerRetry is the pause before a new consumer after one failed.
+const consumerRetry = 250 * time.Millisecond
+
 // The applier's pull requests: how long each waits on the server, and how
 // often the server says it is alive while one waits.
 const (
@@ -38,7 +41,7 @@ func (s *Store) runApplier() {
 			s.log.Warn("cluster: reading the log; starting again", "after", s.Applied(), "err", err)
 			select {
 			case <-s.ctx.Done():
-			case <-time.After(time.Second):
+			case <-time.After(consumerRetry):
 			}
 		}
 	}
@@ -64,14 +67,7 @@ func (s *Store) consume() error {
 	}
 	stop := make(chan struct{})
 	defer close(stop)
-	go func() { // stops the iterator at Close; ends with consume
-		select {
-		case <-s.ctx.Done():
-			it.Stop()
-		case <-stop:
-			it.Stop()
-		}
-	}()
+	go s.watch(it, stop) // ends with consume
 	for {
 		msg, err := it.Next()
 		if err != nil {
@@ -85,6 +81,47 @@ func (s *Store) consume() error {
 		}
 	}
 }
+
+// watch stops the iterator at Close, or when this node has applied
+// nothing for stallAfter while the log holds more: the ordered consumer
+// recovers from a lost stream leader by itself, but should it ever stay
+// stuck, runApplier makes a new one from after what was applied.
+func (s *Store) watch(it jetstream.MessagesContext, stop <-chan struct{}) {
+	defer it.Stop()
+	tick := time.NewTicker(stallAfter)
+	defer tick.Stop()
+	last := s.Applied()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		now := s.Applied()
+		if now != last {
+			last = now
+			continue
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, 2*time.Second)
+		st, err := s.js.Stream(ctx, s.cfg.Stream)
+		var info *jetstream.StreamInfo
+		if err == nil {
+			info, err = st.Info(ctx)
+		}
+		cancel()
+		if err == nil && info.State.LastSeq > now {
+			s.stats.Stalls.Add(1)
+			s.log.Warn("cluster: the log's consumer delivered nothing while the log grew; making a new one", "applied", now, "last", info.State.LastSeq)
+			return
+		}
+	}
+}
+
+// stallAfter is how long the applier may apply nothing while the log
+// holds more before watch makes a new consumer.
+const stallAfter = 2 * time.Second
 
 // apply applies one entry, unless it was applied already (a consumer made
 // again may deliver from before where this node is).

@@ -49,6 +49,12 @@
 // client's retry is found applied by the op index. Reads (catch-up,
 // history, the team pages) are served from the view meanwhile.
 //
+// JetStream's ordered consumer recovers from a lost stream leader by
+// itself, usually within a second; in the rolling-restart test it once
+// stayed silent for over 20 s, so the applier watches it: applying
+// nothing for 2 s while the log holds more makes it start a new one from
+// after what it applied (Stats.Stalls counts them).
+//
 // # Fan-out and revocation
 //
 // The view's OnCommit hook (the hub's fan-out) runs on every node as it

@@ -119,6 +119,7 @@ type Stats struct {
 	Applied   atomic.Uint64 // entries applied here
 	Replayed  atomic.Uint64 // entries delivered again and skipped
 	Undecoded atomic.Uint64 // entries that did not decode (skipped on every node alike)
+	Stalls    atomic.Uint64 // consumers made again because they stopped delivering
 }
 
 type result struct {
