@@ -178,7 +178,7 @@ func (a *App) adminHandler(token string) http.Handler {
 	})
 	mux.HandleFunc("GET "+HealthPath, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := a.Store.Healthy(); err != nil {
+		if err := a.Healthy(); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = io.WriteString(w, "unavailable: "+err.Error()+"\n")
 			return

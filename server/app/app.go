@@ -23,6 +23,7 @@ import (
 	"github.com/plansync/plansync/server/api"
 	"github.com/plansync/plansync/server/auth"
 	"github.com/plansync/plansync/server/clientaddr"
+	"github.com/plansync/plansync/server/cluster"
 	"github.com/plansync/plansync/server/httpd"
 	"github.com/plansync/plansync/server/hub"
 	"github.com/plansync/plansync/server/notify"
@@ -81,6 +82,9 @@ type Config struct {
 	// Translations overrides the translator's settings (tests); its
 	// Store, Engine and Logger are set here.
 	Translations translations.Options
+	// Cluster, when set, runs this server as one node of a cluster
+	// (server/cluster); nil is the single-node badger server.
+	Cluster *ClusterConfig
 }
 
 // App is a running server.
@@ -114,6 +118,8 @@ type App struct {
 	// Translator computes machine translations after commits; nil when
 	// no engine is configured.
 	Translator *translations.Service
+	// cluster is set in cluster mode; Store is then its local view.
+	cluster *clustered
 }
 
 // Open opens the store, builds the hub and starts serving.
@@ -131,14 +137,33 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a := &App{cfg: cfg, log: cfg.Logger, Registry: prometheus.NewRegistry(), tls: tlsConf != nil,
 		Events: secevent.New(cfg.Logger), Clients: clientaddr.New(cfg.TrustedProxies)}
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), secevent.Collector())
+	if cfg.Cluster != nil && (cfg.Notify != nil || cfg.Translate != nil) {
+		// Each node would send every notification and translate every
+		// text: the outbox and the translator are single-node for now.
+		return nil, errors.New("notifications and machine translation are not yet supported in cluster mode: run without --notify and --translate, or on a single node")
+	}
 	so := cfg.Store
 	so.Logger = cfg.Logger
 	so.Registry = a.Registry
-	st, err := store.Open(cfg.DataDir, so)
+	var clock *cluster.Clock
+	if cfg.Cluster != nil {
+		// Time-dependent decisions of the view are the log entry's time.
+		clock = new(cluster.Clock)
+		so.Now = clock.Now
+	}
+	local, err := store.Open(cfg.DataDir, so)
 	if err != nil {
 		return nil, err
 	}
-	a.Store = st
+	a.Store = local
+	var st server.Store = local
+	if cfg.Cluster != nil {
+		if a.cluster, err = openCluster(ctx, cfg, local, clock); err != nil {
+			_ = local.Close()
+			return nil, err
+		}
+		st = a.cluster.store
+	}
 	ao := cfg.Auth
 	ao.Store = st
 	ao.Logger = cfg.Logger
@@ -157,7 +182,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Seed {
 		demo, err := Seed(ctx, st, a.Auth, filepath.Join(cfg.DataDir, "demo-token"))
 		if err != nil {
-			_ = st.Close()
+			_ = a.closeStore()
 			return nil, fmt.Errorf("seeding the demo: %w", err)
 		}
 		a.Demo = demo
@@ -169,7 +194,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	var taps []func([]server.Committed)
 	if cfg.Notify != nil {
 		if err := a.openNotify(ctx); err != nil {
-			_ = st.Close()
+			_ = a.closeStore()
 			return nil, err
 		}
 		taps = append(taps, a.Notify.Offer)
@@ -230,11 +255,16 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	// memberships re-reads them on theirs.
 	a.Auth.SetOnRevoke(a.Hub.CloseSession)
 	a.Auth.SetOnAccessChange(a.Hub.Revalidate)
+	if a.cluster != nil {
+		// Every node applies every revocation: a session ended through
+		// any node closes its sockets on this one.
+		a.cluster.store.SetHooks(a.Hub.CloseSession, a.Hub.Revalidate)
+	}
 	a.API = api.New(api.Options{Auth: a.Auth, Store: st, Rules: ho.Rules, Logger: cfg.Logger, Now: cfg.Auth.Now, Limits: cfg.APILimits,
 		ClientKey: a.Clients.Key, Events: a.Events})
 	handler := httpd.New(httpd.Options{
 		Sync:    a.Hub,
-		Healthy: st.Healthy,
+		Healthy: a.Healthy,
 		Web:     cfg.Web,
 		Logger:  cfg.Logger,
 		API:     withNotify(a.API, a.Notify),
@@ -250,7 +280,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		_ = a.closeNotify(ctx)
 		a.closeTranslator()
 		a.wg.Wait()
-		_ = st.Close()
+		_ = a.closeStore()
 		return nil, err
 	}
 	a.ln = ln
@@ -261,7 +291,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		_ = a.closeNotify(ctx)
 		a.closeTranslator()
 		a.wg.Wait()
-		_ = st.Close()
+		_ = a.closeStore()
 		return nil, err
 	}
 	a.wg.Add(1)
@@ -324,7 +354,7 @@ func (a *App) Close(ctx context.Context) error {
 	err = errors.Join(err, a.closeNotify(ctx))
 	a.wg.Wait()
 	a.closeTranslator()
-	if cerr := a.Store.Close(); err == nil {
+	if cerr := a.closeStore(); err == nil {
 		err = cerr
 	}
 	return err
@@ -339,7 +369,7 @@ func (a *App) closeTranslator() {
 // commitTap is the store as the hub sees it, with more listeners on its
 // commit hook (the store takes one): the notifier and the translator.
 type commitTap struct {
-	*store.Store
+	server.Store
 	taps []func([]server.Committed)
 }
 
@@ -351,4 +381,13 @@ func (c commitTap) OnCommit(fn func([]server.Committed)) {
 			tap(b)
 		}
 	})
+}
+
+// closeStore closes the store: in cluster mode the cluster store (which
+// closes the badger view), its connection and the embedded node.
+func (a *App) closeStore() error {
+	if a.cluster != nil {
+		return a.cluster.close()
+	}
+	return a.Store.Close()
 }

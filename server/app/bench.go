@@ -65,7 +65,7 @@ func OpenBench(ctx context.Context, dataDir, listen string, cfg Config, out io.W
 	if err != nil {
 		return nil, err
 	}
-	if err := seedBench(ctx, a.Store); err != nil {
+	if err := seedBench(ctx, a.Shared()); err != nil {
 		_ = a.Close(ctx)
 		return nil, fmt.Errorf("bench setup: %w", err)
 	}
@@ -79,9 +79,24 @@ func OpenBench(ctx context.Context, dataDir, listen string, cfg Config, out io.W
 
 func seedBench(ctx context.Context, st server.Store) error {
 	now := time.Now().UTC()
-	err := st.CreateSpace(ctx, &server.Space{ID: benchauth.SpaceID, Name: "bench", Kind: server.KindGeneral, Created: now})
+	var err error
+	if _, serr := st.Space(ctx, benchauth.SpaceID); serr == nil {
+		// A restart (a read: in cluster mode it needs no quorum).
+		err = server.ErrExists
+	} else {
+		err = st.CreateSpace(ctx, &server.Space{ID: benchauth.SpaceID, Name: "bench", Kind: server.KindGeneral, Created: now})
+	}
 	if errors.Is(err, server.ErrExists) {
-		return nil
+		// Made already, or being made by another node of a cluster
+		// started at the same time: ready once the last session is.
+		last := server.HashToken(benchauth.Token(benchauth.Users - 1))
+		for range 300 {
+			if _, err := st.Session(ctx, last); err == nil {
+				return nil
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		return errors.New("the bench space exists but its users were not made within 30s")
 	} else if err != nil {
 		return err
 	}

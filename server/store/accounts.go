@@ -31,6 +31,7 @@ func (s *Store) update(fn func(txn *badger.Txn) error) error {
 	if err := s.checkSpace(); err != nil {
 		return err
 	}
+	fn, mark := s.withMark(fn)
 	var err error
 	for range conflictRetries {
 		if err = s.db.Update(fn); !errors.Is(err, badger.ErrConflict) {
@@ -39,6 +40,9 @@ func (s *Store) update(fn func(txn *badger.Txn) error) error {
 	}
 	if err != nil {
 		return err
+	}
+	if mark != nil {
+		s.mark.CompareAndSwap(mark, nil)
 	}
 	return s.syncDurable()
 }

@@ -290,7 +290,7 @@ func (s *Store) FailInvite(ctx context.Context, id string, maxFailures int) (boo
 		inv.Failures++
 		if inv.Failures >= maxFailures {
 			burned = true
-			inv.BurnedAt = time.Now().UTC()
+			inv.BurnedAt = s.opts.Now().UTC()
 		}
 		e, err := inviteEntry(inv)
 		if err != nil {

@@ -100,9 +100,17 @@ func (s *Store) commitGroup(group []*commitReq, nops int) {
 		return
 	}
 	g, err := s.merge(group)
+	mark := s.mark.Load()
 	if err == nil {
+		if mark != nil {
+			// Last, so that it lands with (after) every op of the group.
+			g.writes = append(g.writes, []kv{{mark.key, mark.val}})
+		}
 		s.synced.hold(g.committed)
 		err = s.persist(g)
+	}
+	if err == nil && mark != nil {
+		s.mark.CompareAndSwap(mark, nil)
 	}
 	if err != nil {
 		// The cached heads may be ahead of what reached the disk; read them

@@ -90,7 +90,7 @@ func (s *Store) BindDevice(ctx context.Context, device uuid.UUID, se *server.Ses
 		if n >= maxPerUser {
 			return server.ErrDeviceLimit
 		}
-		v, err := marshal(&deviceBinding{User: se.User, Session: se.Hash, Bound: time.Now()})
+		v, err := marshal(&deviceBinding{User: se.User, Session: se.Hash, Bound: s.opts.Now()})
 		if err != nil {
 			return err
 		}
@@ -191,3 +191,19 @@ func liveDevices(txn *badger.Txn, user, except uuid.UUID) (int, error) {
 // MaxScanDevices bounds the index entries one bind reads: far above any
 // per-user device limit, so the count is exact wherever it matters.
 const MaxScanDevices = 4096
+
+// DeviceBoundTo reports whether device is bound to session se already: the
+// read BindDevice starts with, for a caller (server/cluster) that sends
+// only the binds that write through its log.
+func (s *Store) DeviceBoundTo(device uuid.UUID, se *server.Session) bool {
+	var bound bool
+	_ = s.db.View(func(txn *badger.Txn) error {
+		b, err := readBinding(txn, device)
+		if err != nil || b == nil {
+			return err
+		}
+		bound = b.User == se.User && b.Session == se.Hash
+		return nil
+	})
+	return bound
+}

@@ -34,6 +34,7 @@ const (
 	kindBindGuard  byte = 'G' // G|user -> empty: every new binding of the user rewrites it (BindDevice)
 	kindSpaceUsage byte = 'b' // b|space -> bytes charged to its quota (8, big-endian)
 	kindUserUsage  byte = 'B' // B|user -> bytes charged to their quota (8, big-endian)
+	kindMark       byte = 'z' // z|name -> a position in an outside log applied here (8, big-endian; server/cluster)
 	// n e N w y Y f F: the notification outbox, preferences and reply
 	// tokens (outbox_notify.go).
 )

@@ -70,7 +70,10 @@ const valueThreshold = 1 << 20 // bytes, badger's maximum
 // Options tune a Store. The zero value of each field means its default.
 type Options struct {
 	// Now is the server's clock, against which ops too far ahead are
-	// refused (server.ErrClockAhead); nil is time.Now.
+	// refused (server.ErrClockAhead), and the time written by the account
+	// writes that stamp one (device bindings, burned invites); nil is
+	// time.Now. In cluster mode it is the time of the log entry being
+	// applied, so that every node decides alike (server/cluster).
 	Now              func() time.Time
 	MemTableSize     int64 // bytes; DefaultMemTableSize
 	NumMemtables     int   // DefaultNumMemtables

@@ -63,6 +63,8 @@ type Store struct {
 	wg     sync.WaitGroup // the committer
 
 	hook atomic.Pointer[func([]server.Committed)]
+	// mark is stored by the next write's transaction (MarkNextWrite).
+	mark atomic.Pointer[pendingMark]
 
 	// outboxMu serialises the notification outbox's writes
 	// (outbox_notify.go), which read what they change: one at a time they

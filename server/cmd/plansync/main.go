@@ -218,7 +218,18 @@ func benchServe(stdout io.Writer, log *slog.Logger) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	a, err := app.OpenBench(ctx, dir, env("BENCH_LISTEN", "127.0.0.1:0"), app.Config{Logger: log, Store: benchStoreOptions(log)}, stdout)
+	cfg := app.Config{Logger: log, Store: benchStoreOptions(log)}
+	// Cluster mode from the environment (PLANSYNC_CLUSTER_*, PLANSYNC_NATS_*),
+	// for the crash harness's cluster runs.
+	cl := clusterFlags(flag.NewFlagSet("bench-serve", flag.ContinueOnError))
+	var err error
+	if cfg.Cluster, err = cl.config(); err != nil {
+		return err
+	}
+	if cfg.Cluster != nil && cfg.Cluster.Node != nil && cfg.Store.NoSync {
+		cfg.Cluster.Node.NoSync = true // the control run: the log unsynced too
+	}
+	a, err := app.OpenBench(ctx, dir, env("BENCH_LISTEN", "127.0.0.1:0"), cfg, stdout)
 	if err != nil {
 		return err
 	}
@@ -374,6 +385,7 @@ func serveConfig(args []string, log *slog.Logger) (app.Config, string, error) {
 	translateSpec := fs.String("translate", env("PLANSYNC_TRANSLATE", ""), "machine translation engine: apertium, libretranslate:URL or off; default off, and apertium for --seed when it is installed (env PLANSYNC_TRANSLATE)")
 	memLimit := fs.String("memory-limit", "", "soft memory limit of the Go runtime, e.g. 2GiB, or off; default 70% of the container's or machine's memory (GOMEMLIMIT, when set, wins)")
 	nf := notifyFlags(fs)
+	cl := clusterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return app.Config{}, "", err
 	}
@@ -400,11 +412,14 @@ func serveConfig(args []string, log *slog.Logger) (app.Config, string, error) {
 		return app.Config{}, "", fmt.Errorf("--max-conns-per-addr must be 0 (the default) or more, not %d", *maxPerAddr)
 	}
 	cfg.Hub.MaxConnsPerAddr = *maxPerAddr
+	if cfg.Cluster, err = cl.config(); err != nil {
+		return app.Config{}, "", err
+	}
 	if cfg.Notify, err = nf.config(); err != nil {
 		return app.Config{}, "", err
 	}
 	spec := *translateSpec
-	if spec == "" && *seed && translate.Available(context.Background()) {
+	if spec == "" && *seed && cfg.Cluster == nil && translate.Available(context.Background()) {
 		spec = "apertium" // the demo shows translation when it can
 	}
 	if cfg.Translate, err = translate.FromSpec(context.Background(), spec); err != nil {
