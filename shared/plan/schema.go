@@ -287,6 +287,10 @@ var studentCollections = []*Collection{
 		required(enum("kind", noteKindValues)),
 		required(text("text", 8000, "lang")),
 		id("reply_to"),
+		// urgent is the school's mark (only staff may set it, see
+		// fieldWriters): server/notify sends an urgent note at once,
+		// past digests and quiet hours.
+		boolean("urgent"),
 	}},
 	{Name: "meetings", Kind: Student, Fields: []Field{
 		text("title", 200, "lang"),

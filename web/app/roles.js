@@ -205,3 +205,15 @@ export const ROLES = {
     }
   }
 };
+
+export const FIELD_WRITERS = {
+  "student": {
+    "notes": {
+      "urgent": [
+        "teacher",
+        "support",
+        "admin"
+      ]
+    }
+  }
+};

@@ -363,6 +363,10 @@ export const SCHEMA = {
           "name": "reply_to",
           "type": "id",
           "maxLen": 36
+        },
+        {
+          "name": "urgent",
+          "type": "bool"
         }
       ]
     },
