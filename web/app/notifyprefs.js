@@ -15,12 +15,15 @@ import { t } from './i18n.js';
 import * as c from './client.js';
 import { box, liveStatus, onSubmit, errorLine } from './remote.js';
 import { field } from './views.js';
+import { formClosed } from './shell.js';
 
 // CHANNELS in the order the screen lists them.
 const CHANNELS = ['push', 'email', 'sms', 'call'];
 const DIGESTS = ['now', 'daily', 'weekly'];
 // PUSH_READY_MS bounds the wait for the service worker before subscribing.
 const PUSH_READY_MS = 10000;
+// PUSH_SUBSCRIBE_MS bounds the browser's call to its push service.
+const PUSH_SUBSCRIBE_MS = 20000;
 
 const PHONE_RE = /^\+[1-9][0-9]{6,14}$/; // E.164, as server/notify checks it
 const CODE_RE = /^[0-9]{6}$/;
@@ -33,6 +36,7 @@ export async function notifySection() {
   const show = async (res) => {
     data = res;
     await el.refresh();
+    formClosed(); // a rebuild held back while the form was changed
   };
   const load = async () => {
     if (!data) data = await c.call('GET', '/api/notify/prefs');
@@ -80,6 +84,7 @@ function view(p, status, show) {
   h('fieldset', {}, h('legend', {}, t('notify.digest')), digests),
   error, h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('notify.save'))));
 
+  markDirty(form);
   onSubmit(form, error, async () => {
     status.textContent = '';
     const channels = [...chosen.filter((ch) => checks.find((x) => x.ch === ch)?.box.checked),
@@ -94,8 +99,6 @@ function view(p, status, show) {
     if (body.email && !email.checkValidity()) throw focusOn(email, 'bad_email');
     if (body.phone && !PHONE_RE.test(body.phone)) throw focusOn(phone, 'bad_phone');
     if (!body.quiet_start !== !body.quiet_end) throw focusOn(body.quiet_start ? quietEnd : quietStart, 'bad_quiet');
-    if (channels.includes('email') && !body.email) throw focusOn(email, 'need_email');
-    if (channels.includes('sms') && !body.phone) throw focusOn(phone, 'need_phone');
     if (channels.includes('push') && available.has('push')) body.push = await subscribePush(p.vapid_public_key);
     const res = await c.call('PUT', '/api/notify/prefs', body);
     await show(res);
@@ -116,6 +119,7 @@ function codeForm(p, status, show) {
     h('p', { id: 'notify-code-hint' }, t(p.verifying === 'email' ? 'notify.codeEmail' : 'notify.codeSMS', { addr: addr || '' })),
     field(t('notify.code'), input), error,
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('notify.verify'))));
+  markDirty(form);
   onSubmit(form, error, async () => {
     const code = input.value.replace(/\s/g, '');
     if (!CODE_RE.test(code)) throw focusOn(input, 'bad_code');
@@ -128,9 +132,17 @@ function codeForm(p, status, show) {
   return form;
 }
 
+// markDirty marks a form someone changed, so that a sync's rebuild of
+// the screen waits instead of throwing their words away (shell.js).
+function markDirty(form) {
+  const mark = () => form.setAttribute('data-dirty', 'true');
+  form.addEventListener('input', mark);
+  form.addEventListener('change', mark);
+}
+
 function overrides() {
   const o = {};
-  for (const k of ['bad_email', 'bad_phone', 'bad_quiet', 'need_email', 'need_phone', 'bad_code', 'push_denied', 'push_failed', 'push_unsupported']) o[k] = t(`notify.err.${k}`);
+  for (const k of ['bad_email', 'bad_phone', 'bad_quiet', 'bad_code', 'push_denied', 'push_failed', 'push_unsupported']) o[k] = t(`notify.err.${k}`);
   o.invalid = t('notify.err.invalid');
   return o;
 }
@@ -155,25 +167,30 @@ async function subscribePush(vapidKey) {
   if (!vapidKey || !('serviceWorker' in navigator) || typeof PushManager === 'undefined' || typeof Notification === 'undefined') {
     throw { code: 'push_unsupported' };
   }
-  const reg = await Promise.race([navigator.serviceWorker.ready,
-    new Promise((_, reject) => { setTimeout(() => reject({ code: 'push_unsupported' }), PUSH_READY_MS); })]);
+  const reg = await within(navigator.serviceWorker.ready, PUSH_READY_MS, 'push_unsupported');
   const perm = Notification.permission === 'granted' ? 'granted' : await Notification.requestPermission();
   if (perm !== 'granted') throw { code: 'push_denied' };
   let sub;
   try {
-    sub = await reg.pushManager.getSubscription();
+    sub = await within(reg.pushManager.getSubscription(), PUSH_READY_MS);
     const key = keyBytes(vapidKey);
     if (sub && !sameKey(sub.options && sub.options.applicationServerKey, key)) {
       await sub.unsubscribe();
       sub = null;
     }
-    if (!sub) sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+    if (!sub) sub = await within(reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }), PUSH_SUBSCRIBE_MS);
   } catch (err) {
     console.warn('push subscription failed', err);
     throw { code: 'push_failed' };
   }
   const j = sub.toJSON();
   return { endpoint: j.endpoint, keys: { p256dh: j.keys.p256dh, auth: j.keys.auth } };
+}
+
+// within is p, or a rejection with code after ms.
+function within(p, ms, code = 'push_failed') {
+  let timer;
+  return Promise.race([p, new Promise((_, reject) => { timer = setTimeout(() => reject({ code }), ms); })]).finally(() => clearTimeout(timer));
 }
 
 // keyBytes decodes the base64url VAPID public key (RFC 8292 section 3.2).
