@@ -121,6 +121,8 @@ type env struct {
 	web     fs.FS
 	app     *app.App
 	browser context.Context
+	// notify, when set, turns on notifications (server/notify).
+	notify *app.NotifyConfig
 }
 
 func (e *env) start() {
@@ -133,7 +135,7 @@ func (e *env) start() {
 	// The same address on restart: the pages' service workers and
 	// sockets know the origin.
 	for range 50 {
-		e.app, err = app.Open(context.Background(), app.Config{Addr: addr, DataDir: e.dir, Seed: true, Web: e.web,
+		e.app, err = app.Open(context.Background(), app.Config{Addr: addr, DataDir: e.dir, Seed: true, Web: e.web, Notify: e.notify,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err == nil {
 			break
@@ -378,15 +380,21 @@ func (b *tab) screenshot(name string) string {
 // newEnv starts a seeded server and a headless Chromium for one test.
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with notifications configured by nc (nil: off).
+func newEnvWith(t *testing.T, nc *app.NotifyConfig, flags ...chromedp.ExecAllocatorOption) *env {
+	t.Helper()
 	exe := chromium(t)
-	e := &env{t: t, root: t, dir: t.TempDir(), web: webFiles(t)}
+	e := &env{t: t, root: t, dir: t.TempDir(), web: webFiles(t), notify: nc}
 	e.start()
 	t.Cleanup(func() {
 		if e.app != nil {
 			e.stop()
 		}
 	})
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -397,7 +405,14 @@ func newEnv(t *testing.T) *env {
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(360, 780),
-	)
+	}
+	if nc != nil {
+		// A push subscription makes the browser call its push service:
+		// no name but the test server's resolves.
+		opts = append(opts, chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"))
+	}
+	opts = append(opts, flags...)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
 	browser, cancelBrowser := chromedp.NewContext(alloc)
 	t.Cleanup(cancelBrowser)
