@@ -27,7 +27,7 @@ var validExamples = map[SpaceKind]map[string]map[string]any{
 		"checkins": {"goal_id": goalID, "date": "2024-02-29", "where": "school",
 			"what_happened": "Read two pages\twithout help.", "progress": "on_track", "by": "Ms. Lee", "lang": "en"},
 		"notes": {"author_name": "أم ليلى", "lang": "ar", "kind": "praise",
-			"text": "شكراً على الاجتماع", "reply_to": replyID},
+			"text": "شكراً على الاجتماع", "reply_to": replyID, "urgent": false},
 		"meetings": {
 			"title": "Fall conference",
 			"proposed_times": []any{
