@@ -197,6 +197,20 @@ func memberNamed(t *testing.T, a *app.App, space uuid.UUID, name string) uuid.UU
 	return uuid.Nil
 }
 
+// fits fails the step when anything in scope is wider than the 360 px
+// viewport or a control there is a tap target under 24 px.
+func (b *tab) fits(what, scope string) {
+	b.e.t.Helper()
+	wide := eval[[]string](b, `[...document.querySelectorAll('#main *')].filter(el => el.getBoundingClientRect().right > innerWidth + 1).map(el => el.tagName + '.' + el.className).slice(0, 5)`)
+	if len(wide) > 0 {
+		b.e.t.Errorf("%s: wider than 360 px: %v", what, wide)
+	}
+	small := eval[[]string](b, `[...document.querySelectorAll('`+scope+`')].flatMap(s => [...s.querySelectorAll('button, a, input, select')]).map(el => [el, el.getBoundingClientRect()]).filter(([, r]) => r.width > 0 && (r.height < 24 || r.width < 24)).map(([el, r]) => el.tagName + '#' + el.id + ' ' + r.width + 'x' + r.height + ' ' + el.textContent.slice(0, 30)).slice(0, 5)`)
+	if len(small) > 0 {
+		b.e.t.Errorf("%s: tap targets under 24 px: %v", what, small)
+	}
+}
+
 var sixDigits = regexp.MustCompile(`\b(\d{6})\b`)
 
 // TestNotifySettings is the notification settings in a real browser at
@@ -234,6 +248,7 @@ func TestNotifySettings(t *testing.T) {
 			t.Error("the form does not start valid")
 		}
 		fam.axe("notification settings (en)")
+		fam.fits("notification settings", "#notify")
 		fam.screenshot("notify-settings.png")
 	})
 	if !ok {
@@ -258,6 +273,7 @@ func TestNotifySettings(t *testing.T) {
 			t.Errorf("the server keeps %+v", p)
 		}
 		fam.axe("notification settings with the code form (en)")
+		fam.fits("the code form", "#notify")
 	})
 	if !ok {
 		return
@@ -317,6 +333,7 @@ func TestNotifySettings(t *testing.T) {
 			t.Errorf("the section is titled %q in Spanish", txt)
 		}
 		fam.axe("notification settings (es)")
+		fam.fits("notification settings (es)", "#notify")
 	})
 }
 
@@ -463,6 +480,7 @@ func TestCallList(t *testing.T) {
 			t.Errorf("%d rows", n)
 		}
 		park.axe("call list (en)")
+		park.fits("call list (en)", "#main .call-list, #main .admin")
 		park.media("print")
 		shown := eval[[]string](park, `[...document.querySelectorAll('body *')].filter(el => el.getClientRects().length > 0 && !el.closest('.call-list') && !el.querySelector('.call-list')).map(el => el.tagName + '.' + el.className)`)
 		if len(shown) > 0 {
@@ -477,6 +495,7 @@ func TestCallList(t *testing.T) {
 		park.visit("#/calls/" + school.String())
 		park.waitFor("the call list", `document.querySelector('table#calls tbody tr')`, stepTimeout)
 		park.axe("call list (es)")
+		park.fits("call list (es)", "#main .call-list")
 		park.screenshot("call-list-es.png")
 	})
 	if !ok {

@@ -28,11 +28,11 @@ export async function callListScreen(school) {
       h('thead', {}, h('tr', {}, ['who', 'phone', 'language', 'plan', 'about', 'since'].map((k) => h('th', { scope: 'col' }, t(`calls.${k}`))))),
       h('tbody', {}, calls.map((x) => h('tr', { 'data-user': x.user },
         h('th', { scope: 'row' }, x.who || ''),
-        h('td', { translate: 'no' }, x.phone ? h('a', { href: `tel:${x.phone}` }, x.phone) : t('calls.noPhone')),
-        h('td', {}, langName(x.language) || x.language || ''),
-        h('td', {}, x.plan || ''),
-        h('td', { lang: x.language || null, dir: 'auto' }, x.about || ''),
-        h('td', {}, x.since ? formatTime(x.since) : '')))));
+        h('td', { translate: 'no', 'data-label': t('calls.phone') }, x.phone ? h('a', { href: `tel:${x.phone}` }, x.phone) : t('calls.noPhone')),
+        h('td', { 'data-label': t('calls.language') }, langName(x.language) || x.language || ''),
+        h('td', { 'data-label': t('calls.plan') }, x.plan || ''),
+        h('td', { lang: x.language || null, dir: 'auto', 'data-label': t('calls.about') }, x.about || ''),
+        h('td', { 'data-label': t('calls.since') }, x.since ? formatTime(x.since) : '')))));
   });
   return {
     title,
