@@ -256,6 +256,19 @@ func TestNotifySettings(t *testing.T) {
 	}
 
 	ok = e.step("saving an email address sends a code; the server keeps the settings", func(t *testing.T) {
+		// Offline first: the save fails in words and keeps what was typed.
+		fam.setOffline(true)
+		eval[chromedp.Void](fam, `(() => {
+			const f = document.querySelector('#notify-prefs');
+			f.querySelector('[name=email]').value = 'rosa@example.org';
+			f.querySelector('input[name=digest][value=weekly]').checked = true;
+			f.requestSubmit();
+		})()`)
+		fam.waitFor("the failure", `document.querySelector('#notify-prefs .error:not([hidden])')`, stepTimeout)
+		if got := eval[string](fam, `(() => { const f = document.querySelector('#notify-prefs'); return f.querySelector('[name=email]').value + ' ' + f.querySelector('input[name=digest]:checked').value; })()`); got != "rosa@example.org weekly" {
+			t.Errorf("after a failed save the form holds %q", got)
+		}
+		fam.setOffline(false)
 		eval[chromedp.Void](fam, `(() => {
 			const f = document.querySelector('#notify-prefs');
 			f.querySelector('input[name=channel][value=email]').checked = true;
