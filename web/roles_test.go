@@ -59,6 +59,19 @@ func rolesJS(t *testing.T) []byte {
 	}
 	b.WriteString("\nexport const DECISIONS = ")
 	b.Write(dj)
+	// The fields only some roles may write (plan.FieldWriters).
+	fw := map[string]map[string]map[string][]string{}
+	for _, kind := range []plan.SpaceKind{plan.Student, plan.School} {
+		if w := plan.FieldWriters(kind); len(w) > 0 {
+			fw[string(kind)] = w
+		}
+	}
+	js, err = json.MarshalIndent(fw, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.WriteString("\nexport const FIELD_WRITERS = ")
+	b.Write(js)
 	b.WriteString(";\n")
 	return b.Bytes()
 }

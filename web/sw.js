@@ -90,3 +90,66 @@ self.addEventListener('fetch', (event) => {
   }
   event.respondWith(cacheFirst(req));
 });
+
+// Push (server/notify's Web Push channel): the payload is {title, body,
+// url, tag, lang}, the words and a link to the exact item and nothing
+// else of the plan. One notification per tag, so a message the server
+// sent again after a crash replaces itself. Open pages hear of it too
+// ({type: 'push-shown'}), so they can say it arrived.
+self.addEventListener('push', (event) => {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch {
+    data = { body: event.data ? event.data.text() : '' };
+  }
+  const title = typeof data.title === 'string' && data.title ? data.title : 'Plansync';
+  const url = sameOriginLink(data.url);
+  event.waitUntil((async () => {
+    await self.registration.showNotification(title, {
+      body: typeof data.body === 'string' ? data.body : '',
+      tag: typeof data.tag === 'string' && data.tag ? data.tag : undefined,
+      lang: typeof data.lang === 'string' ? data.lang : undefined,
+      icon: '/icons/icon-192.png',
+      data: { url },
+    });
+    for (const c of await self.clients.matchAll({ type: 'window', includeUncontrolled: true })) {
+      c.postMessage({ type: 'push-shown', title, url });
+    }
+  })());
+});
+
+// sameOriginLink keeps a link only when it points into this app; anything
+// else opens the app's home.
+function sameOriginLink(u) {
+  try {
+    const url = new URL(u, self.location.origin);
+    if (url.origin === self.location.origin) return url.href;
+  } catch {
+    // not a URL
+  }
+  return new URL('/', self.location.origin).href;
+}
+
+// A tap on the notification focuses a window of the app already open on
+// that item, else another window of the app (sent to the item), else
+// opens a new one.
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const url = sameOriginLink(event.notification.data && event.notification.data.url);
+  event.waitUntil((async () => {
+    const wins = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    const exact = wins.find((w) => w.url === url);
+    if (exact) return exact.focus();
+    const any = wins.find((w) => new URL(w.url).origin === self.location.origin);
+    if (any) {
+      try {
+        const w = await any.focus();
+        return await (w || any).navigate(url);
+      } catch {
+        // an uncontrolled window cannot be navigated: open one
+      }
+    }
+    return self.clients.openWindow(url);
+  })());
+});

@@ -127,6 +127,8 @@ type env struct {
 	browser context.Context
 	// translate, when set, is the server's translation engine.
 	translate translate.Engine
+	// notify, when set, turns on notifications (server/notify).
+	notify *app.NotifyConfig
 }
 
 func (e *env) start() {
@@ -140,7 +142,7 @@ func (e *env) start() {
 	// sockets know the origin.
 	for range 50 {
 		e.app, err = app.Open(context.Background(), app.Config{Addr: addr, DataDir: e.dir, Seed: true, Web: e.web,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Translate: e.translate,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Translate: e.translate, Notify: e.notify,
 			Translations: translations.Options{LangsTTL: time.Millisecond}})
 		if err == nil {
 			break
@@ -443,18 +445,31 @@ func newEnv(t *testing.T) *env {
 	return newEnvWith(t, nil)
 }
 
-// newEnvWith is newEnv with a translation engine on the server.
-func newEnvWith(t *testing.T, engine translate.Engine) *env {
+// newEnvTranslating is newEnv with a translation engine on the server.
+func newEnvTranslating(t *testing.T, engine translate.Engine) *env {
+	t.Helper()
+	return newEnvOpts(t, engine, nil)
+}
+
+// newEnvWith is newEnv with notifications configured by nc (nil: off).
+func newEnvWith(t *testing.T, nc *app.NotifyConfig, flags ...chromedp.ExecAllocatorOption) *env {
+	t.Helper()
+	return newEnvOpts(t, nil, nc, flags...)
+}
+
+// newEnvOpts starts the server (with a translation engine and
+// notifications when set) and a browser with the extra flags.
+func newEnvOpts(t *testing.T, engine translate.Engine, nc *app.NotifyConfig, flags ...chromedp.ExecAllocatorOption) *env {
 	t.Helper()
 	exe := chromium(t)
-	e := &env{t: t, root: t, dir: t.TempDir(), web: webFiles(t), translate: engine}
+	e := &env{t: t, root: t, dir: t.TempDir(), web: webFiles(t), translate: engine, notify: nc}
 	e.start()
 	t.Cleanup(func() {
 		if e.app != nil {
 			e.stop()
 		}
 	})
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -465,7 +480,14 @@ func newEnvWith(t *testing.T, engine translate.Engine) *env {
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(360, 780),
-	)
+	}
+	if nc != nil {
+		// A push subscription makes the browser call its push service:
+		// no name but the test server's resolves.
+		opts = append(opts, chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"))
+	}
+	opts = append(opts, flags...)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
 	browser, cancelBrowser := chromedp.NewContext(alloc)
 	t.Cleanup(cancelBrowser)

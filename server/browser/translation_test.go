@@ -25,7 +25,7 @@ func TestTranslationJourney(t *testing.T) {
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnvWith(t, engine)
+	e := newEnvTranslating(t, engine)
 	demo := e.app.Demo
 	student, school := findSpaces(t, e.app, demo.InviteStudent)
 	ctx := context.Background()

@@ -118,6 +118,35 @@ var roleTable = map[SpaceKind]map[string]map[string]Access{
 	},
 }
 
+// fieldWriters narrows the table for single fields: only the roles listed
+// may write them, whatever the collection's row allows. A note's
+// "urgent" is the school's to set, because it sends past a family's quiet
+// hours and digest.
+var fieldWriters = map[SpaceKind]map[string]map[string][]string{
+	Student: {"notes": {"urgent": {RoleTeacher, RoleSupport, RoleAdmin}}},
+}
+
+// FieldWriters returns the roles that may write each narrowed field of a
+// kind of space, by collection and field (a copy, for the generated page
+// table).
+func FieldWriters(kind SpaceKind) map[string]map[string][]string {
+	out := map[string]map[string][]string{}
+	for c, row := range fieldWriters[kind] {
+		out[c] = map[string][]string{}
+		for f, roles := range row {
+			out[c][f] = slices.Clone(roles)
+		}
+	}
+	return out
+}
+
+// MayWriteField reports whether role may write field of collection, as
+// far as fieldWriters is concerned (the collection's row still decides).
+func MayWriteField(kind SpaceKind, collection, field, role string) bool {
+	roles, ok := fieldWriters[kind][collection][field]
+	return !ok || slices.Contains(roles, role)
+}
+
 // AccessOf returns what a role may do in a collection of a kind of space.
 func AccessOf(kind SpaceKind, collection, role string) Access {
 	return roleTable[kind][collection][role]
@@ -223,6 +252,11 @@ func CheckRole(kind SpaceKind, role string, op *record.Op, rec *record.Record) *
 	if op.Collection == Translations && len(data) > 0 {
 		if f := checkTranslation(op); f != nil {
 			return f
+		}
+	}
+	for _, f := range data {
+		if !MayWriteField(kind, op.Collection, f, role) {
+			return forbidden("%s may not set %s of %s (%s.%s)", who(role), f, op.Collection, op.Collection, f)
 		}
 	}
 	if len(data) > 0 {

@@ -318,6 +318,10 @@ var studentCollections = []*Collection{
 		// A note about a goal sits in that goal's thread; a note without
 		// one is a general note. A reply takes its thread's goal_id.
 		id("goal_id"),
+		// urgent is the school's mark (only staff may set it, see
+		// fieldWriters): server/notify sends an urgent note at once,
+		// past digests and quiet hours.
+		boolean("urgent"),
 	}},
 	{Name: "meetings", Kind: Student, Fields: []Field{
 		text("title", 200, "lang"),

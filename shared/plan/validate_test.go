@@ -31,7 +31,7 @@ var validExamples = map[SpaceKind]map[string]map[string]any{
 			"what_happened": "Read two pages\twithout help.", "progress": "on_track", "by": "Ms. Lee", "lang": "en",
 			"value": uint8(57)},
 		"notes": {"author_name": "أم ليلى", "lang": "ar", "kind": "praise",
-			"text": "شكراً على الاجتماع", "reply_to": replyID, "goal_id": goalID},
+			"text": "شكراً على الاجتماع", "reply_to": replyID, "goal_id": goalID, "urgent": false},
 		"meetings": {
 			"title": "Fall conference",
 			"proposed_times": []any{

@@ -4,7 +4,7 @@
 // it makes, so nobody types into a form whose words the server will
 // refuse.
 
-import { ROLES } from './roles.js';
+import { ROLES, FIELD_WRITERS } from './roles.js';
 import * as c from './client.js';
 
 const NONE = { read: false, write: 'none', delete: 'none' };
@@ -26,6 +26,13 @@ export function writtenOnlyBy(rec, userID) {
     for (const v of f.conflicts || []) if (v.author !== userID) return false;
   }
   return true;
+}
+
+// mayWriteField says whether the role may write one field, which the
+// table narrows for a few (a note's "urgent" is staff's to set).
+export function mayWriteField(ctx, field) {
+  const roles = FIELD_WRITERS[ctx.kind]?.[ctx.collection]?.[field];
+  return !roles || roles.includes(ctx.role);
 }
 
 // A ctx is {kind, space, collection, role}: the screen's space, the
@@ -98,6 +105,7 @@ export function checkOp(ctx, rec, fields) {
   const deletes = names.includes(c.DELETED);
   const data = names.filter((n) => n !== c.DELETED);
   if (data.length > 0 && a.write === 'none') return 'role_forbidden';
+  if (data.some((n) => !mayWriteField(ctx, n))) return 'role_forbidden';
   if (deletes && a.delete === 'none') return 'role_forbidden';
   if (deletes && a.delete === 'own' && !(me && writtenOnlyBy(rec, me.id))) return 'not_yours';
   if (data.length > 0 && a.write === 'own' && !(me && writtenOnlyBy(rec, me.id))) return 'not_yours';

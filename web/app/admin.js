@@ -69,6 +69,7 @@ export async function adminScreen(parts) {
     title: t('admin.schoolTitle', { school: sp.name || t('home.unnamed') }),
     crumbs: [{ href: `${base}/${tab}`, label: tabLabel(tab) }],
     node: h('div', { class: 'admin', 'data-school': school }, tabs(base, ADMIN_TABS, tab, 'admin'),
+      h('p', {}, h('a', { href: `#/calls/${school}`, id: 'calls-link', class: 'button secondary' }, t('calls.link'))),
       h('section', { 'aria-labelledby': 'h-tab', class: 'tab' }, h('h2', { id: 'h-tab' }, tabLabel(tab)), content)),
   };
 }

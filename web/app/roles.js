@@ -372,4 +372,15 @@ export const DECISIONS = {
       "decided_at"
     ]
   }
+}
+export const FIELD_WRITERS = {
+  "student": {
+    "notes": {
+      "urgent": [
+        "teacher",
+        "support",
+        "admin"
+      ]
+    }
+  }
 };

@@ -415,6 +415,10 @@ export const SCHEMA = {
           "name": "goal_id",
           "type": "id",
           "maxLen": 36
+        },
+        {
+          "name": "urgent",
+          "type": "bool"
         }
       ]
     },

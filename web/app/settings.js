@@ -8,6 +8,7 @@ import { render, go, toast, syncText, updateSync, syncState, forgetPath } from '
 import { loginSection } from './loginslip.js';
 import { passwordSection } from './password.js';
 import { devicesSection } from './devices.js';
+import { notifySection } from './notifyprefs.js';
 
 export async function settingsScreen() {
   const sel = h('select', { id: 'ui-lang', name: 'ui-lang', value: currentLang() },
@@ -48,6 +49,7 @@ export async function settingsScreen() {
         },
       }, t('settings.signOut'))) : h('p', {}, h('a', { href: '#/signin' }, t('signin.title'))),
     loginSection(),
-    me ? [passwordSection(), await devicesSection()] : null);
+    me ? [passwordSection(), await devicesSection()] : null,
+    me ? await notifySection() : null);
   return { title: t('settings.title'), crumbs: [{ href: '#/settings', label: t('settings.title') }], node };
 }

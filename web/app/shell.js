@@ -33,10 +33,11 @@ export function forgetPath() {
 
 
 // typing says whether someone is writing on the screen: a record's form
-// is open, or the sign-in or join form has something typed in it.
+// is open, the sign-in or join form has something typed in it, or a
+// form marked data-dirty (a settings form someone changed) is on screen.
 // Rebuilding the screen then would throw their words away.
 function typing() {
-  if (document.querySelector('#main form.record-form')) return true;
+  if (document.querySelector('#main form.record-form, #main form[data-dirty]')) return true;
   return [...document.querySelectorAll('#main form.auth input')].some((el) => el.value !== '');
 }
 

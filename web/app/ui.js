@@ -21,6 +21,7 @@ import { settingsScreen } from './settings.js';
 import * as notSaved from './notsaved.js';
 import { teamScreen } from './team.js';
 import { adminScreen } from './admin.js';
+import { callListScreen } from './calllist.js';
 import { setupScreen } from './setup.js';
 import { invitesScreen } from './invites.js';
 import { inviteSlipScreen } from './inviteslip.js';
@@ -99,6 +100,7 @@ async function screen(parts) {
   if (first === 's' && parts[2] === 'goal' && parts[3]) return goalScreen(parts[1], parts[3]);
   if (first === 's' && parts[2] === 'team') return teamScreen(parts[1]);
   if (first === 'admin') return adminScreen(parts.slice(1));
+  if (first === 'calls' && parts[1]) return callListScreen(parts[1]);
   if (first === 's' && parts[2] === 'invites') return invitesScreen(parts[1]);
   if (first === 's' && parts[2] === 'slip') return inviteSlipScreen(parts[1]);
   if (first === 'login') return loginSlipScreen();
