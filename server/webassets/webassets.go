@@ -11,6 +11,9 @@
 // shell's modules) is revalidated on every load (no-cache with a strong ETag,
 // so an unchanged file costs a 304).
 //
+// It also lists the UI catalogs (i18n/<code>.json) in i18n/index.json
+// (LangIndex), which the app reads to know its languages.
+//
 // Everything is read and hashed once, in New: the embedded files never
 // change while the server runs, so serving is map lookups.
 package webassets
@@ -109,6 +112,15 @@ func New(fsys fs.FS) (*Handler, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading the web app: %w", err)
+	}
+	if _, ok := raw[LangIndex]; !ok {
+		idx, err := langIndex(raw)
+		if err != nil {
+			return nil, err
+		}
+		if idx != nil {
+			raw[LangIndex] = idx
+		}
 	}
 	names := make([]string, 0, len(raw))
 	for p := range raw {

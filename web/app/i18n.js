@@ -3,13 +3,18 @@
 // and is recorded in missingStrings, which the browser tests read (and a Go
 // test, web/i18n_test.go, fails on any catalog that lacks a key of en.json).
 //
-// Adding a language: add i18n/<code>.json and its code to UI_LANGS. Layout
-// uses CSS logical properties, so a right-to-left language needs nothing
-// more than its code in RTL.
+// Adding a language is adding i18n/<code>.json: the server lists the
+// catalogs, with each one's "_meta.name" and "_meta.reviewed", in
+// i18n/index.json (server/webassets), and init reads that into UI_LANGS.
+// Layout uses CSS logical properties, so a right-to-left language needs
+// nothing more than its code in RTL.
 
-import { UI_LANGS, STORE_KEY, pick, fetchCatalog } from './lang.js';
+import { UI_LANGS, STORE_KEY, pick, fetchCatalog, langIndex } from './lang.js';
 
 export { UI_LANGS };
+// UI_LANGS (lang.js's array) is filled in place by init from the
+// server's list of catalogs: importers keep the same array.
+const LANG_INFO = new Map();
 const RTL = new Set(['ar', 'fa', 'he', 'ur', 'ps', 'yi']);
 
 let lang = 'en';
@@ -31,8 +36,34 @@ export function isRTL(tag) {
   return RTL.has(String(tag || '').toLowerCase().split('-')[0]);
 }
 
-// init loads the chosen (or the browser's) language.
+// loadLangs reads the server's list of catalogs; without it (an old
+// cache, a server without the index) the app still works in English.
+async function loadLangs() {
+  const list = await langIndex;
+  UI_LANGS.length = 0;
+  LANG_INFO.clear();
+  for (const l of Array.isArray(list) ? list : []) {
+    if (typeof l?.code !== 'string') continue;
+    UI_LANGS.push(l.code);
+    LANG_INFO.set(l.code, { name: l.name || l.code, reviewed: l.reviewed === true });
+  }
+  if (!UI_LANGS.includes('en')) {
+    UI_LANGS.unshift('en');
+    LANG_INFO.set('en', { name: 'English', reviewed: true });
+  }
+}
+
+// uiLangLabel is a UI language's name in itself, marked (in the current
+// UI language) when no person has reviewed its catalog yet.
+export function uiLangLabel(code) {
+  const info = LANG_INFO.get(code);
+  const name = info?.name || code;
+  return info && !info.reviewed ? t('settings.unreviewed', { name }) : name;
+}
+
+// init loads the list of languages and the chosen (or the browser's) one.
 export async function init() {
+  await loadLangs();
   await load(pick());
 }
 
@@ -70,8 +101,10 @@ export function t(key, vars) {
   return s.replace(/\{(\w+)\}/g, (m, k) => (vars[k] === undefined ? m : String(vars[k])));
 }
 
-// tn picks key.one, key.other (or another CLDR plural form the catalog
-// has) for the count n, which is also available as {n}.
+// tn picks the CLDR plural form Intl.PluralRules gives for n in the UI
+// language (Arabic has zero, one, two, few, many and other; Chinese and
+// Vietnamese only other), falling back to key.other when the catalog
+// lacks that form; n is also available as {n}.
 export function tn(key, n, vars) {
   const form = new Intl.PluralRules(lang).select(n);
   const k = has(`${key}.${form}`) ? `${key}.${form}` : `${key}.other`;

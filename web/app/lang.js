@@ -41,6 +41,12 @@ for (const code of new Set(['en', pick()])) {
   early.set(code, p);
 }
 
+// langIndex is the server's list of catalogs (server/webassets), asked
+// for at once beside them so that it costs no round trip of its own.
+export const langIndex = fetch('/i18n/index.json')
+  .then((res) => (res.ok ? res.json() : []))
+  .catch(() => []);
+
 // fetchCatalog answers a catalog: the one asked for at load the first
 // time, a new request after that (a change of language).
 export function fetchCatalog(code) {

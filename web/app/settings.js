@@ -1,7 +1,7 @@
 // Settings: the UI language, this device's storage and sync, the account.
 
 import { h } from './dom.js';
-import { t, tn, setLang, currentLang, UI_LANGS } from './i18n.js';
+import { t, tn, setLang, currentLang, UI_LANGS, uiLangLabel } from './i18n.js';
 import * as c from './client.js';
 import { errorText } from './forms.js';
 import { render, go, toast, syncText, updateSync, syncState, forgetPath } from './shell.js';
@@ -12,7 +12,7 @@ import { notifySection } from './notifyprefs.js';
 
 export async function settingsScreen() {
   const sel = h('select', { id: 'ui-lang', name: 'ui-lang', value: currentLang() },
-    UI_LANGS.map((l) => h('option', { value: l, lang: l }, new Intl.DisplayNames([l], { type: 'language' }).of(l) || l)));
+    UI_LANGS.map((l) => h('option', { value: l, lang: l }, uiLangLabel(l))));
   sel.addEventListener('change', async () => {
     await setLang(sel.value);
     updateSync(syncState());
