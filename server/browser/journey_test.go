@@ -22,9 +22,7 @@ import (
 // and a CPU four times slower than this machine's (the tab is already
 // 360 px wide).
 const (
-	slowThroughput = 400_000 / 8 // bytes per second
-	slowLatency    = 400         // ms
-	slowCPU        = 4
+	// slowThroughput, slowLatency and slowCPU: slowjoin_test.go.
 	// usableLimit is when a join form that has not become usable fails
 	// the journey. The aim is 5 s; the time is printed, and only
 	// a page that leaves a family waiting a whole minute fails.
