@@ -372,12 +372,14 @@ func TestJourney(t *testing.T) {
 		diaz.visit("#/s/" + bea + "/notes")
 		note := `[...document.querySelectorAll('#main article[data-collection=notes]')].find(a => a.innerText.includes('capítulo 3') && a.innerText.includes('después de la cena'))`
 		diaz.waitFor("the family's note on the teacher's notes", note, syncTimeout)
-		// The byline names Rosa. (The teacher's open page learned the plan's
-		// members when its connection opened, before Rosa joined: it calls
-		// her "Someone, signed Rosa" until it reconnects; see the report.)
+		// The byline names Rosa from her account, with her role: the
+		// teacher's open page learned the plan's members when its
+		// connection opened, before Rosa joined, so it asks the server for
+		// the team when a byline names someone it does not know.
+		diaz.waitFor("the note's byline to name Rosa (family)", note+`.querySelector('h3').textContent.includes('Rosa (family)')`, syncTimeout)
 		by := eval[string](diaz, note+`.querySelector('h3').textContent`)
-		if !strings.Contains(by, "Rosa") {
-			t.Errorf("the teacher sees the note's byline as %q, want Rosa named", by)
+		if strings.Contains(by, "Someone") {
+			t.Errorf("the teacher sees the note's byline as %q", by)
 		}
 		t.Logf("the teacher's open page shows the note's byline as %q", by)
 		diaz.axe("notes with the family's note (en)")

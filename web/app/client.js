@@ -218,3 +218,30 @@ export function login() {
   const st = api && api.state ? api.state() : null;
   return (st && st.user && st.user.login) || '';
 }
+
+// A byline whose author the device cannot name (someone who joined after
+// this device's connection listed the plan's members) asks the server for
+// the plan's team once, then the screen is drawn again with the name and
+// role. At most one ask per plan per TEAM_ASK_EVERY_MS, and none offline:
+// the byline says "someone" until it can.
+const TEAM_ASK_EVERY_MS = 30_000;
+const teamAsked = new Map();
+
+export function learnTeam(space, then) {
+  const last = teamAsked.get(space) || 0;
+  if (Date.now() - last < TEAM_ASK_EVERY_MS || navigator.onLine === false || !signedIn()) return;
+  teamAsked.set(space, Date.now());
+  call('GET', `/api/spaces/${space}/team`).then((team) => {
+    let learned = false;
+    for (const m of team || []) {
+      if (!m || !m.id) continue;
+      if (m.name && names[m.id] !== m.name) learned = true;
+      learnName(m.id, m.name);
+      if (m.role && roles.get(`${space}/${m.id}`) !== m.role) {
+        roles.set(`${space}/${m.id}`, m.role);
+        learned = true;
+      }
+    }
+    if (learned && then) then();
+  }).catch(() => {});
+}

@@ -65,6 +65,8 @@ export function byline(space, id, signedAs) {
   const name = who(id);
   const role = c.roleOf(space, id);
   const known = ['family', 'teacher', 'support', 'admin', 'interpreter'].includes(role);
+  const me = c.currentUser();
+  if ((!known || !c.nameOf(id)) && id && !(me && me.id === id)) c.learnTeam(space, scheduleRender);
   const base = known ? t('byline.withRole', { name, role: t(`role.${role}`) }) : name;
   const extra = (signedAs || '').trim();
   if (!extra || extra === c.nameOf(id)) return base;
