@@ -33,6 +33,8 @@ var proseFields = map[string]bool{
 	"suggestions.decline_reason": true,
 	"suggestions.reason":         true,
 	"suggestions.text":           true,
+	"translation_flags.note":     true,
+	"translations.text":          true,
 }
 
 func mergesText(collection, field string) bool { return proseFields[collection+"."+field] }
