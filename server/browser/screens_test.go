@@ -63,6 +63,12 @@ func (b *tab) axe(screen string) {
 // visit goes to a screen and waits for its heading.
 func (b *tab) visit(frag string) {
 	b.e.t.Helper()
+	if eval[string](b, `location.hash`) == frag {
+		// Setting the same hash is no navigation: the screen would stay
+		// as it was drawn (the admin's screens are not redrawn by sync).
+		eval[chromedp.Void](b, `location.reload()`)
+		b.waitFor("the app to start after a reload", `document.documentElement.dataset.ready === 'true'`, loadTimeout)
+	}
 	b.goTo(frag)
 	b.waitFor("screen "+frag, fmt.Sprintf(`location.hash === %q && document.querySelector('#main h1') && !document.getElementById('loading')`, frag), stepTimeout)
 }

@@ -65,8 +65,18 @@ function onEvent(ev) {
       });
       break;
     default:
-      scheduleRender();
+      if (!readsServer()) scheduleRender();
   }
+}
+
+// readsServer says the screen shows what the server's API answers (the
+// admin's screens, the call list), not the local copy: a sync event says
+// nothing new about it, and rebuilding it would drop the notice it shows
+// (a setup code, "Mr. Díaz is on Bea's plan") and could fetch its list
+// before the request it just sent has landed. Each refreshes itself after
+// its own requests.
+function readsServer() {
+  return /^#\/(admin|calls)(\/|$)/.test(location.hash);
 }
 
 // redrawOnNewSpaces redraws when a connection lists other spaces than
@@ -78,7 +88,7 @@ async function redrawOnNewSpaces() {
   if (ids === spacesSeen) return;
   const first = spacesSeen === '';
   spacesSeen = ids;
-  if (!first) scheduleRender();
+  if (!first && !readsServer()) scheduleRender();
 }
 
 // withNotSaved puts the person's "Not saved" cards above every screen
