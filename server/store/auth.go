@@ -136,7 +136,7 @@ func openInvites(txn *badger.Txn, space uuid.UUID, now time.Time) (int, error) {
 	}
 	var n int
 	err := eachSpaceInvite(txn, space, func(inv *server.Invite) bool {
-		if now.Before(inv.Expires) && !inv.Burned() && !inv.Claimed() && !inv.Revoked() {
+		if openAt(inv, now) {
 			n++
 		}
 		return true
@@ -163,15 +163,11 @@ func eachSpaceInvite(txn *badger.Txn, space uuid.UUID, fn func(*server.Invite) b
 		if len(k) == len(prefix) {
 			continue // the guard entry
 		}
-		b, err := getRaw(txn, inviteKey(string(k[len(prefix):])))
+		inv, err := readInvite(txn, string(k[len(prefix):]))
 		if errors.Is(err, server.ErrNotFound) {
 			continue
 		} else if err != nil {
 			return err
-		}
-		inv := new(server.Invite)
-		if err := unmarshal(b, inv); err != nil {
-			return fmt.Errorf("decoding invite: %w", err)
 		}
 		if !fn(inv) {
 			return nil
@@ -233,8 +229,9 @@ func inviteEntry(inv *server.Invite) (*badger.Entry, error) {
 	return e, nil
 }
 
-// getInvite reads a live invite in txn, or returns server.ErrNotFound.
-func getInvite(txn *badger.Txn, id string, now time.Time) (*server.Invite, error) {
+// readInvite reads an invite in whatever state it is kept, or returns
+// server.ErrNotFound.
+func readInvite(txn *badger.Txn, id string) (*server.Invite, error) {
 	b, err := getRaw(txn, inviteKey(id))
 	if err != nil {
 		return nil, err
@@ -243,7 +240,21 @@ func getInvite(txn *badger.Txn, id string, now time.Time) (*server.Invite, error
 	if err := unmarshal(b, inv); err != nil {
 		return nil, fmt.Errorf("decoding invite: %w", err)
 	}
-	if !now.Before(inv.Expires) || inv.Burned() || inv.Claimed() || inv.Revoked() {
+	return inv, nil
+}
+
+// openAt says the invite could be claimed at now.
+func openAt(inv *server.Invite, now time.Time) bool {
+	return now.Before(inv.Expires) && !inv.Burned() && !inv.Claimed() && !inv.Revoked()
+}
+
+// getInvite reads a live invite in txn, or returns server.ErrNotFound.
+func getInvite(txn *badger.Txn, id string, now time.Time) (*server.Invite, error) {
+	inv, err := readInvite(txn, id)
+	if err != nil {
+		return nil, err
+	}
+	if !openAt(inv, now) {
 		return nil, server.ErrNotFound
 	}
 	return inv, nil
@@ -272,15 +283,11 @@ func (s *Store) FailInvite(ctx context.Context, id string, maxFailures int) (boo
 	burned := false
 	err := s.update(func(txn *badger.Txn) error {
 		burned = false
-		b, err := getRaw(txn, inviteKey(id))
+		inv, err := readInvite(txn, id)
 		if errors.Is(err, server.ErrNotFound) {
 			burned = true
 			return nil
 		} else if err != nil {
-			return err
-		}
-		inv := new(server.Invite)
-		if err := unmarshal(b, inv); err != nil {
 			return err
 		}
 		if inv.Burned() || inv.Claimed() || inv.Revoked() {

@@ -32,13 +32,9 @@ func (s *Store) StoredInvite(ctx context.Context, id string) (*server.Invite, er
 func (s *Store) RevokeInvite(ctx context.Context, id string, at time.Time, by uuid.UUID) (*server.Invite, error) {
 	var before *server.Invite
 	err := s.update(func(txn *badger.Txn) error {
-		b, err := getRaw(txn, inviteKey(id))
+		inv, err := readInvite(txn, id)
 		if err != nil {
 			return err
-		}
-		inv := new(server.Invite)
-		if err := unmarshal(b, inv); err != nil {
-			return fmt.Errorf("decoding invite: %w", err)
 		}
 		if inv.Claimed() || inv.Revoked() {
 			return server.ErrNotFound
