@@ -81,14 +81,24 @@ function readsServer() {
 
 // redrawOnNewSpaces redraws when a connection lists other spaces than
 // the last screen saw: a plan someone was just given may hold no records
-// yet, so no record event would show it.
-let spacesSeen = '';
+// yet, so no record event would show it. The home screen, which lists the
+// plans, is redrawn on any change, the first look included (a family that
+// just joined sees "no plans yet" until the welcome lists theirs). Other
+// screens are redrawn only when a list they were drawn with changed, not
+// on the first look after sign-in: that rebuild would replace a screen
+// someone is already using (a settings switch, a form's button).
+let spacesSeen = null;
 async function redrawOnNewSpaces() {
   const ids = c.signedIn() ? (await c.spaces()).map((s) => `${s.id}:${s.role}`).sort().join() : '';
   if (ids === spacesSeen) return;
-  const first = spacesSeen === '';
+  const before = spacesSeen;
   spacesSeen = ids;
-  if (!first && !readsServer()) scheduleRender();
+  if (readsServer()) return;
+  if (onHome() || (before !== null && before !== '')) scheduleRender();
+}
+
+function onHome() {
+  return /^#?\/?$/.test(location.hash);
 }
 
 // withNotSaved puts the person's "Not saved" cards above every screen
