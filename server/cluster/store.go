@@ -51,7 +51,7 @@ const maxCatchUps = 4
 
 // catchUpTimeout bounds how long a read miss waits for this node to apply
 // what the log held when it asked.
-const catchUpTimeout = 2 * time.Second
+const catchUpTimeout = 5 * time.Second
 
 // markName is the badger mark of the last stream sequence applied.
 const markName = "cluster.applied"
