@@ -93,9 +93,9 @@ function numberControl(path, f, value, label, hint) {
     }
     return why;
   };
-  // Said when the person leaves the field, and cleared as soon as what
-  // they type reads as a number again.
-  input.addEventListener('change', check);
+  // Said on saving, not on leaving the field: a message appearing on blur
+  // moves the Save button from under the finger that is tapping it. It
+  // goes as soon as what they type reads as a number again.
   input.addEventListener('input', () => {
     if (!msg.hidden && !problem()) check();
   });
