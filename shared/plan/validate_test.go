@@ -653,3 +653,29 @@ func BenchmarkValidateRecord(b *testing.B) {
 		}
 	}
 }
+
+// TestNumberKinds is a measure's reading (TypeNumber) as the wire hands
+// it over: any integer kind, fractions of either float size, negative
+// zero, and the edges of the range; a number beyond int64 or a float
+// NaN is refused by code, never wrapped into range.
+func TestNumberKinds(t *testing.T) {
+	ok := []any{int8(-3), uint8(57), int64(-1_000_000_000), uint32(1_000_000_000), float32(2.5), 62.5, math.Copysign(0, -1),
+		math.SmallestNonzeroFloat64, -1e9, 1e9, 999_999_999.999}
+	for _, v := range ok {
+		if err := ValidateFields(Student, "checkins", map[string]any{"value": v}); err != nil {
+			t.Errorf("%T(%v): %v", v, v, err)
+		}
+	}
+	for _, c := range []struct {
+		v    any
+		code Code
+	}{
+		{uint64(math.MaxUint64), CodeOutOfRange}, {int64(math.MaxInt64), CodeOutOfRange}, {int64(math.MinInt64), CodeOutOfRange},
+		{1e9 + 0.001, CodeOutOfRange}, {-1e9 - 0.001, CodeOutOfRange}, {float32(1e20), CodeOutOfRange},
+		{float32(math.NaN()), CodeWrongType}, {math.Inf(-1), CodeWrongType}, {"2,5", CodeWrongType}, {true, CodeWrongType}, {[]any{1}, CodeWrongType},
+	} {
+		if err := ValidateFields(Student, "checkins", map[string]any{"value": c.v}); CodeOf(err) != c.code {
+			t.Errorf("%T(%v): got %v, want %s", c.v, c.v, err, c.code)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import { h, nextId } from './dom.js';
 import { t, has, currentLang, langOptions, isRTL } from './i18n.js';
 import { SCHEMA } from './schema.js';
 import { val } from './client.js';
+import { parseNumber, formatNumber, inputNumber } from './numbers.js';
 
 // collectionSchema finds a collection's fields.
 export function collectionSchema(kind, collection) {
@@ -46,7 +47,63 @@ function rfc3339(local) {
 
 function labelled(label, input, hint) {
   const id = input.id || (input.id = nextId());
-  return h('div', { class: 'field' }, h('label', { for: id }, label), input, hint ? h('p', { class: 'hint' }, hint) : null);
+  let note = null;
+  if (hint) {
+    note = h('p', { class: 'hint', id: nextId('hint') }, hint);
+    input.setAttribute('aria-describedby', note.id);
+  }
+  return h('div', { class: 'field' }, h('label', { for: id }, label), input, note);
+}
+
+// numberControl is a text input, not type=number: Chrome's number input
+// reads "2,5" as nothing in an English browser and hands the page an
+// empty value, which would drop what a Spanish reader typed. The text is
+// read in the UI language (numbers.js); what cannot be read, or is out of
+// the schema's range, gets its own message beside the input and stops the
+// save, and the input keeps every character.
+function numberControl(path, f, value, label, hint) {
+  const lang = currentLang();
+  const input = h('input', { type: 'text', name: path, inputmode: 'decimal', autocomplete: 'off', spellcheck: 'false', dir: 'ltr', value: inputNumber(value, lang) });
+  const node = labelled(label, input, hint);
+  const msg = h('p', { class: 'error field-error', id: nextId('err'), hidden: true });
+  node.append(msg);
+  const describedBy = input.getAttribute('aria-describedby');
+  const problem = () => {
+    const text = input.value.trim();
+    if (text === '') return null;
+    const n = parseNumber(text, lang);
+    if (!n.ok) return t('error.not_a_number', { field: label, example: formatNumber(2.5, lang) });
+    if ((f.min !== undefined && n.value < f.min) || (f.max !== undefined && n.value > f.max)) {
+      return t('error.number_range', { field: label, min: formatNumber(f.min, lang), max: formatNumber(f.max, lang) });
+    }
+    return null;
+  };
+  // check shows the problem (or clears it) and returns it.
+  const check = () => {
+    const why = problem();
+    msg.textContent = why || '';
+    msg.hidden = !why;
+    if (why) {
+      input.setAttribute('aria-invalid', 'true');
+      input.setAttribute('aria-describedby', [describedBy, msg.id].filter(Boolean).join(' '));
+    } else {
+      input.removeAttribute('aria-invalid');
+      if (describedBy) input.setAttribute('aria-describedby', describedBy);
+      else input.removeAttribute('aria-describedby');
+    }
+    return why;
+  };
+  // Said on saving, not on leaving the field: a message appearing on blur
+  // moves the Save button from under the finger that is tapping it. It
+  // goes as soon as what they type reads as a number again.
+  input.addEventListener('input', () => {
+    if (!msg.hidden && !problem()) check();
+  });
+  const read = () => {
+    const n = parseNumber(input.value, lang);
+    return n.ok ? n.value : null;
+  };
+  return { node, read, input, check };
 }
 
 // langSelect picks a language. The language of texts defaults to the UI
@@ -61,8 +118,8 @@ function langSelect(value, attrs = {}, ofTexts = true) {
 
 // control builds the input for one field and returns {node, read}, where
 // read() gives the value to store (null to clear).
-function control(collection, path, f, value, langOf) {
-  const label = fieldLabel(collection, path);
+function control(collection, path, f, value, langOf, shown = {}) {
+  const label = shown.label || fieldLabel(collection, path);
   switch (f.type) {
     case 'string': {
       const long = (f.maxLen || 0) > SHORT_TEXT;
@@ -88,6 +145,8 @@ function control(collection, path, f, value, langOf) {
       const input = h('input', { type: 'number', name: path, min: f.min, max: f.max, step: 1, inputmode: 'numeric', value: value ?? '' });
       return { node: labelled(label, input), read: () => (input.value === '' ? null : Number(input.value)), input };
     }
+    case 'number':
+      return numberControl(path, f, value, label, shown.hint);
     case 'date': {
       const input = h('input', { type: 'date', name: path, value: value || '' });
       return { node: labelled(label, input), read: () => input.value || null, input };
@@ -159,10 +218,28 @@ function same(a, b) {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
 
+// Fields that belong together sit in a fieldset with a legend: a goal's
+// measure is five fields that mean nothing apart. Each group's legend is
+// form.group.<name>, its hint form.group.<name>.hint.
+const GROUPS = {
+  goals: [{ name: 'measure', fields: ['measure_name', 'measure_unit', 'measure_baseline', 'measure_target', 'measure_target_date'] }],
+};
+
+function groupLegend(name) {
+  switch (name) {
+    case 'measure':
+      return [t('form.group.measure'), t('form.group.measure.hint')];
+    default:
+      return [name, ''];
+  }
+}
+
 // buildForm makes a form for a record of a collection. opts:
 //   kind, collection, record (null for a new one), fixed ({field: value}
 //   set without an input), omit ([field]), defaults ({field: value} a new
-//   record's inputs start with), submit (label key),
+//   record's inputs start with), submit (label key), labels ({field:
+//   text} in place of the catalog's label, as a check-in's reading named
+//   after its goal's measure), hints ({field: text} shown under it),
 //   onSave(fields) (a promise), onCancel.
 // For an existing record only changed fields are saved: edits are
 // field-level, so two people changing different fields never collide.
@@ -179,7 +256,8 @@ export function buildForm(opts) {
     if (omit.has(f.name) || f.type === 'id') continue;
     const fd = f.type === 'lang' ? { ...f, ofTexts: textLangs.has(f.name) } : f;
     const start = rec ? val(rec, f.name) : (opts.defaults || {})[f.name];
-    const ctl = control(opts.collection, f.name, fd, start, f.text ? textLang(f) : undefined);
+    const shown = { label: (opts.labels || {})[f.name], hint: (opts.hints || {})[f.name] };
+    const ctl = control(opts.collection, f.name, fd, start, f.text ? textLang(f) : undefined, shown);
     if (ctl) ctls.push({ f, ctl });
   }
   // Keep each text's lang attribute in step with its language picker, so
@@ -197,12 +275,37 @@ export function buildForm(opts) {
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
   const save = h('button', { type: 'submit' }, t(opts.submit || 'form.save'));
   const cancel = opts.onCancel ? h('button', { type: 'button', class: 'secondary', 'data-action': 'cancel', onclick: opts.onCancel }, t('form.cancel')) : null;
+  const nodes = [];
+  const grouped = new Map();
+  for (const g of GROUPS[opts.collection] || []) {
+    const members = ctls.filter((x) => g.fields.includes(x.f.name));
+    if (members.length === 0) continue;
+    const [legend, hint] = groupLegend(g.name);
+    const set = h('fieldset', { class: 'group-fields', 'data-group': g.name }, h('legend', {}, legend), hint ? h('p', { class: 'hint' }, hint) : null, members.map((x) => x.ctl.node));
+    members.forEach((x) => grouped.set(x, set));
+  }
+  for (const x of ctls) {
+    const set = grouped.get(x);
+    if (!set) nodes.push(x.ctl.node);
+    else if (!nodes.includes(set)) nodes.push(set);
+  }
   const form = h('form', { class: 'record-form', novalidate: true, 'data-collection': opts.collection },
-    ctls.map((x) => x.ctl.node), error, h('div', { class: 'actions' }, save, cancel));
+    nodes, error, h('div', { class: 'actions' }, save, cancel));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     error.hidden = true;
     const fields = {};
+    // What cannot be read is said beside its field and in the form's
+    // alert; nothing is saved and nothing typed is touched.
+    for (const { ctl } of ctls) {
+      const why = ctl.check?.();
+      if (why) {
+        error.textContent = why;
+        error.hidden = false;
+        ctl.input.focus();
+        return;
+      }
+    }
     for (const { f, ctl } of ctls) {
       const v = ctl.read();
       if (f.required && (v === null || v === '')) {

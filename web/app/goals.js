@@ -2,9 +2,11 @@
 // what happens at school and at home and its check-ins.
 
 import { h } from './dom.js';
-import { t, tn, formatDate, formatTime } from './i18n.js';
+import { t, tn, formatDate, formatTime, currentLang } from './i18n.js';
 import * as c from './client.js';
 import { enumLabel } from './forms.js';
+import { progressChart, hasMeasure } from './chart.js';
+import { formatNumber } from './numbers.js';
 import { homeOnly } from './access.js';
 import { prepare as prepareTranslations } from './translation.js';
 import { spaceInfo, mayRead, notReadable, byline, creator, card, addButton, byTime, firstTimes, fieldsList } from './views.js';
@@ -55,6 +57,17 @@ export async function goalScreen(space, id) {
   const checkinWhere = homeOnly(ctx('checkins'))
     ? { fixed: { where: 'home' }, omit: ['where'] }
     : { fixed: {}, omit: [], defaults: { where: 'school' } };
+  // A reading is asked for only where the goal has a measure, and is
+  // named after it, in its unit; without a measure a number means nothing.
+  const measured = hasMeasure(goal);
+  const unit = c.val(goal, 'measure_unit') || '';
+  const mname = c.val(goal, 'measure_name') || '';
+  const reading = {
+    labels: { value: mname && unit ? t('measure.nameUnit', { name: mname, unit }) : mname || (unit ? t('measure.measuredIn', { unit }) : undefined) },
+    hints: { value: typeof c.val(goal, 'measure_target') === 'number' ? t('measure.targetHint', { value: formatNumber(c.val(goal, 'measure_target'), currentLang()), unit }) : undefined },
+  };
+  const checkinOmit = measured ? checkinWhere.omit : [...checkinWhere.omit, 'value'];
+  const chart = progressChart(goal, checkins);
   const whereSection = (where) => h('section', { class: 'group', 'aria-labelledby': `h-${where}` },
     h('h2', { id: `h-${where}` }, t(`goal.${where}`)),
     actions.filter((a) => c.val(a, 'where') === where).map((a) => card(ctx('actions'), a, {
@@ -69,21 +82,25 @@ export async function goalScreen(space, id) {
       card(ctx('goals'), goal, {
         heading: t('goal.details'),
         level: 2,
-        body: fieldsList('student', 'goals', goal, ['area', 'description', 'description_lang', 'target', 'status', 'start_date', 'target_date'], ctx('goals')),
+        body: fieldsList('student', 'goals', goal, ['area', 'description', 'description_lang', 'target', 'status', 'start_date', 'target_date', 'measure_name', 'measure_unit', 'measure_baseline', 'measure_target', 'measure_target_date'], ctx('goals')),
         afterDelete: `${base}/goals`,
       }),
+      chart ? h('section', { class: 'group progress', 'aria-labelledby': 'h-progress' },
+        h('h2', { id: 'h-progress' }, t('chart.heading')), chart.node) : null,
       whereSection('school'),
       whereSection('home'),
       h('section', { class: 'group', 'aria-labelledby': 'h-checkins' },
         h('h2', { id: 'h-checkins' }, t('goal.checkins')),
         checkins.length === 0 ? h('p', { class: 'muted' }, t('goal.noCheckins')) : checkins.map((ci) => card(ctx('checkins'), ci, {
-          omit: checkinWhere.omit,
+          omit: checkinOmit,
+          ...reading,
           heading: [formatDate(c.val(ci, 'date')) || t('goal.checkin'), c.val(ci, 'progress') ? ` · ${enumLabel('checkins', 'progress', c.val(ci, 'progress'))}` : ''].join(''),
           // The server's author first; "by" is what they typed.
           body: [h('p', { class: 'byline' }, t('history.by', { name: byline(space, creator(ci).author), time: formatTime(creator(ci).time) })),
+            typeof c.val(ci, 'value') === 'number' ? h('p', { class: 'reading' }, t('measure.reading', { name: mname || t('field.checkins.value'), value: unit ? t('measure.valueUnit', { value: formatNumber(c.val(ci, 'value'), currentLang()), unit }) : formatNumber(c.val(ci, 'value'), currentLang()) })) : null,
             fieldsList('student', 'checkins', ci, ['where', 'what_happened', 'by'], ctx('checkins'))],
         })),
-        addButton(ctx('checkins'), t('goal.addCheckin'), { fixed: { goal_id: id, ...checkinWhere.fixed }, omit: checkinWhere.omit, defaults: checkinWhere.defaults }))),
+        addButton(ctx('checkins'), t('goal.addCheckin'), { fixed: { goal_id: id, ...checkinWhere.fixed }, omit: checkinOmit, defaults: checkinWhere.defaults, ...reading }))),
   };
 }
 

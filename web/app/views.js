@@ -3,7 +3,8 @@
 // opens a form for a new record, tabs, and sorting oldest first.
 
 import { h } from './dom.js';
-import { t, langName, formatTime, formatDate, isRTL } from './i18n.js';
+import { t, langName, formatTime, formatDate, isRTL, currentLang } from './i18n.js';
+import { formatNumber } from './numbers.js';
 import * as c from './client.js';
 import { buildForm, collectionSchema, fieldLabel, enumLabel, errorText } from './forms.js';
 import { render, scheduleRender, formClosed, go, toast } from './shell.js';
@@ -94,6 +95,8 @@ export function formatValue(collection, path, f, v) {
       return formatTime(v);
     case 'bool':
       return v ? t('form.yes') : t('form.no');
+    case 'number':
+      return formatNumber(v, currentLang());
     case 'list':
       if (!Array.isArray(v) || v.length === 0) return '';
       if (f.elem.type === 'object') {
@@ -145,7 +148,7 @@ export function card(ctx, rec, opts) {
     const edit = h('button', { type: 'button', class: 'secondary', 'data-action': 'edit' }, t('card.edit'));
     edit.addEventListener('click', () => {
       const form = buildForm({
-        kind, collection, record: rec, omit: opts.omit, fixed: {},
+        kind, collection, record: rec, omit: opts.omit, fixed: {}, labels: opts.labels, hints: opts.hints,
         onSave: async (fields) => {
           await guard.put(ctx, rec, fields);
           toast(t('saved.device'));
@@ -299,6 +302,7 @@ export function addButton(ctx, label, opts = {}) {
   open.addEventListener('click', () => {
     const form = buildForm({
       kind: ctx.kind, collection: ctx.collection, record: null, fixed: opts.fixed, omit: opts.omit, defaults: opts.defaults, submit: 'form.add',
+      labels: opts.labels, hints: opts.hints,
       onSave: async (fields) => {
         const id = await guard.put(ctx, null, fields);
         toast(t('saved.device'));
