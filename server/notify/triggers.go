@@ -39,7 +39,7 @@ func (s *Service) consume(ctx context.Context, space uuid.UUID, recs []*record.R
 	var sp *server.Space
 	for _, rec := range recs {
 		switch rec.Collection {
-		case "notes", "meetings", "checkins":
+		case "notes", "meetings", "checkins", "suggestions":
 		default:
 			continue
 		}
@@ -61,6 +61,8 @@ func (s *Service) consume(ctx context.Context, space uuid.UUID, recs []*record.R
 			err = s.onMeeting(ctx, sp, rec)
 		case "checkins":
 			err = s.onCheckin(ctx, sp, rec)
+		case "suggestions":
+			err = s.onSuggestion(ctx, sp, rec)
 		}
 		if err != nil {
 			s.log.Error("notify: queueing", "space", space, "collection", rec.Collection, "record", rec.ID, "err", err)
@@ -198,6 +200,50 @@ func (s *Service) onCheckin(ctx context.Context, sp *server.Space, rec *record.R
 		}
 	}
 	return s.enqueue(ctx, "checkin:"+sp.ID.String()+":"+rec.ID.String(), items)
+}
+
+// onSuggestion tells the person who suggested a goal or a change that it
+// was answered (accepted or declined), once per answer: the event's id
+// carries the decision, so a decision changed (declined, then accepted
+// after all) tells them again, and the same decision synced twice does
+// not. Only the suggester hears of it; a decision written by someone who
+// may not decide is refused by the server before it reaches here.
+func (s *Service) onSuggestion(ctx context.Context, sp *server.Space, rec *record.Record) error {
+	if rec.Deleted() {
+		return nil
+	}
+	status := rec.Fields["status"]
+	text := rec.Fields["text"]
+	if status == nil || text == nil || s.o.Clock.Now().Sub(status.HLC.Time()) > newWindow {
+		return nil
+	}
+	decision, _ := status.Value.(string)
+	if decision != "accepted" && decision != "declined" {
+		return nil
+	}
+	if status.Author == text.Author {
+		return nil // nobody answers their own suggestion
+	}
+	members, err := s.o.Store.Members(ctx, sp.ID)
+	if err != nil {
+		return err
+	}
+	var items []*store.NotifyItem
+	for _, m := range members {
+		if m.User != text.Author {
+			continue
+		}
+		// The link opens the plan's suggestions, where the answer and
+		// any reason are shown.
+		it, err := s.item(ctx, sp, m, &payload{Event: EvSuggestion, Space: sp.ID, Where: sp.Name, Collection: "suggestions", Record: rec.ID, From: s.userName(ctx, status.Author)})
+		if err != nil {
+			return err
+		}
+		if it != nil {
+			items = append(items, it)
+		}
+	}
+	return s.enqueue(ctx, "suggestion:"+sp.ID.String()+":"+rec.ID.String()+":"+decision, items)
 }
 
 func (s *Service) onMeeting(ctx context.Context, sp *server.Space, rec *record.Record) error {
