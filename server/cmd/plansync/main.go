@@ -38,6 +38,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -233,10 +234,37 @@ func benchServe(stdout io.Writer, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// BENCH_CPUPROFILE names a file for a pprof CPU profile of the run,
+	// from ready to SIGTERM: where a workload's server time goes, measured
+	// on the binary the figures come from rather than on a benchmark's
+	// approximation of it.
+	if path := os.Getenv("BENCH_CPUPROFILE"); path != "" {
+		stopProfile, err := startCPUProfile(path)
+		if err != nil {
+			_ = a.Close(context.Background())
+			return err
+		}
+		defer stopProfile()
+	}
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	return a.Close(sctx)
+}
+
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("BENCH_CPUPROFILE: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("BENCH_CPUPROFILE: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func admin(what string, args []string, stdout io.Writer, log *slog.Logger) error {
