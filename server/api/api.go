@@ -157,6 +157,10 @@ type Options struct {
 	ClientKey func(*http.Request) string
 	// Events is the security event log; nil only counts events.
 	Events *secevent.Log
+	// LanguagesChanged, when set, is called after a person's first
+	// language changed (PUT /api/me/languages): the translator then
+	// translates their plans' texts into it. It must not block.
+	LanguagesChanged func(user uuid.UUID)
 }
 
 // API serves /api/.

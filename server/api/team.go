@@ -8,6 +8,7 @@ import (
 	"github.com/plansync/plansync/server"
 	"github.com/plansync/plansync/server/auth"
 	"github.com/plansync/plansync/server/secevent"
+	"github.com/plansync/plansync/shared/plan"
 	"github.com/plansync/plansync/shared/protocol"
 	"github.com/plansync/plansync/shared/uuid"
 )
@@ -207,12 +208,25 @@ func (a *API) setLanguages(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		a.fail(w, err)
 		return
 	}
+	before := firstLang(p.User.Languages)
 	u, err := a.o.Auth.SetLanguages(r.Context(), p, req.Languages)
 	if err != nil {
 		a.fail(w, err)
 		return
 	}
+	if a.o.LanguagesChanged != nil && firstLang(u.Languages) != before {
+		a.o.LanguagesChanged(u.ID)
+	}
 	writeJSON(w, http.StatusOK, userJSON(u))
+}
+
+// firstLang is the base of a person's first language ("es" of "es-MX"),
+// the one translations are made into.
+func firstLang(langs []string) string {
+	if len(langs) == 0 {
+		return ""
+	}
+	return plan.BaseLang(langs[0])
 }
 
 func (a *API) signOutOthers(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

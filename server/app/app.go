@@ -31,6 +31,7 @@ import (
 	"github.com/plansync/plansync/server/store"
 	"github.com/plansync/plansync/server/translate"
 	"github.com/plansync/plansync/server/translations"
+	"github.com/plansync/plansync/shared/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -260,8 +261,25 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		// any node closes its sockets on this one.
 		a.cluster.store.SetHooks(a.Hub.CloseSession, a.Hub.Revalidate)
 	}
+	var langsChanged func(uuid.UUID)
+	if a.Translator != nil {
+		// A person who switched the app's language reads their plans'
+		// older texts in it too, not only what is written after.
+		langsChanged = func(user uuid.UUID) {
+			ms, err := st.Memberships(context.Background(), user)
+			if err != nil {
+				a.log.Warn("reading memberships after a change of language", "user", user, "err", err)
+				return
+			}
+			spaces := make([]uuid.UUID, 0, len(ms))
+			for _, m := range ms {
+				spaces = append(spaces, m.Space)
+			}
+			a.Translator.LanguagesChanged(st, spaces)
+		}
+	}
 	a.API = api.New(api.Options{Auth: a.Auth, Store: st, Rules: ho.Rules, Logger: cfg.Logger, Now: cfg.Auth.Now, Limits: cfg.APILimits,
-		ClientKey: a.Clients.Key, Events: a.Events})
+		ClientKey: a.Clients.Key, Events: a.Events, LanguagesChanged: langsChanged})
 	handler := httpd.New(httpd.Options{
 		Sync:    a.Hub,
 		Healthy: a.Healthy,

@@ -14,11 +14,13 @@ package browser_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -819,6 +821,17 @@ func TestBrowser(t *testing.T) {
 		if got := eval[string](a, `document.getElementById('sync').textContent`); got != "Todo guardado" {
 			t.Errorf("sync state in Spanish reads %q", got)
 		}
+		// The server was told: the plan's texts are translated into the
+		// language the teacher switched to (server/translations).
+		var langs []string
+		for deadline := time.Now().Add(stepTimeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if langs = serverLanguages(t, e, e.app.Demo.TeacherToken); len(langs) > 0 && langs[0] == "es" {
+				break
+			}
+		}
+		if len(langs) == 0 || langs[0] != "es" {
+			t.Errorf("after switching the UI to Spanish the server has the teacher's languages as %v", langs)
+		}
 		eval[chromedp.Void](a, `(() => { localStorage.setItem('plansync.lang', 'en'); })()`)
 	})
 
@@ -899,4 +912,29 @@ func serverRecord(t *testing.T, a *app.App, space uuid.UUID, collection, id stri
 		t.Fatal(err)
 	}
 	return rec
+}
+
+// serverLanguages is what the server holds as the languages of the
+// session's user (GET /api/me).
+func serverLanguages(t *testing.T, e *env, token string) []string {
+	t.Helper()
+	var me struct {
+		User struct {
+			Languages []string `json:"languages"`
+		} `json:"user"`
+	}
+	req, err := http.NewRequest("GET", "http://"+e.addr+"/api/me", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if err := json.NewDecoder(res.Body).Decode(&me); err != nil {
+		t.Fatal(err)
+	}
+	return me.User.Languages
 }

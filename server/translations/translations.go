@@ -89,6 +89,10 @@ const (
 	DefaultLangsTTL = time.Minute
 	// maxLangCache bounds the spaces whose languages are cached.
 	maxLangCache = 10000
+	// maxRequeues bounds the re-reads of spaces after a change of
+	// language running at once; one more is dropped, logged (the texts
+	// are still translated at their next change).
+	maxRequeues = 2
 )
 
 // Stats counts what the service did.
@@ -111,6 +115,7 @@ type Service struct {
 	again    map[record.Key]bool
 	langs    map[uuid.UUID]langEntry
 	wake     chan struct{}
+	requeues chan struct{} // LanguagesChanged slots, maxRequeues
 	ctx      context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -146,7 +151,7 @@ func New(o Options) *Service {
 	}
 	s := &Service{o: o, clock: hlc.NewClock(o.Now, 0), queued: map[record.Key]bool{},
 		inflight: map[record.Key]bool{}, again: map[record.Key]bool{},
-		langs: map[uuid.UUID]langEntry{}, wake: make(chan struct{}, 1)}
+		langs: map[uuid.UUID]langEntry{}, wake: make(chan struct{}, 1), requeues: make(chan struct{}, maxRequeues)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for range o.Workers {
 		s.wg.Add(1)
@@ -401,19 +406,68 @@ func (s *Service) Backfill(ctx context.Context, p Pager) error {
 		if sp.Kind != server.KindStudent {
 			continue
 		}
-		for after := uint64(0); ; {
-			page, err := p.Changes(ctx, sp.ID, after, backfillPage)
-			if err != nil {
-				return err
-			}
-			s.Notify([]server.Committed{{Space: sp.ID, From: page.From, To: page.To, Records: page.Records}})
-			if !page.More || page.To <= after {
-				break
-			}
-			after = page.To
+		if err := s.backfillSpace(ctx, p, sp.ID); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// LanguagesChanged is told that a member of these spaces now reads
+// another language first (they switched the app's language): the cached
+// targets of the spaces are dropped and their texts queued again, so what
+// was written before the switch is translated too, not only what comes
+// after. It returns at once; the re-read runs under the service (Close
+// stops it), at most maxRequeues at a time. Texts translated already are
+// skipped (translateOne), and past MaxQueue the rest is dropped and
+// counted, as in Backfill.
+func (s *Service) LanguagesChanged(p Pager, spaces []uuid.UUID) {
+	if len(spaces) == 0 {
+		return
+	}
+	select {
+	case s.requeues <- struct{}{}:
+	default:
+		s.o.Logger.Warn("translations: too many changes of language at once; older texts wait for their next change", "spaces", len(spaces))
+		return
+	}
+	s.mu.Lock()
+	for _, sp := range spaces {
+		delete(s.langs, sp)
+	}
+	if s.stopped {
+		s.mu.Unlock()
+		<-s.requeues
+		return
+	}
+	s.wg.Add(1) // under mu: Close sets stopped before it waits
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		defer func() { <-s.requeues }()
+		for _, sp := range spaces {
+			if err := s.backfillSpace(s.ctx, p, sp); err != nil {
+				if s.ctx.Err() == nil {
+					s.o.Logger.Warn("translations: queueing a space's texts after a change of language", "space", sp, "err", err)
+				}
+				return
+			}
+		}
+	}()
+}
+
+func (s *Service) backfillSpace(ctx context.Context, p Pager, space uuid.UUID) error {
+	for after := uint64(0); ; {
+		page, err := p.Changes(ctx, space, after, backfillPage)
+		if err != nil {
+			return err
+		}
+		s.Notify([]server.Committed{{Space: space, From: page.From, To: page.To, Records: page.Records}})
+		if !page.More || page.To <= after {
+			return nil
+		}
+		after = page.To
+	}
 }
 
 // targets are the primary languages of the space's members' first

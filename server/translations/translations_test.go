@@ -239,3 +239,40 @@ func TestSeededDemoTranslated(t *testing.T) {
 		t.Fatalf("the demo's translations %v: want Spanish to English and English to Spanish", langs)
 	}
 }
+
+// TestSwitchedLanguageTranslatesOlderTexts: a parent who read English
+// switches the app to Spanish; the note written before the switch is
+// translated into Spanish and sent to them, without waiting for its next
+// change or for the cached languages to expire (LangsTTL stays at its
+// default minute here).
+func TestSwitchedLanguageTranslatesOlderTexts(t *testing.T) {
+	engine := apertium(t)
+	e := apitest.Start(t, func(c *app.Config) {
+		c.Translate = engine
+		c.Translations.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	})
+	setLangs(t, e, e.Teacher, "en")
+	setLangs(t, e, e.Family, "en")
+	teacher, family := e.MustDial(e.Teacher.Token), e.MustDial(e.Family.Token)
+	note := apitest.NewID()
+	text := "Ana read two books this week."
+	if r := teacher.PushOne(teacher.Op(e.Ana.ID, "notes", note, map[string]any{"kind": "update", "text": text, "lang": "en"})); r.Code != "" {
+		t.Fatalf("note: %s", apitest.String(r))
+	}
+	if !family.HasRecord(apitest.Key(e.Ana.ID, "notes", note), 10*time.Second) {
+		t.Fatal("the family was not sent the note")
+	}
+	waitIdle(t, e.App.Translator)
+	trKey := apitest.Key(e.Ana.ID, plan.Translations, plan.TranslationID("notes", note, "text", plan.SourceHash(text), "es"))
+	if _, err := e.App.Store.Record(context.Background(), trKey); !errors.Is(err, server.ErrNotFound) {
+		t.Fatalf("a Spanish translation while nobody reads Spanish: %v", err)
+	}
+
+	setLangs(t, e, e.Family, "es", "en")
+	if !family.HasRecord(trKey, 30*time.Second) {
+		t.Fatalf("the note written before the switch was not translated into Spanish (stats %+v)", e.App.Translator.Stats())
+	}
+	if got := str(family.Record(trKey), "text"); !strings.Contains(got, "libros") {
+		t.Errorf("not Spanish: %q", got)
+	}
+}

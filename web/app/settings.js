@@ -9,11 +9,13 @@ import { loginSection } from './loginslip.js';
 import { passwordSection } from './password.js';
 import { devicesSection } from './devices.js';
 import { notifySection } from './notifyprefs.js';
+import { tellServer } from './langsync.js';
 
 export async function settingsScreen() {
   const sel = h('select', { id: 'ui-lang', name: 'ui-lang', value: currentLang() },
     UI_LANGS.map((l) => h('option', { value: l, lang: l }, uiLangLabel(l))));
   sel.addEventListener('change', async () => {
+    tellServer(sel.value); // not awaited: the screen switches at once, online or not
     await setLang(sel.value);
     updateSync(syncState());
     forgetPath();

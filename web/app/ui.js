@@ -19,6 +19,7 @@ import { schoolScreen, SCHOOL_TABS } from './school.js';
 import { historyScreen } from './history.js';
 import { settingsScreen } from './settings.js';
 import * as notSaved from './notsaved.js';
+import * as langsync from './langsync.js';
 import { teamScreen } from './team.js';
 import { adminScreen } from './admin.js';
 import { callListScreen } from './calllist.js';
@@ -35,6 +36,7 @@ export async function start(api, { shown = null } = {}) {
   c.init(api);
   c.subscribe(onEvent);
   await notSaved.init();
+  langsync.flush(); // a language chosen offline, told to the server now
   setRouter(withNotSaved);
   updateSync(await c.state());
   window.addEventListener('hashchange', () => render());
